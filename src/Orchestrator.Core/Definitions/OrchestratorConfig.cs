@@ -1,0 +1,74 @@
+namespace Orchestrator.Core.Definitions;
+
+/// <summary>
+/// orchestrator.yaml: where the engine and the registries are, the ordered stages an image moves
+/// through, and where state and definitions live. Every path is absolute, resolved against the
+/// folder holding the config file.
+/// </summary>
+/// <param name="SourceFile">The config file it was read from.</param>
+/// <param name="RootDirectory">The folder holding the config file.</param>
+/// <param name="Engine">The Docker Engine endpoint.</param>
+/// <param name="Stages">The stages in promotion order; the first is where builds are pushed (staging).</param>
+/// <param name="StatePath">The SQLite state file.</param>
+/// <param name="BaseImagesDirectory">The folder of base image definitions (<c>*.yaml</c>).</param>
+/// <param name="PipelinesDirectory">The folder of pipeline definitions (<c>*.yaml</c>, not <c>*.lock.yaml</c>).</param>
+/// <param name="WorkDirectory">Scratch space for base root filesystems and build contexts.</param>
+public sealed record OrchestratorConfig(
+    string SourceFile,
+    string RootDirectory,
+    EngineSettings Engine,
+    IReadOnlyList<StageDefinition> Stages,
+    string StatePath,
+    string BaseImagesDirectory,
+    string PipelinesDirectory,
+    string WorkDirectory)
+{
+    /// <summary>The first stage: builds are pushed here and validated here.</summary>
+    public StageDefinition FirstStage => Stages[0];
+
+    /// <summary>The stage named <paramref name="name"/>, or null.</summary>
+    public StageDefinition? FindStage(string name) => Stages.FirstOrDefault(s => s.Name == name);
+
+    /// <summary>The stage after <paramref name="stage"/> in promotion order, or null for the last one.</summary>
+    public StageDefinition? NextStage(StageDefinition stage)
+    {
+        var index = Stages.ToList().FindIndex(s => s.Name == stage.Name);
+        return index >= 0 && index + 1 < Stages.Count ? Stages[index + 1] : null;
+    }
+}
+
+/// <summary>The Docker Engine endpoint: <c>unix:///var/run/docker.sock</c> or <c>tcp://host:port</c>. <c>DOCKER_HOST</c> overrides it, as in the docker CLI.</summary>
+public sealed record EngineSettings(string Endpoint)
+{
+    /// <summary>The default endpoint of a Linux engine.</summary>
+    public const string DefaultEndpoint = "unix:///var/run/docker.sock";
+}
+
+/// <summary>A stage (staging, production, …) and the registry that holds its images.</summary>
+public sealed record StageDefinition(string Name, RegistryEndpoint Registry);
+
+/// <summary>
+/// An OCI registry: its host (<c>127.0.0.1:5001</c>), whether it speaks plain HTTP, and where its
+/// credentials come from. Secrets are never held in definitions, only the names of the environment
+/// variables that carry them.
+/// </summary>
+/// <param name="Host">host[:port], as it appears in image references.</param>
+/// <param name="PlainHttp">True for http://, false for https://.</param>
+/// <param name="UsernameEnv">Environment variable holding the user name, or null for anonymous access.</param>
+/// <param name="PasswordEnv">Environment variable holding the password or token, or null.</param>
+public sealed record RegistryEndpoint(string Host, bool PlainHttp, string? UsernameEnv = null, string? PasswordEnv = null)
+{
+    /// <summary>The base URI, <c>http://127.0.0.1:5001/</c>.</summary>
+    public Uri BaseUri => new($"{(PlainHttp ? "http" : "https")}://{Host}/");
+
+    /// <summary>
+    /// An endpoint for a registry named only by host, as in an upstream <c>from:</c> reference:
+    /// loopback hosts speak plain HTTP (as the Docker Engine assumes for 127.0.0.0/8), others HTTPS.
+    /// </summary>
+    public static RegistryEndpoint ForHost(string host)
+    {
+        var name = host.StartsWith('[') ? host[..(host.IndexOf(']') + 1)] : host.Split(':')[0];
+        var loopback = name is "localhost" or "[::1]" || name.StartsWith("127.", StringComparison.Ordinal);
+        return new RegistryEndpoint(host, loopback);
+    }
+}

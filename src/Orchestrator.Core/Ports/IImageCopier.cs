@@ -1,0 +1,88 @@
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.References;
+
+namespace Orchestrator.Core.Ports;
+
+/// <summary>
+/// The digest-preserving copy engine (Orchestrator.Registry): copies a manifest or image index and
+/// every blob it references from one registry to another through the distribution API, byte for byte.
+/// A copy is planned first, as sets, before anything is written; the same plan drives a dry run and
+/// the real copy.
+/// </summary>
+public interface IImageCopier
+{
+    /// <summary>
+    /// Reads the source manifest (and children of an index), verifies it hashes to the digest,
+    /// and asks the target what it already has and what each tag points at.
+    /// </summary>
+    /// <exception cref="Errors.RegistryException">The source does not have the digest.</exception>
+    /// <exception cref="Errors.DigestMismatchException">The source served bytes that do not hash to the digest.</exception>
+    Task<CopyPlan> PlanAsync(CopyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Executes a plan: blobs (skipping present ones, mounting within one registry, verifying each
+    /// digest and size while streaming), then manifests by digest (children first, each verified via
+    /// <c>Docker-Content-Digest</c>), then, only when all of that holds, the tags.
+    /// </summary>
+    /// <exception cref="Errors.JobRefusedException">The plan has tag conflicts, or a tag moved since planning; nothing was tagged.</exception>
+    /// <exception cref="Errors.DigestMismatchException">Content did not hash to its digest on the way through or on arrival.</exception>
+    Task<CopyResult> CopyAsync(CopyPlan plan, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Copy <see cref="Digest"/> from <see cref="SourceRepository"/> on <see cref="Source"/> to <see cref="TargetRepository"/> on <see cref="Target"/>, then set <see cref="Tags"/>.</summary>
+public sealed record CopyRequest(
+    RegistryEndpoint Source,
+    string SourceRepository,
+    Digest Digest,
+    RegistryEndpoint Target,
+    string TargetRepository,
+    IReadOnlyList<string> Tags);
+
+/// <summary>
+/// A copy computed before anything is written.
+/// </summary>
+/// <param name="Request">What was asked.</param>
+/// <param name="MediaType">The root manifest's media type.</param>
+/// <param name="Manifests">Every manifest to put, children before the index that names them; root last.</param>
+/// <param name="BlobsToCopy">Blobs the target lacks (deduplicated by digest).</param>
+/// <param name="BlobsPresent">Blobs the target already has.</param>
+/// <param name="Tags">Tags to set and what each points at in the target now.</param>
+/// <param name="Conflicts">Tags that already point at another digest in the target: the copy is refused.</param>
+public sealed record CopyPlan(
+    CopyRequest Request,
+    string MediaType,
+    IReadOnlyList<PlannedManifest> Manifests,
+    IReadOnlyList<PlannedBlob> BlobsToCopy,
+    IReadOnlyList<PlannedBlob> BlobsPresent,
+    IReadOnlyList<PlannedTag> Tags,
+    IReadOnlyList<TagConflict> Conflicts)
+{
+    public bool HasConflicts => Conflicts.Count > 0;
+
+    /// <summary>Bytes the copy will transfer (blobs to copy, not counting mounts).</summary>
+    public long BytesToCopy => BlobsToCopy.Where(b => !b.CanMount).Sum(b => b.Size);
+}
+
+/// <summary>A manifest in a plan, and whether the target already has it.</summary>
+public sealed record PlannedManifest(Digest Digest, string MediaType, long Size, bool PresentInTarget);
+
+/// <summary>A blob in a plan. <see cref="CanMount"/> is true when source and target are the same registry.</summary>
+public sealed record PlannedBlob(Digest Digest, long Size, string MediaType, bool CanMount);
+
+/// <summary>A tag to set; <see cref="CurrentDigest"/> is what it points at in the target now, or null.</summary>
+public sealed record PlannedTag(string Tag, Digest? CurrentDigest);
+
+/// <summary>A tag that points at <see cref="CurrentDigest"/> in the target, not at the digest being copied.</summary>
+public sealed record TagConflict(string Tag, Digest CurrentDigest);
+
+/// <summary>What a copy did. <see cref="TargetDigest"/> is the digest the target confirmed for the root manifest.</summary>
+public sealed record CopyResult(
+    Digest TargetDigest,
+    long BytesCopied,
+    int BlobsCopied,
+    int BlobsMounted,
+    int BlobsSkipped,
+    IReadOnlyList<string> TagsApplied);
+
+/// <summary>Progress of a copy: one blob's bytes so far.</summary>
+public sealed record CopyProgress(Digest Blob, long BytesDone, long Size);
