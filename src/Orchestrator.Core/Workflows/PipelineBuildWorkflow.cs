@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+
+namespace Orchestrator.Core.Workflows;
+
+/// <summary>
+/// Builds a pipeline's image on its base (pinned by digest), installs exactly the pinned packages,
+/// labels it with OCI annotation keys, and pushes it to the first stage under every tag.
+/// </summary>
+public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
+{
+    /// <summary>Label keys from the OCI image spec's pre-defined annotations (annotations.md).</summary>
+    public static class Labels
+    {
+        public const string Title = "org.opencontainers.image.title";
+        public const string Version = "org.opencontainers.image.version";
+        public const string Source = "org.opencontainers.image.source";
+        public const string BaseName = "org.opencontainers.image.base.name";
+        public const string BaseDigest = "org.opencontainers.image.base.digest";
+        public const string Pipeline = "io.orchestrator.pipeline";
+    }
+
+    private readonly ILogger<PipelineBuildWorkflow> _logger = services.Logger<PipelineBuildWorkflow>();
+
+    /// <summary>Builds <paramref name="pipelineName"/> and pushes it to the first stage.</summary>
+    /// <param name="pipelineName">The pipeline.</param>
+    /// <param name="buildMissingBase">Build the base variant first when the first stage does not have it.</param>
+    /// <param name="noCache">Ignore the engine's layer cache.</param>
+    /// <param name="cancellationToken">Cancels the build.</param>
+    /// <exception cref="InputException">No such pipeline.</exception>
+    /// <exception cref="JobFailedException">The base is missing (and not built), or the build or push failed.</exception>
+    public async Task<BuildResult> BuildAsync(string pipelineName, bool buildMissingBase = false, bool noCache = false, CancellationToken cancellationToken = default)
+    {
+        var pipeline = services.Workspace.GetPipeline(pipelineName);
+        var stage = services.Config.FirstStage;
+        var started = Stopwatch.GetTimestamp();
+
+        var baseReference = await ResolveBaseAsync(pipeline, buildMissingBase, cancellationToken).ConfigureAwait(false);
+
+        // Pull the base by digest from the stage first, so the build never reaches for any other registry.
+        services.Reporter.Step($"pulling base {baseReference}");
+        await services.Engine.PullImageAsync(baseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+
+        var target = ImageReference.Create(stage.Registry.Host, pipeline.Repository);
+        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference);
+        var labels = CreateLabels(pipeline, baseReference);
+
+        var contextPath = Path.Combine(services.Config.WorkDirectory, $"context-{pipeline.Name}-{Guid.NewGuid():N}.tar");
+        Directory.CreateDirectory(services.Config.WorkDirectory);
+        try
+        {
+            await using (var context = File.Create(contextPath))
+            {
+                await BuildContext.WriteAsync(pipeline, dockerfile, context, cancellationToken).ConfigureAwait(false);
+            }
+
+            services.Reporter.Step($"building {target.Name} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} pinned package(s)");
+            await using (var context = File.OpenRead(contextPath))
+            {
+                var request = new ImageBuildRequest(
+                    pipeline.Tags.Select(t => target.WithTag(t).ToString()).ToList(), Labels: labels, NoCache: noCache);
+                await services.Engine.BuildImageAsync(context, request, new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            File.Delete(contextPath);
+        }
+
+        Digest? digest = null;
+        foreach (var tag in pipeline.Tags)
+        {
+            services.Reporter.Step($"pushing {target.WithTag(tag)}");
+            var pushed = await services.Engine.PushImageAsync(
+                target.Name, tag, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+            if (digest is not null && pushed != digest)
+            {
+                throw new JobFailedException($"the tags of one build were pushed as different digests ({digest} and {pushed}); rerun the build");
+            }
+
+            digest = pushed;
+        }
+
+        var reference = target.WithDigest(digest!);
+        var record = new BuildRecord(
+            0, pipeline.Name, "pipeline", stage.Name, reference, pipeline.Tags, pipeline.Version, baseReference.Digest,
+            services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started));
+        var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
+        LogBuilt(pipeline.Name, digest!, stage.Name);
+        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id);
+    }
+
+    private async Task<ImageReference> ResolveBaseAsync(PipelineDefinition pipeline, bool buildMissingBase, CancellationToken cancellationToken)
+    {
+        var bases = new BaseImageWorkflow(services);
+        var (image, variant) = services.Workspace.GetBaseVariant(pipeline.Base.ToString());
+        var current = await bases.ResolveAsync(image, variant, cancellationToken).ConfigureAwait(false);
+        if (current is not null)
+        {
+            return current;
+        }
+
+        if (!buildMissingBase)
+        {
+            throw new JobFailedException(
+                $"base {pipeline.Base} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
+                $"build it with 'orchestrator base build {pipeline.Base}', or use 'orchestrator run {pipeline.Name}', which builds missing bases");
+        }
+
+        return (await bases.BuildAsync(pipeline.Base.ToString(), cancellationToken).ConfigureAwait(false)).Reference;
+    }
+
+    private static Dictionary<string, string> CreateLabels(PipelineDefinition pipeline, ImageReference baseReference)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in pipeline.Labels)
+        {
+            labels[key] = value;
+        }
+
+        labels[Labels.Title] = pipeline.Name;
+        labels[Labels.Version] = pipeline.Version;
+        labels[Labels.Source] = SourceOf(pipeline);
+        labels[Labels.BaseName] = baseReference.WithTag(pipeline.Base.Variant).ToString();
+        labels[Labels.BaseDigest] = baseReference.Digest!.ToString();
+        labels[Labels.Pipeline] = pipeline.Name;
+        return labels;
+    }
+
+    // The definition's path inside its repository checkout when there is one: stable across machines,
+    // unlike an absolute path.
+    private static string SourceOf(PipelineDefinition pipeline)
+    {
+        for (var folder = new DirectoryInfo(pipeline.Directory); folder is not null; folder = folder.Parent)
+        {
+            if (Directory.Exists(Path.Combine(folder.FullName, ".git")))
+            {
+                return Path.GetRelativePath(folder.FullName, pipeline.SourceFile).Replace('\\', '/');
+            }
+        }
+
+        return Path.GetFileName(pipeline.SourceFile);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline {Pipeline} built as {Digest} in {Stage}")]
+    private partial void LogBuilt(string pipeline, Digest digest, string stage);
+}

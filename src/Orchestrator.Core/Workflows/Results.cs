@@ -1,0 +1,60 @@
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+
+namespace Orchestrator.Core.Workflows;
+
+/// <summary>A base variant in the first stage: <c>127.0.0.1:5001/base/debian-bookworm@sha256:…</c> and its tag.</summary>
+/// <param name="Base"><c>NAME/VARIANT</c>.</param>
+/// <param name="Reference">The digest-pinned reference.</param>
+/// <param name="Tag">The variant tag.</param>
+/// <param name="Built">False when it was already in the stage and nothing was built.</param>
+public sealed record BaseBuildResult(string Base, ImageReference Reference, string Tag, bool Built)
+{
+    public Digest Digest => Reference.Digest!;
+}
+
+/// <summary>A pipeline image pushed to the first stage.</summary>
+public sealed record BuildResult(string Pipeline, ImageReference Reference, IReadOnlyList<string> Tags, ImageReference BaseReference, long BuildId)
+{
+    public Digest Digest => Reference.Digest!;
+}
+
+/// <summary>A validation of one digest; <see cref="Passed"/> when every test passed.</summary>
+public sealed record ValidationResult(string Pipeline, ImageReference Reference, bool Passed, IReadOnlyList<TestResult> Results, long ValidationId)
+{
+    public Digest Digest => Reference.Digest!;
+}
+
+/// <summary>A promotion (or its dry-run plan) from one stage to the next.</summary>
+/// <param name="Pipeline">The pipeline.</param>
+/// <param name="FromStage">Where the digest came from.</param>
+/// <param name="ToStage">Where it went.</param>
+/// <param name="Source">The digest-pinned source reference.</param>
+/// <param name="Target">The digest-pinned target reference.</param>
+/// <param name="Plan">The plan computed before anything was written.</param>
+/// <param name="Copy">What the copy did, or null for a dry run.</param>
+/// <param name="PromotionId">The record's id, or 0 for a dry run.</param>
+public sealed record PromotionResult(
+    string Pipeline,
+    string FromStage,
+    string ToStage,
+    ImageReference Source,
+    ImageReference Target,
+    CopyPlan Plan,
+    CopyResult? Copy,
+    long PromotionId)
+{
+    public bool DryRun => Copy is null;
+}
+
+/// <summary>A whole run: base, build, validation, and every promotion.</summary>
+public sealed record RunResult(
+    string Pipeline,
+    BaseBuildResult Base,
+    BuildResult Build,
+    ValidationResult Validation,
+    IReadOnlyList<PromotionResult> Promotions)
+{
+    /// <summary>The digest-pinned reference in the last stage reached.</summary>
+    public ImageReference Final => Promotions.Count > 0 ? Promotions[^1].Target : Build.Reference;
+}
