@@ -1,0 +1,80 @@
+namespace Orchestrator.State;
+
+/// <summary>
+/// The schema as forward-only migrations: step N (1-based) moves <c>PRAGMA user_version</c> from
+/// N-1 to N. A released step is never edited; a change is a new step appended at the end.
+/// </summary>
+internal static class Schema
+{
+    internal static IReadOnlyList<string> Migrations { get; } =
+    [
+        // 1: builds, validations with one row per test result, promotions.
+        // Timestamps are ISO-8601 UTC text with 7 fraction digits, so text order is time order;
+        // tags are JSON arrays of strings; durations are whole milliseconds.
+        """
+        CREATE TABLE builds (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            subject       TEXT    NOT NULL,
+            kind          TEXT    NOT NULL,
+            stage         TEXT    NOT NULL,
+            reference     TEXT    NOT NULL,
+            digest        TEXT    NOT NULL,
+            tags          TEXT    NOT NULL,
+            version       TEXT    NOT NULL,
+            base_digest   TEXT    NULL,
+            actor         TEXT    NOT NULL,
+            at            TEXT    NOT NULL,
+            duration_ms   INTEGER NOT NULL,
+            recorded_at   TEXT    NOT NULL
+        );
+        CREATE INDEX ix_builds_subject_at ON builds (subject, at, id);
+        CREATE INDEX ix_builds_at ON builds (at, id);
+
+        CREATE TABLE validations (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            pipeline      TEXT    NOT NULL,
+            stage         TEXT    NOT NULL,
+            reference     TEXT    NOT NULL,
+            digest        TEXT    NOT NULL,
+            passed        INTEGER NOT NULL,
+            actor         TEXT    NOT NULL,
+            at            TEXT    NOT NULL,
+            duration_ms   INTEGER NOT NULL,
+            recorded_at   TEXT    NOT NULL
+        );
+        CREATE INDEX ix_validations_pipeline_digest_at ON validations (pipeline, digest, at, id);
+        CREATE INDEX ix_validations_at ON validations (at, id);
+
+        CREATE TABLE validation_results (
+            validation_id INTEGER NOT NULL REFERENCES validations (id) ON DELETE CASCADE,
+            ordinal       INTEGER NOT NULL,
+            kind          TEXT    NOT NULL,
+            name          TEXT    NOT NULL,
+            passed        INTEGER NOT NULL,
+            detail        TEXT    NOT NULL,
+            duration_ms   INTEGER NOT NULL,
+            PRIMARY KEY (validation_id, ordinal)
+        );
+
+        CREATE TABLE promotions (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            pipeline      TEXT    NOT NULL,
+            from_stage    TEXT    NOT NULL,
+            to_stage      TEXT    NOT NULL,
+            source        TEXT    NOT NULL,
+            target        TEXT    NOT NULL,
+            digest        TEXT    NOT NULL,
+            tags          TEXT    NOT NULL,
+            validation_id INTEGER NULL,
+            actor         TEXT    NOT NULL,
+            at            TEXT    NOT NULL,
+            bytes_copied  INTEGER NOT NULL,
+            blobs_copied  INTEGER NOT NULL,
+            blobs_skipped INTEGER NOT NULL,
+            recorded_at   TEXT    NOT NULL
+        );
+        CREATE INDEX ix_promotions_pipeline_at ON promotions (pipeline, at, id);
+        CREATE INDEX ix_promotions_at ON promotions (at, id);
+        """,
+    ];
+}
