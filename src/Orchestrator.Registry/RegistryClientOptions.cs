@@ -1,0 +1,84 @@
+using Orchestrator.Core.Errors;
+
+namespace Orchestrator.Registry;
+
+/// <summary>
+/// Tuning of the registry client and the copy engine. Every property has a default that suits a
+/// registry on the same network; <see cref="Validate"/> reports every out-of-range value at once.
+/// </summary>
+public sealed class RegistryClientOptions
+{
+    /// <summary>The defaults, shared; never mutate it.</summary>
+    internal static RegistryClientOptions Default { get; } = new();
+
+    /// <summary>
+    /// Retries after a transient failure (5xx, 408, 429, a broken connection, an attempt timeout), per
+    /// request, and per blob for streamed copies. 0 disables retries. Default 3; allowed 0 to 10.
+    /// </summary>
+    public int MaxRetryAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// The base of the exponential backoff between retries (with jitter); a <c>Retry-After</c> header
+    /// overrides it. Default 1 s; allowed 0 to 1 minute.
+    /// </summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long one attempt may wait for the response headers (bodies stream without a limit).
+    /// Default 100 s; allowed 1 s to 1 hour.
+    /// </summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>Bytes per <c>PATCH</c> of a chunked blob upload. Default 16 MiB; allowed 1 KiB to 1 GiB.</summary>
+    public int ChunkSize { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Blobs up to this many bytes are uploaded in one streamed <c>PUT</c>; larger ones in chunks of
+    /// <see cref="ChunkSize"/>. Default 32 MiB; allowed 0 (always chunked) and up.
+    /// </summary>
+    public long MonolithicUploadLimit { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>Blobs copied (or checked while planning) at the same time. Default 4; allowed 1 to 32.</summary>
+    public int MaxParallelBlobCopies { get; set; } = 4;
+
+    /// <summary>Checks every value.</summary>
+    /// <exception cref="InputException">One or more values are out of range; the message lists each with its allowed range.</exception>
+    public void Validate()
+    {
+        var errors = new List<string>();
+        if (MaxRetryAttempts is < 0 or > 10)
+        {
+            errors.Add($"MaxRetryAttempts is {MaxRetryAttempts}: use 0 to 10");
+        }
+
+        if (RetryDelay < TimeSpan.Zero || RetryDelay > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"RetryDelay is {RetryDelay}: use 0 to 1 minute");
+        }
+
+        if (AttemptTimeout < TimeSpan.FromSeconds(1) || AttemptTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"AttemptTimeout is {AttemptTimeout}: use 1 second to 1 hour");
+        }
+
+        if (ChunkSize is < 1024 or > 1024 * 1024 * 1024)
+        {
+            errors.Add($"ChunkSize is {ChunkSize} bytes: use 1 KiB (1024) to 1 GiB");
+        }
+
+        if (MonolithicUploadLimit < 0)
+        {
+            errors.Add($"MonolithicUploadLimit is {MonolithicUploadLimit} bytes: use 0 or more");
+        }
+
+        if (MaxParallelBlobCopies is < 1 or > 32)
+        {
+            errors.Add($"MaxParallelBlobCopies is {MaxParallelBlobCopies}: use 1 to 32");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new InputException("invalid registry client options: " + string.Join("; ", errors));
+        }
+    }
+}
