@@ -1,0 +1,86 @@
+namespace Orchestrator.Definitions.Tests;
+
+/// <summary>The repository's own orchestrator.yaml, base-images/ and pipelines/ are real input.</summary>
+public sealed class SampleWorkspaceTests
+{
+    private static string RepoRoot()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Orchestrator.sln")))
+        {
+            folder = folder.Parent;
+        }
+
+        Assert.NotNull(folder);
+        return folder.FullName;
+    }
+
+    [Fact]
+    public async Task LoadAsync_RepositorySamples_LoadWithExpectedRecords()
+    {
+        // Given the repository's sample workspace
+        var root = RepoRoot();
+
+        // When it is loaded
+        var workspace = await new WorkspaceLoader().LoadAsync(Path.Combine(root, "orchestrator.yaml"));
+
+        // Then the config points at the two local registries in promotion order
+        Assert.Equal(["staging", "production"], workspace.Config.Stages.Select(s => s.Name));
+        Assert.Equal(new Core.Definitions.RegistryEndpoint("127.0.0.1:5001", true), workspace.Config.FirstStage.Registry);
+        Assert.Equal(new Core.Definitions.RegistryEndpoint("127.0.0.1:5002", true), workspace.Config.Stages[1].Registry);
+        Assert.Equal("unix:///var/run/docker.sock", workspace.Config.Engine.Endpoint);
+        Assert.Equal(Path.Combine(root, ".orchestrator", "state.db"), workspace.Config.StatePath);
+        Assert.Equal(Path.Combine(root, "pipelines"), workspace.Config.PipelinesDirectory);
+        Assert.Equal(Path.Combine(root, ".orchestrator", "work"), workspace.Config.WorkDirectory);
+
+        // And the base has a full variant (debootstrap default) and a slim one (minbase, slimmed)
+        var bookworm = workspace.Bases["debian-bookworm"];
+        Assert.Equal("base/debian-bookworm", bookworm.Repository);
+        Assert.Equal("full", bookworm.DefaultVariant);
+        Assert.Equal(["full", "slim"], bookworm.Variants.Keys.Order());
+        var full = bookworm.Variants["full"];
+        Assert.Equal(("bookworm", null, false, null), (full.Suite, full.DebootstrapVariant, full.Slim, full.From));
+        Assert.Equal(["main"], full.Components);
+        var slim = bookworm.Variants["slim"];
+        Assert.Equal(("bookworm", "minbase", true), (slim.Suite, slim.DebootstrapVariant, slim.Slim));
+
+        // And hello-python is pinned, tagged 1.0.0 and latest, with an absolute file source that exists
+        var hello = workspace.GetPipeline("hello-python");
+        Assert.Equal("debian-bookworm/slim", hello.Base.ToString());
+        Assert.Equal(["1.0.0", "latest"], hello.Tags);
+        Assert.Equal("python3-minimal=3.11.2-1+b1", Assert.Single(hello.AptPackages).ToString());
+        var copy = Assert.Single(hello.Files);
+        Assert.Equal(Path.Combine(root, "pipelines", "hello-python", "hello.py"), copy.Source);
+        Assert.True(Path.IsPathRooted(copy.Source) && File.Exists(copy.Source));
+        Assert.Equal(("/app/hello.py", (int?)0x1ED), (copy.Destination, copy.Mode));
+        Assert.Equal("10001", hello.User);
+        Assert.Equal(["python3", "/app/hello.py"], hello.Entrypoint!);
+        Assert.Contains(hello.Validate.Commands, c => c.Run.SequenceEqual(["python3", "-c", "print(6*7)"]) && c.ExpectStdout == "^42$" && c.ExpectExit == 0);
+        Assert.Contains(hello.Validate.Files, f => f.Path == "/usr/share/doc/python3-minimal/changelog.Debian.gz" && !f.Exists);
+        Assert.Equal("10001", hello.Validate.Metadata!.User);
+        Assert.Equal(120, hello.Validate.MaxSizeMb);
+
+        // And toolbox builds on full, with curl and jq pinned
+        var toolbox = workspace.GetPipeline("toolbox");
+        Assert.Equal("debian-bookworm/full", toolbox.Base.ToString());
+        Assert.Equal(["curl", "jq"], toolbox.AptPackages.Select(p => p.Name));
+        Assert.All(toolbox.AptPackages, p => Assert.Matches(@"^[0-9][A-Za-z0-9.+~-]*-[A-Za-z0-9.+~]+$", p.Version));
+        Assert.True(toolbox.Validate.Commands.Count >= 3);
+    }
+
+    [Fact]
+    public async Task LoadAsync_SampleRegexes_MatchWhatTheAppsPrint()
+    {
+        // Given the sample pipelines' expected outputs
+        var workspace = await new WorkspaceLoader().LoadAsync(Path.Combine(RepoRoot(), "orchestrator.yaml"));
+        var hello = workspace.GetPipeline("hello-python").Validate.Commands.Single(c => c.Name == "app greets with its version");
+        var transform = workspace.GetPipeline("toolbox").Validate.Commands.Single(c => c.Name == "jq transforms JSON");
+
+        // When they are matched against what the programs print (multi-line, as the validator matches)
+        var options = System.Text.RegularExpressions.RegexOptions.Multiline;
+
+        // Then YAML escaping left working patterns
+        Assert.Matches(new System.Text.RegularExpressions.Regex(hello.ExpectStdout!, options), "Hello, validation! hello-python 1.0.0 on Python 3.11.2\n");
+        Assert.Matches(new System.Text.RegularExpressions.Regex(transform.ExpectStdout!, options), "{\"doubled\":[2,4,6],\"count\":3}\n");
+    }
+}
