@@ -1,0 +1,327 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+
+namespace Orchestrator.Registry;
+
+/// <summary>
+/// The digest-preserving copy engine: copies an image manifest or index, every child manifest and
+/// every blob, registry to registry through the distribution API, byte for byte, so the target serves
+/// the very digest the source does. Blobs stream through a hashing pass-through (never held in
+/// memory) with bounded parallelism; within one registry they are mounted instead. Manifests go
+/// children first, root last, each confirmed by <c>Docker-Content-Digest</c>; tags go last, and only
+/// when no tag would move.
+/// </summary>
+public sealed partial class ImageCopier : IImageCopier
+{
+    private readonly IRegistryClientFactory _factory;
+    private readonly ILogger _logger;
+    private readonly RegistryClientOptions _options;
+    private readonly TimeProvider _timeProvider;
+
+    /// <summary>Creates a copier.</summary>
+    /// <param name="factory">Creates the source and target clients.</param>
+    /// <param name="logger">Logs each blob skipped, mounted or copied.</param>
+    /// <param name="options">Parallelism and per-blob retries; the defaults of <see cref="RegistryClientOptions"/> otherwise.</param>
+    /// <exception cref="InputException"><paramref name="options"/> has out-of-range values.</exception>
+    public ImageCopier(IRegistryClientFactory factory, ILogger<ImageCopier>? logger = null, RegistryClientOptions? options = null)
+        : this(factory, logger, options, timeProvider: null)
+    {
+    }
+
+    internal ImageCopier(IRegistryClientFactory factory, ILogger? logger, RegistryClientOptions? options, TimeProvider? timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        _factory = factory;
+        _logger = logger ?? NullLogger.Instance;
+        _options = options ?? new RegistryClientOptions();
+        _options.Validate();
+        _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <inheritdoc />
+    public async Task<CopyPlan> PlanAsync(CopyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        foreach (var tag in request.Tags)
+        {
+            if (!ImageReference.IsValidTag(tag, out var tagError))
+            {
+                throw new InputException(tagError);
+            }
+        }
+
+        var source = _factory.Create(request.Source);
+        var target = _factory.Create(request.Target);
+
+        // Walk the source: manifests in post-order (children before the index naming them), blobs deduplicated.
+        var manifests = new List<(Descriptor Descriptor, ManifestContent Content)>();
+        var blobs = new Dictionary<Digest, Descriptor>();
+        var root = await source.GetManifestAsync(request.SourceRepository, request.Digest.ToString(), cancellationToken).ConfigureAwait(false);
+        var rootReferences = await WalkAsync(source, request.SourceRepository, root, manifests, blobs, depth: 0, cancellationToken).ConfigureAwait(false);
+
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelBlobCopies, CancellationToken = cancellationToken };
+        var manifestPresent = new ConcurrentDictionary<Digest, bool>();
+        await Parallel.ForEachAsync(manifests, parallel, async (m, ct) =>
+            manifestPresent[m.Descriptor.Digest] = await target.HeadManifestAsync(request.TargetRepository, m.Descriptor.Digest.ToString(), ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+
+        var blobPresent = new ConcurrentDictionary<Digest, bool>();
+        await Parallel.ForEachAsync(blobs.Values, parallel, async (b, ct) =>
+            blobPresent[b.Digest] = await target.HeadBlobAsync(request.TargetRepository, b.Digest, ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+
+        var tags = new List<PlannedTag>();
+        var conflicts = new List<TagConflict>();
+        foreach (var tag in request.Tags.Distinct(StringComparer.Ordinal))
+        {
+            var current = await target.HeadManifestAsync(request.TargetRepository, tag, cancellationToken).ConfigureAwait(false);
+            tags.Add(new PlannedTag(tag, current?.Digest));
+            if (current is not null && current.Digest != request.Digest)
+            {
+                conflicts.Add(new TagConflict(tag, current.Digest));
+            }
+        }
+
+        // Mounting needs both repositories in one registry; across registries every byte must travel.
+        var canMount = string.Equals(request.Source.Host, request.Target.Host, StringComparison.OrdinalIgnoreCase)
+            && request.Source.PlainHttp == request.Target.PlainHttp;
+        var ordered = blobs.Values.ToList();
+        return new CopyPlan(
+            request,
+            rootReferences.MediaType,
+            manifests.Select(m => new PlannedManifest(m.Descriptor.Digest, m.Descriptor.MediaType, m.Descriptor.Size, manifestPresent[m.Descriptor.Digest])).ToList(),
+            ordered.Where(b => !blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
+            ordered.Where(b => blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
+            tags,
+            conflicts);
+    }
+
+    /// <inheritdoc />
+    public async Task<CopyResult> CopyAsync(CopyPlan plan, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var request = plan.Request;
+        if (plan.HasConflicts)
+        {
+            throw new JobRefusedException(
+                $"refusing to copy {request.Digest} to {request.Target.Host}/{request.TargetRepository}: nothing was written. "
+                + string.Join("; ", plan.Conflicts.Select(c => $"tag '{c.Tag}' already points at {c.CurrentDigest}"))
+                + ". Tags are immutable once promoted: bump the version, or pick another tag");
+        }
+
+        var source = _factory.Create(request.Source);
+        var target = _factory.Create(request.Target);
+        var targetName = $"{request.Target.Host}/{request.TargetRepository}";
+
+        // Blobs first: a registry rejects a manifest whose blobs it lacks (MANIFEST_BLOB_UNKNOWN).
+        long bytesCopied = 0;
+        int copied = 0, mounted = 0;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelBlobCopies, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(plan.BlobsToCopy, parallel, async (blob, ct) =>
+        {
+            if (blob.CanMount && await target.MountBlobAsync(request.TargetRepository, blob.Digest, request.SourceRepository, ct).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref mounted);
+                LogBlobMounted(_logger, blob.Digest, request.TargetRepository, blob.Size);
+                progress?.Report(new CopyProgress(blob.Digest, blob.Size, blob.Size));
+                return;
+            }
+
+            await CopyBlobAsync(source, target, request, blob, progress, ct).ConfigureAwait(false);
+            Interlocked.Add(ref bytesCopied, blob.Size);
+            Interlocked.Increment(ref copied);
+            LogBlobCopied(_logger, blob.Digest, request.TargetRepository, blob.Size);
+        }).ConfigureAwait(false);
+
+        foreach (var blob in plan.BlobsPresent)
+        {
+            LogBlobSkipped(_logger, blob.Digest, request.TargetRepository, blob.Size);
+        }
+
+        // Manifests children first, root last: an index may only name manifests the registry has.
+        ManifestContent? rootContent = null;
+        var targetDigest = request.Digest;
+        foreach (var planned in plan.Manifests)
+        {
+            var isRoot = planned.Digest == request.Digest;
+            if (planned.PresentInTarget && !isRoot)
+            {
+                continue;
+            }
+
+            var content = await source.GetManifestAsync(request.SourceRepository, planned.Digest.ToString(), cancellationToken).ConfigureAwait(false);
+            if (isRoot)
+            {
+                rootContent = content;
+            }
+
+            if (planned.PresentInTarget)
+            {
+                continue;
+            }
+
+            var confirmed = await target.PutManifestAsync(request.TargetRepository, planned.Digest.ToString(), content.Content, content.MediaType, cancellationToken).ConfigureAwait(false);
+            if (confirmed != planned.Digest)
+            {
+                throw new DigestMismatchException(
+                    $"{targetName} stored manifest {planned.Digest} as {confirmed}: the registry rewrote the bytes, so the promoted digest would differ from the tested one; nothing was tagged. Use a registry that stores manifests unchanged");
+            }
+
+            LogManifestPut(_logger, planned.Digest, request.TargetRepository, planned.Size);
+            if (isRoot)
+            {
+                targetDigest = confirmed;
+            }
+        }
+
+        // Tags last, all-or-nothing against concurrent changes: check every tag again before moving any.
+        var tagsToPut = new List<string>();
+        var applied = new List<string>();
+        var moved = new List<string>();
+        foreach (var planned in plan.Tags)
+        {
+            var current = await target.HeadManifestAsync(request.TargetRepository, planned.Tag, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                tagsToPut.Add(planned.Tag);
+            }
+            else if (current.Digest == request.Digest)
+            {
+                applied.Add(planned.Tag);
+            }
+            else
+            {
+                moved.Add($"tag '{planned.Tag}' now points at {current.Digest}");
+            }
+        }
+
+        if (moved.Count > 0)
+        {
+            throw new JobRefusedException(
+                $"refusing to tag {request.Digest} in {targetName}: {string.Join("; ", moved)} (changed since planning). The content was copied but nothing was tagged: bump the version, or pick another tag, and promote again");
+        }
+
+        if (tagsToPut.Count > 0)
+        {
+            rootContent ??= await source.GetManifestAsync(request.SourceRepository, request.Digest.ToString(), cancellationToken).ConfigureAwait(false);
+            foreach (var tag in tagsToPut)
+            {
+                var confirmed = await target.PutManifestAsync(request.TargetRepository, tag, rootContent.Content, rootContent.MediaType, cancellationToken).ConfigureAwait(false);
+                if (confirmed != request.Digest)
+                {
+                    throw new DigestMismatchException(
+                        $"{targetName} tagged '{tag}' as {confirmed}, not {request.Digest}: the registry rewrote the manifest; check the registry and delete tag '{tag}' there");
+                }
+
+                LogTagApplied(_logger, tag, request.TargetRepository, request.Digest);
+                applied.Add(tag);
+            }
+        }
+
+        return new CopyResult(targetDigest, bytesCopied, copied, mounted, plan.BlobsPresent.Count, applied);
+    }
+
+    private async Task CopyBlobAsync(IRegistryClient source, IRegistryClient target, CopyRequest request, PlannedBlob blob, IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
+    {
+        var what = $"blob {blob.Digest} from {request.Source.Host}/{request.SourceRepository}";
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await using var stream = await source.OpenBlobAsync(request.SourceRepository, blob.Digest, cancellationToken).ConfigureAwait(false);
+                await using var verifying = new VerifyingStream(stream, blob.Digest, blob.Size, what, done => progress?.Report(new CopyProgress(blob.Digest, done, blob.Size)));
+                await target.UploadBlobAsync(request.TargetRepository, blob.Digest, blob.Size, verifying, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (attempt < _options.MaxRetryAttempts && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                var delay = TimeSpan.FromMilliseconds(_options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt) * (0.75 + (Random.Shared.NextDouble() / 2)));
+                LogBlobRetry(_logger, blob.Digest, request.TargetRepository, attempt + 1, _options.MaxRetryAttempts, ex.Message);
+                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+
+                // Another copy (or the failed attempt's final PUT) may have landed it after all.
+                if (await target.HeadBlobAsync(request.TargetRepository, blob.Digest, cancellationToken).ConfigureAwait(false) == blob.Size)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        DigestMismatchException => false,
+        UnavailableException => true,
+        RegistryException { StatusCode: { } status } => (int)status >= 500 || status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests,
+        OrchestratorException => false,
+        IOException or HttpRequestException => true,
+        _ => false,
+    };
+
+    private async Task<ManifestReferences> WalkAsync(
+        IRegistryClient source,
+        string repository,
+        ManifestContent manifest,
+        List<(Descriptor Descriptor, ManifestContent Content)> manifests,
+        Dictionary<Digest, Descriptor> blobs,
+        int depth,
+        CancellationToken cancellationToken)
+    {
+        var where = $"manifest {source.Endpoint.Host}/{repository}@{manifest.Digest}";
+        if (depth > 8)
+        {
+            throw new JobFailedException($"{where} nests indexes more than 8 deep: the image is malformed; rebuild and re-push it");
+        }
+
+        var references = ManifestReferences.Parse(manifest, where);
+        foreach (var child in references.Manifests)
+        {
+            if (manifests.Any(m => m.Descriptor.Digest == child.Digest))
+            {
+                continue;
+            }
+
+            var content = await source.GetManifestAsync(repository, child.Digest.ToString(), cancellationToken).ConfigureAwait(false);
+            if (content.Content.Length != child.Size)
+            {
+                throw new DigestMismatchException(
+                    $"{where} names child {child.Digest} with size {child.Size}, but the source serves {content.Content.Length} bytes: the index is inconsistent; rebuild and re-push the image");
+            }
+
+            await WalkAsync(source, repository, content, manifests, blobs, depth + 1, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var blob in references.Blobs)
+        {
+            blobs.TryAdd(blob.Digest, blob);
+        }
+
+        if (!manifests.Any(m => m.Descriptor.Digest == manifest.Digest))
+        {
+            manifests.Add((new Descriptor(references.MediaType, manifest.Digest, manifest.Content.Length), manifest));
+        }
+
+        return references;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} already in {Repository} ({Bytes} bytes), skipped")]
+    private static partial void LogBlobSkipped(ILogger logger, Digest digest, string repository, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} mounted into {Repository} ({Bytes} bytes)")]
+    private static partial void LogBlobMounted(ILogger logger, Digest digest, string repository, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} copied to {Repository} ({Bytes} bytes, verified)")]
+    private static partial void LogBlobCopied(ILogger logger, Digest digest, string repository, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Blob {Digest} to {Repository} failed transiently, retry {Attempt} of {MaxAttempts}: {Reason}")]
+    private static partial void LogBlobRetry(ILogger logger, Digest digest, string repository, int attempt, int maxAttempts, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Manifest {Digest} put to {Repository} ({Bytes} bytes, digest confirmed)")]
+    private static partial void LogManifestPut(ILogger logger, Digest digest, string repository, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tag {Tag} in {Repository} now points at {Digest}")]
+    private static partial void LogTagApplied(ILogger logger, string tag, string repository, Digest digest);
+}
