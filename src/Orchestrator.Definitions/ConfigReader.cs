@@ -152,7 +152,7 @@ internal static partial class ConfigReader
 
             var usernameEnv = EnvName(file, entry, "username-env");
             var passwordEnv = EnvName(file, entry, "password-env");
-            if ((usernameEnv is null) != (passwordEnv is null))
+            if ((entry.Value("username-env") is null) != (entry.Value("password-env") is null))
             {
                 file.Error(entry.Node, $"registry '{stage}' names only one of 'username-env' and 'password-env'",
                     "set both (the names of the environment variables holding the user and the password or token), or neither for anonymous access");

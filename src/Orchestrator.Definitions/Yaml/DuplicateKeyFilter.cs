@@ -14,10 +14,14 @@ internal sealed class DuplicateKeyFilter(IParser inner, Action<Scalar, Mark> onD
 
     public ParsingEvent? Current => inner.Current;
 
+    /// <summary>Where the last event read ended: the best position when the parser itself crashes.</summary>
+    public Mark LastGoodMark { get; private set; } = Mark.Empty;
+
     public bool MoveNext()
     {
         while (inner.MoveNext())
         {
+            LastGoodMark = inner.Current?.End ?? LastGoodMark;
             switch (inner.Current)
             {
                 case Scalar key when frames.TryPeek(out var frame) && frame.IsMapping && frame.ExpectKey:

@@ -74,11 +74,20 @@ internal sealed class SourceFile
         }
 
         var stream = new YamlStream();
+        var parser = new DuplicateKeyFilter(new Parser(new StringReader(text)), (key, first) =>
+            Error(key.Start, $"duplicate key '{key.Value}' (first defined at line {first.Line}, column {first.Column}); the second one is ignored",
+                $"remove one of the two '{key.Value}' entries"));
         try
         {
-            stream.Load(new DuplicateKeyFilter(new Parser(new StringReader(text)), (key, first) =>
-                Error(key.Start, $"duplicate key '{key.Value}' (first defined at line {first.Line}, column {first.Column}); the second one is ignored",
-                    $"remove one of the two '{key.Value}' entries")));
+            stream.Load(parser);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
+        {
+            // YamlDotNet's scanner can crash instead of throwing YamlException on some broken input
+            // (a flow list left open before a 'key:' line); the last event it read is still a good place to look.
+            Error(parser.LastGoodMark.Line > 0 ? parser.LastGoodMark : Mark.Empty, "malformed YAML: the parser could not read past this point",
+                "fix the YAML syntax here or just after it (a missing closing ']' or '}', quotes, indentation)");
+            return null;
         }
         catch (YamlException e)
         {

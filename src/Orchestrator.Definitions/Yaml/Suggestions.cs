@@ -6,6 +6,13 @@ internal static class Suggestions
     /// <summary>The closest of <paramref name="known"/> to <paramref name="value"/>, if close enough to be a typo.</summary>
     public static string? Closest(string value, IEnumerable<string> known)
     {
+        // An abbreviation ('prod' for 'production') is far in edits but obvious to a reader.
+        var prefixed = known.Where(k => value.Length >= 3 && k.StartsWith(value, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (prefixed.Count == 1)
+        {
+            return prefixed[0];
+        }
+
         string? best = null;
         var bestDistance = int.MaxValue;
         foreach (var candidate in known)
