@@ -459,7 +459,7 @@ public sealed class DockerEngineClient : IDockerEngine, IDisposable
         }
         catch (InvalidDataException ex)
         {
-            throw new EngineException($"the {operation} on {_endpoint} returned a log stream that is not multiplexed ({ex.Message}): Orchestrator only reads containers created without a TTY");
+            throw new EngineException($"the {operation} on {_endpoint} returned a log stream that is not multiplexed ({ex.Message}): Orchestrator only reads containers created without a TTY", response.StatusCode, innerException: ex);
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
