@@ -1,0 +1,145 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+
+namespace Orchestrator.Registry.Tests;
+
+public sealed class ImageCopierTests
+{
+    private static readonly RegistryEndpoint Source = new("source.test", true);
+    private static readonly RegistryEndpoint Target = new("target.test", true);
+
+    /// <summary>A source serving one image whose layer bytes are <paramref name="served"/>, while the manifest names <paramref name="layer"/>.</summary>
+    private static (FakeHandler Handler, Digest Manifest) SourceAndTarget(byte[] layer, byte[] served, Func<RecordedRequest, HttpResponseMessage>? target = null)
+    {
+        var layerDigest = Digest.Sha256Of(layer);
+        var manifest = Encoding.UTF8.GetBytes($$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","config":{"mediaType":"{{MediaTypes.OciConfig}}","digest":"{{layerDigest}}","size":{{layer.Length}}},"layers":[]}""");
+        var manifestDigest = Digest.Sha256Of(manifest);
+        var handler = new FakeHandler(r =>
+        {
+            if (r.Uri.Host == "source.test")
+            {
+                if (r.Uri.AbsolutePath.Contains("/manifests/", StringComparison.Ordinal))
+                {
+                    var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(manifest) };
+                    response.Content.Headers.ContentType = new MediaTypeHeaderValue(MediaTypes.OciManifest);
+                    return response;
+                }
+
+                return new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(served) };
+            }
+
+            if (target is not null)
+            {
+                return target(r);
+            }
+
+            if (r.Method == HttpMethod.Head)
+            {
+                return FakeHandler.Status(HttpStatusCode.NotFound);
+            }
+
+            if (r.Method == HttpMethod.Post)
+            {
+                var accepted = FakeHandler.Status(HttpStatusCode.Accepted);
+                accepted.Headers.Location = new Uri("/v2/app/blobs/uploads/u", UriKind.Relative);
+                return accepted;
+            }
+
+            return FakeHandler.Status(r.Method == HttpMethod.Delete ? HttpStatusCode.NoContent : HttpStatusCode.Created);
+        });
+        return (handler, manifestDigest);
+    }
+
+    [Fact]
+    public async Task CopyAsync_SourceServesCorruptBlob_FailsBeforeCommitAndWritesNoManifest()
+    {
+        // Given a source serving a blob of the right size but the wrong bytes
+        var layer = Encoding.UTF8.GetBytes("the real layer content");
+        var corrupt = Encoding.UTF8.GetBytes("the fake layer content");
+        var (handler, manifest) = SourceAndTarget(layer, corrupt);
+        using var factory = new RegistryClientFactory(null, new FastTimeProvider(), new RegistryClientOptions(), () => handler, _ => null);
+        var copier = new ImageCopier(factory);
+        var plan = await copier.PlanAsync(new CopyRequest(Source, "app", manifest, Target, "app", ["1.0"]));
+
+        // When it is copied
+        var ex = await Assert.ThrowsAsync<DigestMismatchException>(() => copier.CopyAsync(plan));
+
+        // Then the error names the expected digest, no upload reached the registry whole, the session was
+        // cancelled, and no manifest or tag was written
+        Assert.Contains(Digest.Sha256Of(layer).ToString(), ex.Message, StringComparison.Ordinal);
+        var target = handler.Requests.Where(r => r.Uri.Host == "target.test").ToList();
+        Assert.DoesNotContain(target, r => r.Method == HttpMethod.Put);
+        Assert.Contains(target, r => r.Method == HttpMethod.Delete && r.Uri.AbsolutePath == "/v2/app/blobs/uploads/u");
+    }
+
+    [Fact]
+    public async Task CopyAsync_PlanWithConflict_RefusedWithoutAnyRequest()
+    {
+        // Given a plan in which tag 1.0 already points at another digest
+        var layer = Encoding.UTF8.GetBytes("layer");
+        var other = Digest.Sha256Of("other"u8);
+        var (handler, manifest) = SourceAndTarget(layer, layer, target: r =>
+        {
+            if (r.Method == HttpMethod.Head && r.Uri.AbsolutePath.EndsWith("/manifests/1.0", StringComparison.Ordinal))
+            {
+                var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([]) };
+                response.Content.Headers.ContentType = new MediaTypeHeaderValue(MediaTypes.OciManifest);
+                response.Content.Headers.ContentLength = 10;
+                response.Headers.Add("Docker-Content-Digest", other.ToString());
+                return response;
+            }
+
+            return FakeHandler.Status(HttpStatusCode.NotFound);
+        });
+        using var factory = new RegistryClientFactory(null, new FastTimeProvider(), new RegistryClientOptions(), () => handler, _ => null);
+        var copier = new ImageCopier(factory);
+        var plan = await copier.PlanAsync(new CopyRequest(Source, "app", manifest, Target, "app", ["1.0"]));
+        var before = handler.Requests.Count;
+
+        // When it is executed
+        var ex = await Assert.ThrowsAsync<JobRefusedException>(() => copier.CopyAsync(plan));
+
+        // Then nothing at all was sent, and the message names tag, current digest and fix
+        Assert.Equal(before, handler.Requests.Count);
+        Assert.Contains("'1.0'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(other.ToString(), ex.Message, StringComparison.Ordinal);
+        Assert.Contains("pick another tag", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task VerifyingStream_WrongLastByte_ThrowsBeforeHandingItOver()
+    {
+        // Given content whose last byte differs from what the digest says
+        var expected = new byte[] { 1, 2, 3, 4 };
+        var served = new byte[] { 1, 2, 3, 5 };
+        var stream = new VerifyingStream(new MemoryStream(served), Digest.Sha256Of(expected), expected.Length, "blob");
+        var buffer = new byte[3];
+
+        // When read in pieces
+        await stream.ReadExactlyAsync(buffer);
+        var first = buffer.Length;
+
+        // Then the first bytes flow, and the read that would complete the content fails instead
+        Assert.Equal(3, first);
+        await Assert.ThrowsAsync<DigestMismatchException>(async () => await stream.ReadExactlyAsync(buffer.AsMemory(0, 1)));
+    }
+
+    [Fact]
+    public async Task VerifyingStream_SourceEndsEarly_ThrowsNamingTheSizes()
+    {
+        // Given a source shorter than announced
+        var content = new byte[] { 1, 2, 3 };
+        var stream = new VerifyingStream(new MemoryStream(content), Digest.Sha256Of(content), 10, "blob x");
+
+        // When read to the end
+        var ex = await Assert.ThrowsAsync<DigestMismatchException>(() => stream.CopyToAsync(Stream.Null));
+
+        // Then the sizes are named
+        Assert.Contains("3 of 10 bytes", ex.Message, StringComparison.Ordinal);
+    }
+}
