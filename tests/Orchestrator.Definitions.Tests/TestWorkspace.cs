@@ -113,10 +113,14 @@ internal sealed class TestWorkspace : IDisposable
 
 internal static class ErrorAssertions
 {
-    /// <summary>Asserts the error is in <paramref name="file"/> at the position of <paramref name="needle"/>.</summary>
-    public static void AssertAt(this DefinitionError error, string file, string text, string needle, int occurrence = 1)
+    /// <summary>
+    /// Asserts the error is in <paramref name="file"/> at the position of <paramref name="needle"/>, moved
+    /// right by <paramref name="skip"/> characters (to point past a key at its value).
+    /// </summary>
+    public static void AssertAt(this DefinitionError error, string file, string text, string needle, int occurrence = 1, int skip = 0)
     {
         var (line, column) = TestWorkspace.Locate(text, needle, occurrence);
+        column += skip;
         Assert.Equal(file, error.File);
         Assert.True((line, column) == (error.Line, error.Column),
             $"expected {file}:{line}:{column} ('{needle}'), got {error}");
