@@ -72,7 +72,7 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
         var tagReference = TagReference(image, variant);
         services.Reporter.Step($"debootstrap {variant.Suite}{(variant.DebootstrapVariant is null ? string.Empty : $" --variant={variant.DebootstrapVariant}")}{(variant.Slim ? " (slim)" : string.Empty)}");
         Directory.CreateDirectory(services.Config.WorkDirectory);
-        var rootfs = await services.Rootfs.BuildAsync(image, variant, services.Config.WorkDirectory, new Progress<string>(services.Reporter.Detail), cancellationToken).ConfigureAwait(false);
+        var rootfs = await services.Rootfs.BuildAsync(image, variant, services.Config.WorkDirectory, new ReporterOutput(services.Reporter), cancellationToken).ConfigureAwait(false);
         try
         {
             services.Reporter.Step($"importing {rootfs.SizeBytes / (1024 * 1024)} MiB root filesystem as {tagReference}");

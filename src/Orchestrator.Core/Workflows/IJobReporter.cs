@@ -14,6 +14,9 @@ public interface IJobReporter
     /// <summary>A detail of the current step: a build output line, a test result.</summary>
     void Detail(string message);
 
+    /// <summary>A raw output line of a tool (debootstrap); reporters show it only when asked to be verbose.</summary>
+    void Output(string line);
+
     /// <summary>Engine progress (pull, push, build output); reporters may throttle or drop it.</summary>
     void Progress(EngineProgress progress);
 }
@@ -31,12 +34,22 @@ public sealed class NullJobReporter : IJobReporter
     {
     }
 
+    public void Output(string line)
+    {
+    }
+
     public void Progress(EngineProgress progress)
     {
     }
 }
 
+// Synchronous on purpose: Progress<T> posts to the thread pool and would reorder lines.
 internal sealed class ReporterProgress(IJobReporter reporter) : IProgress<EngineProgress>
 {
     public void Report(EngineProgress value) => reporter.Progress(value);
+}
+
+internal sealed class ReporterOutput(IJobReporter reporter) : IProgress<string>
+{
+    public void Report(string value) => reporter.Output(value);
 }

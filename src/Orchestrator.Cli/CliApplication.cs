@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Cli.Verbs;
+using Orchestrator.Core.Errors;
+
+namespace Orchestrator.Cli;
+
+/// <summary>The command tree, and one invocation of it with given output writers (so tests run it in-process).</summary>
+internal static class CliApplication
+{
+    public static RootCommand CreateRootCommand(CliConsole console)
+    {
+        var root = new RootCommand("Orchestrator: build images on full and slim bases with pinned packages, validate the exact digest, promote the same digest to production.");
+        root.Options.Add(CliOptions.Config);
+        root.Options.Add(CliOptions.Json);
+        root.Options.Add(CliOptions.Verbose);
+        root.Subcommands.Add(new BaseCommand(console));
+        root.Subcommands.Add(new BuildCommand(console));
+        root.Subcommands.Add(new ValidateCommand(console));
+        root.Subcommands.Add(new PromoteCommand(console));
+        root.Subcommands.Add(new RunCommand(console));
+        root.Subcommands.Add(new CheckCommand(console));
+        return root;
+    }
+
+    /// <summary>Parses and runs <paramref name="args"/>; returns the exit code (usage errors are 2, not System.CommandLine's 1).</summary>
+    public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
+    {
+        var parseResult = CreateRootCommand(console).Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            foreach (var error in parseResult.Errors)
+            {
+                await console.Error.WriteLineAsync($"orchestrator: {error.Message}").ConfigureAwait(false);
+            }
+
+            await console.Error.WriteLineAsync("orchestrator: run 'orchestrator --help' for usage").ConfigureAwait(false);
+            return ExitCodes.BadInput;
+        }
+
+        var configuration = new InvocationConfiguration { Output = console.Out, Error = console.Error };
+        return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Workflows;
+
+namespace Orchestrator.Cli.Infrastructure;
+
+/// <summary>
+/// A verb. Subclasses do the work in <see cref="ExecuteAsync"/>; this class maps the outcome to an exit
+/// code: 0 done, 1 the job failed or was refused, 2 bad input or usage. Errors go to standard error
+/// as one clear message, and with --json also to standard output as <c>{"error": …}</c>.
+/// </summary>
+internal abstract class VerbCommand : Command
+{
+    protected VerbCommand(string name, string description, CliConsole console)
+        : base(name, description)
+    {
+        Console = console;
+        SetAction(InvokeAsync);
+    }
+
+    protected CliConsole Console { get; }
+
+    /// <summary>True when the verb needs the engine, registries and state; false for definition-only verbs.</summary>
+    protected virtual bool NeedsServices => true;
+
+    protected abstract Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken);
+
+    /// <summary>Definition-only verbs override this instead of <see cref="ExecuteAsync"/>.</summary>
+    protected virtual Task<int> ExecuteWithoutServicesAsync(ParseResult parseResult, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
+    private async Task<int> InvokeAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var json = parseResult.GetValue(CliOptions.Json);
+        try
+        {
+            if (!NeedsServices)
+            {
+                return await ExecuteWithoutServicesAsync(parseResult, cancellationToken).ConfigureAwait(false);
+            }
+
+            await using var services = await CliServices.CreateAsync(
+                parseResult.GetValue(CliOptions.Config), Console, parseResult.GetValue(CliOptions.Verbose), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await ExecuteAsync(parseResult, services.Services, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OrchestratorException and not OperationCanceledException)
+            {
+                services.Services.LoggerFactory.CreateLogger(GetType()).LogError(exception, "Unexpected failure in {Verb}", Name);
+                throw;
+            }
+        }
+        catch (ValidationFailedException failed)
+        {
+            if (json)
+            {
+                JsonOutput.Write(Console.Out, JsonOutput.Validation(failed.Result));
+            }
+
+            Console.Error.WriteLine($"orchestrator: {failed.Message}");
+            return failed.ExitCode;
+        }
+        catch (OrchestratorException exception)
+        {
+            return Fail(exception.Message, exception.ExitCode, json, (exception as DefinitionException)?.Errors);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Fail("cancelled; nothing was tagged after the cancellation", ExitCodes.JobFailed, json, null);
+        }
+        catch (Exception exception)
+        {
+            return Fail($"unexpected {exception.GetType().Name}: {exception.Message} (details in the log under .orchestrator/logs; please report it)", ExitCodes.JobFailed, json, null);
+        }
+    }
+
+    private int Fail(string message, int exitCode, bool json, IReadOnlyList<DefinitionError>? errors)
+    {
+        Console.Error.WriteLine($"orchestrator: {message}");
+        if (json)
+        {
+            JsonOutput.Write(Console.Out, JsonOutput.Error(message, exitCode, errors));
+        }
+
+        return exitCode;
+    }
+
+    /// <summary>Writes the result: JSON when asked, otherwise the human line(s).</summary>
+    protected void WriteResult(ParseResult parseResult, object jsonResult, params string[] humanLines)
+    {
+        if (parseResult.GetValue(CliOptions.Json))
+        {
+            JsonOutput.Write(Console.Out, jsonResult);
+            return;
+        }
+
+        foreach (var line in humanLines)
+        {
+            Console.Out.WriteLine(line);
+        }
+    }
+}

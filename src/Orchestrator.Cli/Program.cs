@@ -1,0 +1,12 @@
+using Orchestrator.Cli;
+using Orchestrator.Cli.Infrastructure;
+
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // First Ctrl+C cancels the job cleanly (no tag is set after it); a second one ends the process.
+    e.Cancel = !cancellation.IsCancellationRequested;
+    cancellation.Cancel();
+};
+
+return await CliApplication.RunAsync(args, CliConsole.System, cancellation.Token);

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Workflows;
+
+namespace Orchestrator.Cli.Verbs;
+
+/// <summary><c>orchestrator promote PIPELINE --digest D --to STAGE</c>: copy that digest, byte for byte, to the next stage.</summary>
+internal sealed class PromoteCommand : VerbCommand
+{
+    private readonly Argument<string> _pipeline = VerbArguments.Pipeline();
+    private readonly Option<string?> _digest = VerbArguments.Digest("The validated digest to promote");
+    private readonly Option<string?> _to = new("--to") { Description = "The target stage (default: the stage after the first)" };
+    private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print the plan and fail exactly when the promotion would; copy nothing" };
+
+    public PromoteCommand(CliConsole console)
+        : base("promote", "Copy a validated digest registry-to-registry to the next stage, verify it, then tag it; prints the target reference", console)
+    {
+        _digest.Required = true;
+        Arguments.Add(_pipeline);
+        Options.Add(_digest);
+        Options.Add(_to);
+        Options.Add(_dryRun);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    {
+        var digest = VerbArguments.ParseDigest(parseResult.GetRequiredValue(_digest)!);
+        var result = await new PromotionWorkflow(services).PromoteAsync(
+            parseResult.GetRequiredValue(_pipeline), digest, parseResult.GetValue(_to), parseResult.GetValue(_dryRun), cancellationToken).ConfigureAwait(false);
+        var human = result.DryRun
+            ? $"dry run: {result.Source} can be promoted to {result.Target} ({result.Plan.BlobsToCopy.Count} blob(s) to copy, {result.Plan.BlobsPresent.Count} present, tags {string.Join(", ", result.Plan.Tags.Select(t => t.Tag))})"
+            : result.Target.ToString();
+        WriteResult(parseResult, JsonOutput.Promotion(result), human);
+        return 0;
+    }
+}

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Workflows;
+
+namespace Orchestrator.Cli.Verbs;
+
+/// <summary><c>orchestrator run PIPELINE|--all</c>: base, build, validate and promote through every stage.</summary>
+internal sealed class RunCommand : VerbCommand
+{
+    private readonly Argument<string?> _pipeline = new("pipeline") { Description = "The pipeline's name; omit with --all", Arity = ArgumentArity.ZeroOrOne };
+    private readonly Option<bool> _all = new("--all") { Description = "Run every pipeline, in name order" };
+    private readonly Option<bool> _noCache = VerbArguments.NoCache();
+
+    public RunCommand(CliConsole console)
+        : base("run", "Build, validate and promote a pipeline through every stage; prints the final digest-pinned reference", console)
+    {
+        Arguments.Add(_pipeline);
+        Options.Add(_all);
+        Options.Add(_noCache);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    {
+        var name = parseResult.GetValue(_pipeline);
+        var all = parseResult.GetValue(_all);
+        if (all == (name is not null))
+        {
+            throw new InputException("name one pipeline, or pass --all to run every pipeline");
+        }
+
+        var names = all ? services.Workspace.Pipelines.Keys.Order(StringComparer.Ordinal).ToList() : [name!];
+        var results = new List<RunResult>();
+        foreach (var pipeline in names)
+        {
+            services.Reporter.Step($"run {pipeline}");
+            results.Add(await new RunWorkflow(services).RunAsync(pipeline, parseResult.GetValue(_noCache), cancellationToken).ConfigureAwait(false));
+        }
+
+        object json = all ? new { runs = results.Select(JsonOutput.Run) } : JsonOutput.Run(results[0]);
+        WriteResult(parseResult, json, results.Select(r => r.Final.ToString()).ToArray());
+        return 0;
+    }
+}

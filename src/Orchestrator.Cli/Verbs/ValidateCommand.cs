@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Workflows;
+
+namespace Orchestrator.Cli.Verbs;
+
+/// <summary><c>orchestrator validate PIPELINE --digest D</c>: run the pipeline's tests on exactly that digest and record the result.</summary>
+internal sealed class ValidateCommand : VerbCommand
+{
+    private readonly Argument<string> _pipeline = VerbArguments.Pipeline();
+    private readonly Option<string?> _digest = VerbArguments.Digest("The digest to validate, as 'build' printed it (default: the pipeline's latest recorded build)");
+
+    public ValidateCommand(CliConsole console)
+        : base("validate", "Pull a digest from the first stage and run the pipeline's tests in containers with no network; exit 1 when any fails", console)
+    {
+        Arguments.Add(_pipeline);
+        Options.Add(_digest);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    {
+        var pipeline = parseResult.GetRequiredValue(_pipeline);
+        var digestText = parseResult.GetValue(_digest);
+        var digest = digestText is not null
+            ? VerbArguments.ParseDigest(digestText)
+            : (await services.State.GetLatestBuildAsync(services.Workspace.GetPipeline(pipeline).Name, cancellationToken).ConfigureAwait(false))?.Digest
+                ?? throw new InputException($"no build of '{pipeline}' is recorded: pass --digest sha256:… or run 'orchestrator build {pipeline}' first");
+
+        var result = await new ValidationWorkflow(services).ValidateAsync(pipeline, digest, cancellationToken).ConfigureAwait(false);
+        if (!result.Passed)
+        {
+            throw new ValidationFailedException(result);
+        }
+
+        WriteResult(parseResult, JsonOutput.Validation(result), $"{result.Reference} passed {result.Results.Count} test(s)");
+        return 0;
+    }
+}

@@ -1,0 +1,105 @@
+namespace Orchestrator.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A throwaway workspace against the real engine and registries: its own orchestrator.yaml, state file,
+/// base image definition and pipelines, with every repository under a unique prefix so concurrent runs
+/// and earlier leftovers never collide.
+/// </summary>
+internal sealed class TestWorkspace : IDisposable
+{
+    public const string Staging = "127.0.0.1:5001";
+    public const string Production = "127.0.0.1:5002";
+
+    public TestWorkspace()
+    {
+        Prefix = $"it-{Guid.NewGuid().ToString("N")[..8]}";
+        Root = Directory.CreateTempSubdirectory("orchestrator-it-").FullName;
+        Directory.CreateDirectory(Path.Combine(Root, "base-images"));
+        Directory.CreateDirectory(Path.Combine(Root, "pipelines"));
+        File.WriteAllText(ConfigPath, $"""
+            engine:
+              endpoint: unix:///var/run/docker.sock
+            stages: [staging, production]
+            registries:
+              staging: {"{"} url: http://{Staging} {"}"}
+              production: {"{"} url: http://{Production} {"}"}
+            state:
+              path: state/state.db
+            paths:
+              work: work
+            """);
+        File.WriteAllText(Path.Combine(Root, "base-images", "it-bookworm.yaml"), $"""
+            repository: {Prefix}/base/debian-bookworm
+            default-variant: slim
+            suite: bookworm
+            components: [main]
+            variants:
+              slim:
+                debootstrap-variant: minbase
+                slim: true
+            """);
+    }
+
+    /// <summary>The unique first path component of every repository this workspace uses.</summary>
+    public string Prefix { get; }
+
+    public string Root { get; }
+
+    public string ConfigPath => Path.Combine(Root, "orchestrator.yaml");
+
+    public string BaseRepository => $"{Prefix}/base/debian-bookworm";
+
+    /// <summary>
+    /// Writes pipelines/NAME.yaml on the slim base installing the pinned <c>hello</c> package and a copied
+    /// script; <paramref name="greetingPattern"/> is what its validation expects the script to print.
+    /// </summary>
+    public string AddHelloPipeline(string name, string version = "1.0.0", string greetingPattern = "^hello from orchestrator$")
+    {
+        var folder = Path.Combine(Root, "pipelines", name);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "greet.sh"), "#!/bin/sh\necho hello from orchestrator\n");
+        File.WriteAllText(Path.Combine(Root, "pipelines", $"{name}.yaml"), $"""
+            name: {name}
+            version: {version}
+            base: it-bookworm/slim
+            repository: {Prefix}/apps/{name}
+            packages:
+              apt:
+                hello: "2.10-3"
+            files:
+              - src: {name}/greet.sh
+                dest: /app/greet.sh
+                mode: "0755"
+            env: {"{"} GREETING_STYLE: plain {"}"}
+            user: "10001"
+            entrypoint: ["/app/greet.sh"]
+            tags: ["{"{version}"}", "latest"]
+            validate:
+              commands:
+                - name: greets
+                  run: ["/app/greet.sh"]
+                  expect-stdout: "{greetingPattern}"
+                - name: pinned hello runs
+                  run: ["hello", "-g", "42"]
+                  expect-stdout: "^42$"
+              files:
+                - {"{"} path: /app/greet.sh, exists: true {"}"}
+                - {"{"} path: /usr/share/man/man1/hello.1.gz, exists: false {"}"}
+              metadata: {"{"} user: "10001" {"}"}
+              max-size-mb: 200
+            """);
+        return name;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp folder left behind is harmless.
+        }
+    }
+}
