@@ -88,6 +88,22 @@ public sealed class YamlReadingTests
     }
 
     [Fact]
+    public async Task LoadAsync_NestedDuplicateKey_ReportedAndFirstKept()
+    {
+        // Given an apt package listed twice, the second time with a bad version
+        using var ws = new TestWorkspace();
+        var text = TestWorkspace.Pipeline.Replace("python3-minimal: \"3.11.2-1+b1\"", "python3-minimal: \"3.11.2-1+b1\"\n    python3-minimal: latest", StringComparison.Ordinal);
+        var path = ws.Write("pipelines/app.yaml", text);
+
+        // When loaded
+        var error = await ws.SingleErrorAsync();
+
+        // Then only the duplicate is reported (the second entry is dropped, not also checked)
+        error.AssertAt(path, text, "python3-minimal", 2);
+        error.AssertSays("duplicate key 'python3-minimal' (first defined at line 7, column 5)", "remove one");
+    }
+
+    [Fact]
     public async Task LoadAsync_WrongNodeKind_SaysExpectedAndActual()
     {
         // Given entrypoint written as a mapping instead of a list of strings
