@@ -312,14 +312,70 @@ internal static class RootfsCustomizer
         }
     }
 
-    // An absolute link target points inside the tree, not at the host's file of that name.
-    private static bool LinkResolves(string rootfs, FileSystemInfo link)
+    private static bool LinkResolves(string rootfs, FileSystemInfo link) => ExistsInTree(rootfs, RootfsPath(rootfs, link.FullName));
+
+    /// <summary>
+    /// True when <paramref name="treePath"/> exists with every symlink on the way resolved inside
+    /// the tree, as a process chrooted there would see it: an absolute target such as
+    /// <c>/etc/alternatives/x</c> means the tree's file, never the host's.
+    /// </summary>
+    internal static bool ExistsInTree(string rootfs, string treePath)
     {
-        var target = link.LinkTarget!;
-        var resolved = target.StartsWith('/')
-            ? Path.Combine(rootfs, target.TrimStart('/'))
-            : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(link.FullName)!, target));
-        return File.Exists(resolved) || Directory.Exists(resolved);
+        const int maxLinks = 40;
+        var pending = new Queue<string>(treePath.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        var current = new List<string>();
+        var links = 0;
+        while (pending.Count > 0)
+        {
+            var part = pending.Dequeue();
+            if (part == ".")
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                if (current.Count > 0)
+                {
+                    current.RemoveAt(current.Count - 1);
+                }
+
+                continue;
+            }
+
+            // Every earlier component is a real folder inside the tree, so this host path crosses no symlink.
+            var host = Path.Combine([rootfs, .. current, part]);
+            var target = new FileInfo(host).LinkTarget;
+            if (target is null)
+            {
+                if (!File.Exists(host) && !Directory.Exists(host))
+                {
+                    return false;
+                }
+
+                current.Add(part);
+                continue;
+            }
+
+            if (++links > maxLinks)
+            {
+                return false;
+            }
+
+            var rest = pending.ToList();
+            pending.Clear();
+            if (target.StartsWith('/'))
+            {
+                current.Clear();
+            }
+
+            foreach (var next in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Concat(rest))
+            {
+                pending.Enqueue(next);
+            }
+        }
+
+        return true;
     }
 
     private static bool IsRealDirectory(string path)

@@ -43,6 +43,7 @@ public sealed class DebootstrapIntegrationTests : IDisposable
             while (reader.GetNextEntry() is { } entry)
             {
                 var name = "/" + entry.Name.TrimStart('.').TrimStart('/');
+                var length = entry.Length;
                 string? text = null;
                 if (name is "/etc/apt/sources.list.d/debian.sources" or "/etc/dpkg/dpkg.cfg.d/docker" && entry.DataStream is { } data)
                 {
@@ -50,7 +51,7 @@ public sealed class DebootstrapIntegrationTests : IDisposable
                     text = await textReader.ReadToEndAsync();
                 }
 
-                entries[name.TrimEnd('/')] = (entry.EntryType, entry.Uid, entry.Gid, text, entry.Length);
+                entries[name.TrimEnd('/')] = (entry.EntryType, entry.Uid, entry.Gid, text, length);
             }
         }
 

@@ -130,6 +130,29 @@ public sealed class RootfsCustomizerTests : IDisposable
     }
 
     [Fact]
+    public void Apply_SlimTree_ResolvesAlternativesChainsInsideTheTreeNotOnTheHost()
+    {
+        // Given man page links through /etc/alternatives, as update-alternatives makes them:
+        // one ends at a file only the host has (/bin/sh), one at a file in the tree
+        Directory.CreateDirectory(Host("/etc/alternatives"));
+        Directory.CreateDirectory(Host("/usr/share/man/man1"));
+        Touch("/usr/share/keep/real.txt");
+        File.CreateSymbolicLink(Host("/etc/alternatives/which.1.gz"), "/bin/sh");
+        File.CreateSymbolicLink(Host("/usr/share/man/man1/which.1.gz"), "/etc/alternatives/which.1.gz");
+        File.CreateSymbolicLink(Host("/etc/alternatives/kept"), "../../usr/share/keep/real.txt");
+        File.CreateSymbolicLink(Host("/usr/share/man/man1/kept.1.gz"), "/etc/alternatives/kept");
+
+        // When customized as slim
+        RootfsCustomizer.Apply(_root, "S", slim: true);
+
+        // Then the link that only resolves on the host is gone, the one resolving in the tree stays
+        Assert.Null(new FileInfo(Host("/usr/share/man/man1/which.1.gz")).LinkTarget);
+        Assert.NotNull(new FileInfo(Host("/usr/share/man/man1/kept.1.gz")).LinkTarget);
+        Assert.True(RootfsCustomizer.ExistsInTree(_root, "/usr/share/man/man1/kept.1.gz"));
+        Assert.False(RootfsCustomizer.ExistsInTree(_root, "/etc/alternatives/which.1.gz"));
+    }
+
+    [Fact]
     public void Apply_AnyTree_CleansCachesLogsAndHostIdentity()
     {
         // Given what debootstrap leaves: lists, caches, logs, the host's resolv.conf and hostname
