@@ -109,8 +109,12 @@ public sealed record Digest
         return FromHash(Algorithm, hasher.GetHashAndReset()) == this;
     }
 
-    /// <summary>The fallback tag of the OCI referrers tag schema (distribution spec, "Referrers tag schema"): <c>sha256-&lt;hex&gt;</c>.</summary>
-    public string ToReferrersTag() => $"{Algorithm}-{Encoded}";
+    /// <summary>
+    /// The fallback tag of the OCI referrers tag schema (distribution spec v1.1, "Referrers Tag Schema"):
+    /// <c>&lt;alg&gt;-&lt;ref&gt;</c>, the algorithm cut to 32 characters and the hex to 64, so a sha512 digest
+    /// still gives a valid tag (at most 128 characters).
+    /// </summary>
+    public string ToReferrersTag() => $"{Algorithm[..Math.Min(Algorithm.Length, 32)]}-{Encoded[..Math.Min(Encoded.Length, 64)]}";
 
     /// <summary>A short form for people, <c>sha256:0123456789ab</c>.</summary>
     public string ToShortString() => $"{Algorithm}:{Encoded[..12]}";

@@ -184,7 +184,7 @@ public sealed partial record ImageReference
         return true;
     }
 
-    /// <summary>True when <paramref name="tag"/> matches <c>[\w][\w.-]{0,127}</c>.</summary>
+    /// <summary>True when <paramref name="tag"/> matches <c>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}</c> (the grammar's <c>\w</c> is ASCII).</summary>
     public static bool IsValidTag(string? tag, [NotNullWhen(false)] out string? error)
     {
         if (string.IsNullOrEmpty(tag))
@@ -218,12 +218,13 @@ public sealed partial record ImageReference
     public override string ToString() =>
         Name + (Tag is null ? string.Empty : ":" + Tag) + (Digest is null ? string.Empty : "@" + Digest);
 
-    [GeneratedRegex(@"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*\z", RegexOptions.CultureInvariant)]
     private static partial Regex PathComponentPattern();
 
-    [GeneratedRegex(@"^[\w][\w.-]{0,127}$", RegexOptions.CultureInvariant)]
+    // ASCII only: .NET's \w would admit any Unicode letter, and \z, unlike $, refuses a trailing newline.
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\z", RegexOptions.CultureInvariant)]
     private static partial Regex TagPattern();
 
-    [GeneratedRegex(@"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?\z", RegexOptions.CultureInvariant)]
     private static partial Regex DomainPattern();
 }

@@ -90,7 +90,7 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
         }
         finally
         {
-            TryDelete(rootfs.TarPath);
+            TryDeleteScratch(rootfs.TarPath);
         }
     }
 
@@ -110,15 +110,20 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
         return TagReference(image, variant).WithDigest(copied.TargetDigest);
     }
 
-    private static void TryDelete(string path)
+    // The builder's scratch folder (tar, debootstrap log) is only worth keeping when something failed.
+    private void TryDeleteScratch(string tarPath)
     {
         try
         {
-            var folder = Path.GetDirectoryName(path);
-            File.Delete(path);
-            if (folder is not null && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+            var folder = Path.GetDirectoryName(Path.GetFullPath(tarPath));
+            var work = Path.GetFullPath(services.Config.WorkDirectory);
+            if (folder is not null && folder.StartsWith(work + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             {
-                Directory.Delete(folder);
+                Directory.Delete(folder, recursive: true);
+            }
+            else
+            {
+                File.Delete(tarPath);
             }
         }
         catch (IOException)

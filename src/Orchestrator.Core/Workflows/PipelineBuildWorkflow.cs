@@ -47,7 +47,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
 
         var target = ImageReference.Create(stage.Registry.Host, pipeline.Repository);
         var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference);
-        var labels = CreateLabels(pipeline, baseReference);
+        var labels = CreateLabels(pipeline, baseReference, services.Config.RootDirectory);
 
         var contextPath = Path.Combine(services.Config.WorkDirectory, $"context-{pipeline.Name}-{Guid.NewGuid():N}.tar");
         Directory.CreateDirectory(services.Config.WorkDirectory);
@@ -114,7 +114,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         return (await bases.BuildAsync(pipeline.Base.ToString(), cancellationToken).ConfigureAwait(false)).Reference;
     }
 
-    private static Dictionary<string, string> CreateLabels(PipelineDefinition pipeline, ImageReference baseReference)
+    private static Dictionary<string, string> CreateLabels(PipelineDefinition pipeline, ImageReference baseReference, string workspaceRoot)
     {
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in pipeline.Labels)
@@ -124,27 +124,17 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
 
         labels[Labels.Title] = pipeline.Name;
         labels[Labels.Version] = pipeline.Version;
-        labels[Labels.Source] = SourceOf(pipeline);
+        labels[Labels.Source] = SourceOf(pipeline, workspaceRoot);
         labels[Labels.BaseName] = baseReference.WithTag(pipeline.Base.Variant).ToString();
         labels[Labels.BaseDigest] = baseReference.Digest!.ToString();
         labels[Labels.Pipeline] = pipeline.Name;
         return labels;
     }
 
-    // The definition's path inside its repository checkout when there is one: stable across machines,
-    // unlike an absolute path.
-    private static string SourceOf(PipelineDefinition pipeline)
-    {
-        for (var folder = new DirectoryInfo(pipeline.Directory); folder is not null; folder = folder.Parent)
-        {
-            if (Directory.Exists(Path.Combine(folder.FullName, ".git")))
-            {
-                return Path.GetRelativePath(folder.FullName, pipeline.SourceFile).Replace('\\', '/');
-            }
-        }
-
-        return Path.GetFileName(pipeline.SourceFile);
-    }
+    // The definition's path relative to the workspace (the folder holding orchestrator.yaml): stable
+    // across machines and checkouts, unlike an absolute path.
+    private static string SourceOf(PipelineDefinition pipeline, string workspaceRoot) =>
+        Path.GetRelativePath(workspaceRoot, pipeline.SourceFile).Replace('\\', '/');
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline {Pipeline} built as {Digest} in {Stage}")]
     private partial void LogBuilt(string pipeline, Digest digest, string stage);

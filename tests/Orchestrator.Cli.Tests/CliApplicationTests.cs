@@ -1,0 +1,211 @@
+using System.Text.Json;
+using Orchestrator.Cli;
+using Orchestrator.Cli.Infrastructure;
+
+namespace Orchestrator.Cli.Tests;
+
+/// <summary>
+/// Exit codes and error output of the CLI for bad input and refusals that are decided before any
+/// engine or registry is contacted (the registries here point at a closed port to prove it).
+/// </summary>
+public sealed class CliApplicationTests : IDisposable
+{
+    private const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    private readonly string _root = Directory.CreateTempSubdirectory("orchestrator-cli-").FullName;
+
+    public CliApplicationTests()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "base-images"));
+        Directory.CreateDirectory(Path.Combine(_root, "pipelines"));
+        File.WriteAllText(Path.Combine(_root, "orchestrator.yaml"), """
+            stages: [staging, production]
+            registries:
+              staging: { url: http://127.0.0.1:9 }
+              production: { url: http://127.0.0.1:9 }
+            state:
+              path: state/state.db
+            """);
+        File.WriteAllText(Path.Combine(_root, "base-images", "deb.yaml"), """
+            repository: base/deb
+            default-variant: slim
+            suite: bookworm
+            variants:
+              slim: { debootstrap-variant: minbase, slim: true }
+            """);
+        File.WriteAllText(Path.Combine(_root, "pipelines", "app.yaml"), """
+            name: app
+            version: 1.0.0
+            base: deb/slim
+            repository: apps/app
+            packages:
+              apt:
+                hello: "2.10-3"
+            """);
+    }
+
+    private string ConfigPath => Path.Combine(_root, "orchestrator.yaml");
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exitCode = await CliApplication.RunAsync([.. args, "--config", ConfigPath], new CliConsole(stdout, stderr));
+        return (exitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Check_ValidWorkspace_ExitsZeroWithSummary()
+    {
+        // When the definitions are checked
+        var (exitCode, stdout, _) = await RunAsync("check");
+
+        // Then they load
+        Assert.Equal(0, exitCode);
+        Assert.Contains("1 base image(s), 1 pipeline(s), stages staging -> production", stdout);
+    }
+
+    [Fact]
+    public async Task Check_UnpinnedPackage_ExitsTwoNamingFileLineColumnAndPackage()
+    {
+        // Given a pipeline whose package has no version, on line 7 column 5
+        File.WriteAllText(Path.Combine(_root, "pipelines", "app.yaml"), """
+            name: app
+            version: 1.0.0
+            base: deb/slim
+            repository: apps/app
+            packages:
+              apt:
+                hello:
+            """);
+
+        // When the definitions are checked, as JSON
+        var (exitCode, stdout, stderr) = await RunAsync("check", "--json");
+
+        // Then the CLI exits 2, names the file, position and package, on stderr and in the JSON error
+        Assert.Equal(2, exitCode);
+        Assert.Contains("app.yaml:7:5:", stderr);
+        Assert.Contains("'hello'", stderr);
+        var error = JsonDocument.Parse(stdout).RootElement.GetProperty("error");
+        Assert.Equal(2, error.GetProperty("exitCode").GetInt32());
+        var definition = error.GetProperty("definitions").EnumerateArray().Single();
+        Assert.Equal(7, definition.GetProperty("line").GetInt32());
+        Assert.Equal(5, definition.GetProperty("column").GetInt32());
+        Assert.EndsWith("app.yaml", definition.GetProperty("file").GetString());
+    }
+
+    [Fact]
+    public async Task Build_BadDefinitions_ExitsTwoBeforeContactingAnything()
+    {
+        // Given a pipeline on a base that does not exist
+        File.WriteAllText(Path.Combine(_root, "pipelines", "app.yaml"), """
+            name: app
+            version: 1.0.0
+            base: nope/slim
+            repository: apps/app
+            """);
+
+        // When it is built
+        var (exitCode, _, stderr) = await RunAsync("build", "app");
+
+        // Then the definition error is reported (not an unreachable engine or registry)
+        Assert.Equal(2, exitCode);
+        Assert.Contains("app.yaml:3:", stderr);
+        Assert.Contains("nope", stderr);
+    }
+
+    [Fact]
+    public async Task Build_UnknownPipeline_ExitsTwoListingKnownPipelines()
+    {
+        var (exitCode, _, stderr) = await RunAsync("build", "missing");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("no pipeline named 'missing'", stderr);
+        Assert.Contains("known pipelines: app", stderr);
+    }
+
+    [Theory]
+    [InlineData("sha256:xyz", "64 are required")]
+    [InlineData("md5:0123", "unsupported digest algorithm")]
+    [InlineData("0123456789abcdef", "not a digest")]
+    public async Task Promote_MalformedDigest_ExitsTwoSayingWhatIsWrong(string digest, string expected)
+    {
+        var (exitCode, _, stderr) = await RunAsync("promote", "app", "--digest", digest, "--to", "production");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(expected, stderr);
+    }
+
+    [Fact]
+    public async Task Promote_WithoutPassingValidation_ExitsOneBeforeCopyingAnything()
+    {
+        // Given no validation is recorded for the digest (and the registries are unreachable)
+        // When it is promoted
+        var (exitCode, _, stderr) = await RunAsync("promote", "app", "--digest", Digest, "--to", "production");
+
+        // Then the promotion is refused by the gate, not by a failed copy
+        Assert.Equal(1, exitCode);
+        Assert.Contains("no passing validation", stderr);
+        Assert.Contains($"orchestrator validate app --digest {Digest}", stderr);
+    }
+
+    [Fact]
+    public async Task Promote_ToFirstStage_ExitsTwo()
+    {
+        var (exitCode, _, stderr) = await RunAsync("promote", "app", "--digest", Digest, "--to", "staging");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("first stage", stderr);
+    }
+
+    [Fact]
+    public async Task Promote_UnknownStage_ExitsTwoListingStages()
+    {
+        var (exitCode, _, stderr) = await RunAsync("promote", "app", "--digest", Digest, "--to", "qa");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("staging, production", stderr);
+    }
+
+    [Theory]
+    [InlineData("frobnicate")]
+    [InlineData("promote", "app")]
+    [InlineData("build")]
+    [InlineData("build", "app", "--bogus")]
+    public async Task Parse_UsageError_ExitsTwo(params string[] args)
+    {
+        var (exitCode, _, stderr) = await RunAsync(args);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("orchestrator --help", stderr);
+    }
+
+    [Fact]
+    public async Task Run_NeitherPipelineNorAll_ExitsTwo()
+    {
+        var (exitCode, _, stderr) = await RunAsync("run");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--all", stderr);
+    }
+
+    [Fact]
+    public async Task Validate_NoDigestAndNoRecordedBuild_ExitsTwoWithTheFix()
+    {
+        var (exitCode, _, stderr) = await RunAsync("validate", "app");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("orchestrator build app", stderr);
+    }
+
+    [Fact]
+    public async Task Check_MissingConfig_ExitsTwoWithTheFix()
+    {
+        var stderr = new StringWriter();
+        var exitCode = await CliApplication.RunAsync(["check", "--config", Path.Combine(_root, "nope.yaml")], new CliConsole(new StringWriter(), stderr));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--config", stderr.ToString());
+    }
+}
