@@ -1,6 +1,5 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Infrastructure;
@@ -8,14 +7,7 @@ namespace Orchestrator.Cli.Infrastructure;
 /// <summary>The --json shapes: camelCase, digests and references as strings, stable across releases.</summary>
 internal static class JsonOutput
 {
-    private static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    public static void Write(TextWriter writer, object value) => writer.WriteLine(JsonSerializer.Serialize(value, Options));
+    public static void Write(TextWriter writer, object value) => writer.WriteLine(ResultDocuments.Serialize(value, indented: true));
 
     public static object Error(string message, int exitCode, IReadOnlyList<DefinitionError>? errors) => new
     {
@@ -27,72 +19,13 @@ internal static class JsonOutput
         },
     };
 
-    public static object BaseBuild(BaseBuildResult result) => new
-    {
-        @base = result.Base,
-        reference = result.Reference.ToString(),
-        digest = result.Digest.ToString(),
-        tag = result.Tag,
-        built = result.Built,
-    };
+    public static object BaseBuild(BaseBuildResult result) => ResultDocuments.BaseBuild(result);
 
-    public static object Build(BuildResult result) => new
-    {
-        pipeline = result.Pipeline,
-        reference = result.Reference.ToString(),
-        digest = result.Digest.ToString(),
-        tags = result.Tags,
-        baseReference = result.BaseReference.ToString(),
-        buildId = result.BuildId,
-    };
+    public static object Build(BuildResult result) => ResultDocuments.Build(result);
 
-    public static object Validation(ValidationResult result) => new
-    {
-        pipeline = result.Pipeline,
-        reference = result.Reference.ToString(),
-        digest = result.Digest.ToString(),
-        passed = result.Passed,
-        validationId = result.ValidationId,
-        tests = result.Results.Select(r => new { kind = r.Kind, name = r.Name, passed = r.Passed, detail = r.Detail, durationMs = (long)r.Duration.TotalMilliseconds }),
-    };
+    public static object Validation(ValidationResult result) => ResultDocuments.Validation(result);
 
-    public static object Promotion(PromotionResult result) => new
-    {
-        pipeline = result.Pipeline,
-        from = result.FromStage,
-        to = result.ToStage,
-        source = result.Source.ToString(),
-        reference = result.Target.ToString(),
-        digest = result.Target.Digest!.ToString(),
-        dryRun = result.DryRun,
-        promotionId = result.DryRun ? (long?)null : result.PromotionId,
-        plan = new
-        {
-            mediaType = result.Plan.MediaType,
-            manifests = result.Plan.Manifests.Select(m => new { digest = m.Digest.ToString(), mediaType = m.MediaType, size = m.Size, present = m.PresentInTarget }),
-            blobsToCopy = result.Plan.BlobsToCopy.Select(b => new { digest = b.Digest.ToString(), size = b.Size, mount = b.CanMount }),
-            blobsPresent = result.Plan.BlobsPresent.Select(b => new { digest = b.Digest.ToString(), size = b.Size }),
-            tags = result.Plan.Tags.Select(t => new { tag = t.Tag, current = t.CurrentDigest?.ToString() }),
-            conflicts = result.Plan.Conflicts.Select(c => new { tag = c.Tag, current = c.CurrentDigest.ToString() }),
-        },
-        copy = result.Copy is null ? null : new
-        {
-            bytesCopied = result.Copy.BytesCopied,
-            blobsCopied = result.Copy.BlobsCopied,
-            blobsMounted = result.Copy.BlobsMounted,
-            blobsSkipped = result.Copy.BlobsSkipped,
-            tagsApplied = result.Copy.TagsApplied,
-        },
-    };
+    public static object Promotion(PromotionResult result) => ResultDocuments.Promotion(result);
 
-    public static object Run(RunResult result) => new
-    {
-        pipeline = result.Pipeline,
-        reference = result.Final.ToString(),
-        digest = result.Final.Digest!.ToString(),
-        @base = BaseBuild(result.Base),
-        build = Build(result.Build),
-        validation = Validation(result.Validation),
-        promotions = result.Promotions.Select(Promotion),
-    };
+    public static object Run(RunResult result) => ResultDocuments.Run(result);
 }

@@ -23,6 +23,9 @@ public sealed record OrchestratorConfig(
     string PipelinesDirectory,
     string WorkDirectory)
 {
+    /// <summary>The <c>daemon:</c> section; defaults when the file has none.</summary>
+    public DaemonSettings Daemon { get; init; } = DaemonSettings.Default;
+
     /// <summary>The first stage: builds are pushed here and validated here.</summary>
     public StageDefinition FirstStage => Stages[0];
 

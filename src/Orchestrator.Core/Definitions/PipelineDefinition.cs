@@ -36,6 +36,9 @@ public sealed record PipelineDefinition(
     IReadOnlyList<string> Tags,
     ValidationSpec Validate)
 {
+    /// <summary>The <c>auto:</c> key: what the daemon does when the pipeline goes stale. <value>The default is <see cref="AutoMode.None"/>.</value></summary>
+    public AutoMode Auto { get; init; } = AutoMode.None;
+
     /// <summary>The folder holding the definition; file sources are relative to it.</summary>
     public string Directory => Path.GetDirectoryName(SourceFile)!;
 }

@@ -1,0 +1,158 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+using Orchestrator.Core.Workflows;
+
+namespace Orchestrator.Core.Jobs;
+
+/// <summary>How a job ended: its final state, the CLI exit code it maps to, the error and the result document.</summary>
+public sealed record JobOutcome(JobState State, int ExitCode, string? Error, string? ResultJson);
+
+/// <summary>
+/// Runs one claimed job through the workflows, with the job's log as its reporter and the submitter as
+/// its actor, and maps the outcome the way the CLI maps a verb's: succeeded 0, failed or refused 1, bad
+/// input 2, cancelled 1. Never throws for a job's own failure; the caller stores the outcome.
+/// </summary>
+public sealed partial class JobRunner(IJobStore store, ILogger<JobRunner> logger)
+{
+    /// <summary>Runs <paramref name="job"/>; <paramref name="cancellationToken"/> is the job's cancel (or the daemon stopping).</summary>
+    public async Task<JobOutcome> RunAsync(Job job, OrchestratorServices services, CancellationToken cancellationToken)
+    {
+        await using var reporter = new JobLogReporter(store, job.Id, logger);
+        var scoped = services with { Reporter = reporter, Actor = new FixedActor(job.RequestedBy) };
+        var request = job.Request;
+        try
+        {
+            reporter.Step($"{request.Kind.ToString().ToLowerInvariant()} {request.Pipeline} (job {job.Id}, attempt {job.Attempt}, by {job.RequestedBy})");
+            object document = request.Kind switch
+            {
+                JobKind.Build => ResultDocuments.Build(await new PipelineBuildWorkflow(scoped).BuildAsync(request.Pipeline, buildMissingBase: true, request.NoCache, cancellationToken).ConfigureAwait(false)),
+                JobKind.Validate => ResultDocuments.Validation(await ValidateAsync(scoped, request, cancellationToken).ConfigureAwait(false)),
+                JobKind.Promote => ResultDocuments.Promotion(await new PromotionWorkflow(scoped).PromoteAsync(request.Pipeline, Require(request.Digest), request.Stage, request.DryRun, cancellationToken).ConfigureAwait(false)),
+                JobKind.Run => ResultDocuments.Run(await new RunWorkflow(scoped).RunAsync(request.Pipeline, request.NoCache, cancellationToken).ConfigureAwait(false)),
+                _ => throw new InputException($"unknown job kind {request.Kind}"),
+            };
+            reporter.Step("done");
+            return new JobOutcome(JobState.Succeeded, ExitCodes.Success, null, ResultDocuments.Serialize(document));
+        }
+        catch (ValidationFailedException failed)
+        {
+            reporter.Step($"failed: {failed.Message}");
+            return new JobOutcome(JobState.Failed, failed.ExitCode, failed.Message, ResultDocuments.Serialize(ResultDocuments.Validation(failed.Result)));
+        }
+        catch (OrchestratorException failed)
+        {
+            reporter.Step($"failed: {failed.Message}");
+            return new JobOutcome(JobState.Failed, failed.ExitCode, failed.Message, null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            reporter.Step("cancelled");
+            return new JobOutcome(JobState.Cancelled, ExitCodes.JobFailed, "cancelled; tags are only set after every manifest is verified, so nothing half-promoted is tagged", null);
+        }
+        catch (Exception unexpected)
+        {
+            LogUnexpected(unexpected, job.Id);
+            reporter.Step($"failed: unexpected {unexpected.GetType().Name}: {unexpected.Message}");
+            return new JobOutcome(JobState.Failed, ExitCodes.JobFailed, $"unexpected {unexpected.GetType().Name}: {unexpected.Message}", null);
+        }
+    }
+
+    private static async Task<ValidationResult> ValidateAsync(OrchestratorServices services, JobRequest request, CancellationToken cancellationToken)
+    {
+        var digest = request.Digest
+            ?? (await services.State.GetLatestBuildAsync(services.Workspace.GetPipeline(request.Pipeline).Name, cancellationToken).ConfigureAwait(false))?.Digest
+            ?? throw new InputException($"no build of '{request.Pipeline}' is recorded: give a digest, or build it first");
+        var result = await new ValidationWorkflow(services).ValidateAsync(request.Pipeline, digest, cancellationToken).ConfigureAwait(false);
+        return result.Passed ? result : throw new ValidationFailedException(result);
+    }
+
+    private static Digest Require(Digest? digest) =>
+        digest ?? throw new InputException("a promote job needs a digest: the validated digest to promote");
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed unexpectedly")]
+    private partial void LogUnexpected(Exception exception, long jobId);
+
+    private sealed class FixedActor(string actor) : IActorProvider
+    {
+        public string Actor => actor;
+    }
+}
+
+/// <summary>
+/// A reporter that appends to a job's log. Reporters are synchronous and the store is not, so lines go
+/// through a channel drained in order by one writer; disposing waits for the last line. Engine progress
+/// is thinned to status changes so a layer upload does not write a line per chunk.
+/// </summary>
+internal sealed partial class JobLogReporter : IJobReporter, IAsyncDisposable
+{
+    private readonly Channel<(string Kind, string Message)> _lines = Channel.CreateUnbounded<(string, string)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<string, string> _lastStatus = new(StringComparer.Ordinal);
+    private readonly Task _writer;
+    private readonly ILogger _logger;
+
+    public JobLogReporter(IJobStore store, long jobId, ILogger logger)
+    {
+        _logger = logger;
+        _writer = Task.Run(async () =>
+        {
+            await foreach (var (kind, message) in _lines.Reader.ReadAllAsync().ConfigureAwait(false))
+            {
+                try
+                {
+                    await store.AppendLogAsync(jobId, kind, message).ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    // A log line lost must never fail the job it describes.
+                    LogAppendFailed(exception, jobId);
+                }
+            }
+        });
+    }
+
+    public void Step(string message) => _lines.Writer.TryWrite(("step", message));
+
+    public void Detail(string message) => _lines.Writer.TryWrite(("detail", message));
+
+    public void Output(string line) => _lines.Writer.TryWrite(("output", line));
+
+    public void Progress(EngineProgress progress)
+    {
+        if (progress.Stream is { } stream && !string.IsNullOrWhiteSpace(stream))
+        {
+            _lines.Writer.TryWrite(("output", stream.TrimEnd('\n', '\r')));
+            return;
+        }
+
+        if (progress.Status is not { } status)
+        {
+            return;
+        }
+
+        var key = progress.Id ?? string.Empty;
+        lock (_lastStatus)
+        {
+            if (_lastStatus.TryGetValue(key, out var last) && last == status)
+            {
+                return;
+            }
+
+            _lastStatus[key] = status;
+        }
+
+        var total = progress.Total is > 0 ? $" ({progress.Total / 1024 / 1024} MiB)" : string.Empty;
+        _lines.Writer.TryWrite(("progress", $"{(progress.Id is null ? string.Empty : progress.Id + ": ")}{status}{total}"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _lines.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not append to the log of job {JobId}")]
+    private partial void LogAppendFailed(Exception exception, long jobId);
+}

@@ -1,0 +1,95 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Orchestrator.Core.Workflows;
+
+namespace Orchestrator.Core.Jobs;
+
+/// <summary>
+/// The JSON documents of results: what the CLI prints with --json and what a daemon job stores as its
+/// result, one shape for both. camelCase; digests and references as strings; stable across releases.
+/// </summary>
+public static class ResultDocuments
+{
+    private static readonly JsonSerializerOptions Compact = CreateOptions(indented: false);
+    private static readonly JsonSerializerOptions Indented = CreateOptions(indented: true);
+
+    /// <summary>Serializes a document (camelCase, nulls omitted).</summary>
+    public static string Serialize(object document, bool indented = false) =>
+        JsonSerializer.Serialize(document, indented ? Indented : Compact);
+
+    private static JsonSerializerOptions CreateOptions(bool indented) => new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = indented,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static object BaseBuild(BaseBuildResult result) => new
+    {
+        @base = result.Base,
+        reference = result.Reference.ToString(),
+        digest = result.Digest.ToString(),
+        tag = result.Tag,
+        built = result.Built,
+    };
+
+    public static object Build(BuildResult result) => new
+    {
+        pipeline = result.Pipeline,
+        reference = result.Reference.ToString(),
+        digest = result.Digest.ToString(),
+        tags = result.Tags,
+        baseReference = result.BaseReference.ToString(),
+        buildId = result.BuildId,
+    };
+
+    public static object Validation(ValidationResult result) => new
+    {
+        pipeline = result.Pipeline,
+        reference = result.Reference.ToString(),
+        digest = result.Digest.ToString(),
+        passed = result.Passed,
+        validationId = result.ValidationId,
+        tests = result.Results.Select(r => new { kind = r.Kind, name = r.Name, passed = r.Passed, detail = r.Detail, durationMs = (long)r.Duration.TotalMilliseconds }),
+    };
+
+    public static object Promotion(PromotionResult result) => new
+    {
+        pipeline = result.Pipeline,
+        from = result.FromStage,
+        to = result.ToStage,
+        source = result.Source.ToString(),
+        reference = result.Target.ToString(),
+        digest = result.Target.Digest!.ToString(),
+        dryRun = result.DryRun,
+        promotionId = result.DryRun ? (long?)null : result.PromotionId,
+        plan = new
+        {
+            mediaType = result.Plan.MediaType,
+            manifests = result.Plan.Manifests.Select(m => new { digest = m.Digest.ToString(), mediaType = m.MediaType, size = m.Size, present = m.PresentInTarget }),
+            blobsToCopy = result.Plan.BlobsToCopy.Select(b => new { digest = b.Digest.ToString(), size = b.Size, mount = b.CanMount }),
+            blobsPresent = result.Plan.BlobsPresent.Select(b => new { digest = b.Digest.ToString(), size = b.Size }),
+            tags = result.Plan.Tags.Select(t => new { tag = t.Tag, current = t.CurrentDigest?.ToString() }),
+            conflicts = result.Plan.Conflicts.Select(c => new { tag = c.Tag, current = c.CurrentDigest.ToString() }),
+        },
+        copy = result.Copy is null ? null : new
+        {
+            bytesCopied = result.Copy.BytesCopied,
+            blobsCopied = result.Copy.BlobsCopied,
+            blobsMounted = result.Copy.BlobsMounted,
+            blobsSkipped = result.Copy.BlobsSkipped,
+            tagsApplied = result.Copy.TagsApplied,
+        },
+    };
+
+    public static object Run(RunResult result) => new
+    {
+        pipeline = result.Pipeline,
+        reference = result.Final.ToString(),
+        digest = result.Final.Digest!.ToString(),
+        @base = BaseBuild(result.Base),
+        build = Build(result.Build),
+        validation = Validation(result.Validation),
+        promotions = result.Promotions.Select(Promotion),
+    };
+}
