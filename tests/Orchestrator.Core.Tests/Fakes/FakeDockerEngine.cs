@@ -1,0 +1,194 @@
+using System.Globalization;
+using System.Text;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+
+namespace Orchestrator.Core.Tests.Fakes;
+
+/// <summary>What a fake container does when started: its exit code and output, or it runs until killed.</summary>
+internal sealed record ContainerScript(long ExitCode, string Stdout = "", string Stderr = "", bool RunsForever = false);
+
+/// <summary>
+/// An in-memory engine. Images are ids known by name:tag; a push stores a manifest derived from the
+/// image id in the <see cref="FakeRegistryFactory"/> registry the repository names, so two tags of one
+/// image push as one digest. Every call is appended to <see cref="Calls"/> as "Verb argument".
+/// </summary>
+internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDockerEngine
+{
+    private readonly Dictionary<string, string> _images = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ContainerSpec> _containers = new(StringComparer.Ordinal);
+    private int _nextId;
+
+    public List<string> Calls { get; } = [];
+
+    public List<(byte[] Tar, string Repository, string Tag, IReadOnlyList<string> Changes)> Imports { get; } = [];
+
+    public List<(byte[] Context, ImageBuildRequest Request)> Builds { get; } = [];
+
+    public List<(string Repository, string Tag, Digest Digest)> Pushes { get; } = [];
+
+    public List<ImageReference> Pulls { get; } = [];
+
+    public List<ContainerSpec> CreatedContainers { get; } = [];
+
+    public List<string> RemovedContainers { get; } = [];
+
+    public List<string> KilledContainers { get; } = [];
+
+    /// <summary>What a started container does; by default it exits 0 silently.</summary>
+    public Func<ContainerSpec, ContainerScript> Script { get; set; } = _ => new ContainerScript(0);
+
+    /// <summary>When set, starting a container throws it.</summary>
+    public Exception? StartThrows { get; set; }
+
+    /// <summary>When set, stat throws it.</summary>
+    public Exception? StatThrows { get; set; }
+
+    /// <summary>Paths that exist in every container's filesystem.</summary>
+    public Dictionary<string, PathStat> Paths { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>What inspect returns for any pulled or built image; null makes inspect answer "no such image".</summary>
+    public ImageInspect? InspectResult { get; set; } = new(
+        "sha256:" + new string('1', 64), [], [], 50L * 1024 * 1024,
+        new ImageRunConfig(null, ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], null, ["bash"], null, new Dictionary<string, string>()),
+        "amd64", "linux");
+
+    /// <summary>When set, the digest a push reports for repository and tag, instead of the stored manifest's.</summary>
+    public Func<string, string, Digest?>? PushDigestOverride { get; set; }
+
+    public Task<EngineVersion> GetVersionAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(new EngineVersion("20.10.24", "1.41", "linux", "amd64"));
+
+    public async Task<string> ImportImageAsync(Stream rootfsTar, string repository, string tag, IReadOnlyList<string> changes, IProgress<EngineProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var buffer = new MemoryStream();
+        await rootfsTar.CopyToAsync(buffer, cancellationToken);
+        Calls.Add($"Import {repository}:{tag}");
+        Imports.Add((buffer.ToArray(), repository, tag, changes));
+        var id = NewImageId();
+        _images[$"{repository}:{tag}"] = id;
+        progress?.Report(new EngineProgress(null, id, null, null, null));
+        return id;
+    }
+
+    public async Task<string> BuildImageAsync(Stream contextTar, ImageBuildRequest request, IProgress<EngineProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var buffer = new MemoryStream();
+        await contextTar.CopyToAsync(buffer, cancellationToken);
+        Calls.Add($"Build {string.Join(",", request.Tags)}");
+        Builds.Add((buffer.ToArray(), request));
+        var id = NewImageId();
+        foreach (var tag in request.Tags)
+        {
+            _images[tag] = id;
+        }
+
+        progress?.Report(new EngineProgress(null, null, "Step 1/1 : FROM base\n", null, null));
+        return id;
+    }
+
+    public Task<Digest> PushImageAsync(string repository, string tag, RegistryCredentials? credentials = null, IProgress<EngineProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"Push {repository}:{tag}");
+        if (!_images.TryGetValue($"{repository}:{tag}", out var id))
+        {
+            throw new EngineException($"fake: An image does not exist locally with the tag: {repository}:{tag}");
+        }
+
+        var slash = repository.IndexOf('/', StringComparison.Ordinal);
+        var registry = registries.For(repository[..slash]);
+        var stored = registry.AddManifest(repository[(slash + 1)..], id, tag);
+        var digest = PushDigestOverride?.Invoke(repository, tag) ?? stored;
+        Pushes.Add((repository, tag, digest));
+        return Task.FromResult(digest);
+    }
+
+    public Task PullImageAsync(ImageReference reference, RegistryCredentials? credentials = null, IProgress<EngineProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"Pull {reference}");
+        Pulls.Add(reference);
+        _images[reference.ToString()] = NewImageId();
+        return Task.CompletedTask;
+    }
+
+    public Task<ImageInspect?> InspectImageAsync(string nameOrId, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"Inspect {nameOrId}");
+        return Task.FromResult(_images.ContainsKey(nameOrId) ? InspectResult : null);
+    }
+
+    public Task TagImageAsync(string nameOrId, string repository, string tag, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"Tag {nameOrId} {repository}:{tag}");
+        _images[$"{repository}:{tag}"] = _images.GetValueOrDefault(nameOrId, nameOrId);
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveImageAsync(string nameOrId, bool force = false, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"RemoveImage {nameOrId}");
+        _images.Remove(nameOrId);
+        return Task.CompletedTask;
+    }
+
+    public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken cancellationToken = default)
+    {
+        var id = "c" + (CreatedContainers.Count + 1).ToString(CultureInfo.InvariantCulture);
+        Calls.Add($"CreateContainer {id}");
+        CreatedContainers.Add(spec);
+        _containers[id] = spec;
+        return Task.FromResult(id);
+    }
+
+    public Task StartContainerAsync(string id, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"Start {id}");
+        return StartThrows is null ? Task.CompletedTask : throw StartThrows;
+    }
+
+    public async Task<long> WaitContainerAsync(string id, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"Wait {id}");
+        var script = Script(_containers[id]);
+        if (script.RunsForever)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        return script.ExitCode;
+    }
+
+    public Task KillContainerAsync(string id, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"Kill {id}");
+        KilledContainers.Add(id);
+        return Task.CompletedTask;
+    }
+
+    public Task<ContainerLogs> GetContainerLogsAsync(string id, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"Logs {id}");
+        var script = Script(_containers[id]);
+        return Task.FromResult(new ContainerLogs(script.Stdout, script.Stderr));
+    }
+
+    public Task RemoveContainerAsync(string id, bool force = true, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"RemoveContainer {id}");
+        RemovedContainers.Add(id);
+        return Task.CompletedTask;
+    }
+
+    public Task<PathStat?> StatContainerPathAsync(string id, string path, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"Stat {id} {path}");
+        return StatThrows is not null ? throw StatThrows : Task.FromResult(Paths.GetValueOrDefault(path));
+    }
+
+    private string NewImageId()
+    {
+        _nextId++;
+        return "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes($"image-{_nextId}")));
+    }
+}

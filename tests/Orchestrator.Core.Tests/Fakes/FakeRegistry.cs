@@ -1,0 +1,129 @@
+using System.Net;
+using System.Text;
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+
+namespace Orchestrator.Core.Tests.Fakes;
+
+/// <summary>
+/// An in-memory registry: manifests by repository and reference (tag or digest). Only the manifest
+/// endpoints the workflows use are real; blob endpoints are not needed by them and throw.
+/// </summary>
+internal sealed class FakeRegistry(RegistryEndpoint endpoint) : IRegistryClient
+{
+    public const string ManifestMediaType = "application/vnd.oci.image.manifest.v1+json";
+
+    private readonly Dictionary<(string Repository, string Reference), ManifestContent> _manifests = [];
+
+    public RegistryEndpoint Endpoint { get; } = endpoint;
+
+    /// <summary>Every manifest PUT, in order: repository, reference, media type, bytes.</summary>
+    public List<(string Repository, string Reference, string MediaType, byte[] Content)> Puts { get; } = [];
+
+    /// <summary>Every HEAD, in order.</summary>
+    public List<(string Repository, string Reference)> Heads { get; } = [];
+
+    /// <summary>Stores a manifest made from <paramref name="seed"/> under its digest and every tag; returns the digest.</summary>
+    public Digest AddManifest(string repository, string seed, params string[] tags)
+    {
+        var content = Encoding.UTF8.GetBytes($"{{\"schemaVersion\":2,\"mediaType\":\"{ManifestMediaType}\",\"seed\":\"{seed}\"}}");
+        return Store(repository, content, ManifestMediaType, tags);
+    }
+
+    public Digest Store(string repository, byte[] content, string mediaType, params string[] tags)
+    {
+        var digest = Digest.Sha256Of(content);
+        var manifest = new ManifestContent(mediaType, digest, content);
+        _manifests[(repository, digest.ToString())] = manifest;
+        foreach (var tag in tags)
+        {
+            _manifests[(repository, tag)] = manifest;
+        }
+
+        return digest;
+    }
+
+    public bool Has(string repository, string reference) => _manifests.ContainsKey((repository, reference));
+
+    public ManifestContent? Find(string repository, string reference) => _manifests.GetValueOrDefault((repository, reference));
+
+    public Task<bool> PingAsync(CancellationToken cancellationToken = default) => Task.FromResult(true);
+
+    public Task<Descriptor?> HeadManifestAsync(string repository, string reference, CancellationToken cancellationToken = default)
+    {
+        Heads.Add((repository, reference));
+        return Task.FromResult(_manifests.TryGetValue((repository, reference), out var m)
+            ? new Descriptor(m.MediaType, m.Digest, m.Content.Length)
+            : null);
+    }
+
+    public Task<ManifestContent> GetManifestAsync(string repository, string reference, CancellationToken cancellationToken = default) =>
+        _manifests.TryGetValue((repository, reference), out var m)
+            ? Task.FromResult(m)
+            : throw new RegistryException($"fake: {repository}:{reference} is unknown", HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+
+    public Task<Digest> PutManifestAsync(string repository, string reference, ReadOnlyMemory<byte> content, string mediaType, CancellationToken cancellationToken = default)
+    {
+        Puts.Add((repository, reference, mediaType, content.ToArray()));
+        var digest = Store(repository, content.ToArray(), mediaType);
+        _manifests[(repository, reference)] = _manifests[(repository, digest.ToString())];
+        return Task.FromResult(digest);
+    }
+
+    public Task DeleteManifestAsync(string repository, Digest digest, CancellationToken cancellationToken = default)
+    {
+        foreach (var key in _manifests.Where(p => p.Key.Repository == repository && p.Value.Digest == digest).Select(p => p.Key).ToList())
+        {
+            _manifests.Remove(key);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<string>>(_manifests.Keys
+            .Where(k => k.Repository == repository && !k.Reference.Contains(':', StringComparison.Ordinal))
+            .Select(k => k.Reference).Order(StringComparer.Ordinal).ToList());
+
+    public Task<long?> HeadBlobAsync(string repository, Digest digest, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("the workflows do not read blobs directly");
+
+    public Task<Stream> OpenBlobAsync(string repository, Digest digest, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("the workflows do not read blobs directly");
+
+    public Task UploadBlobAsync(string repository, Digest digest, long size, Stream content, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("the workflows do not write blobs directly");
+
+    public Task<bool> MountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("the workflows do not mount blobs directly");
+}
+
+/// <summary>One <see cref="FakeRegistry"/> per host, created on first use.</summary>
+internal sealed class FakeRegistryFactory : IRegistryClientFactory
+{
+    private readonly Dictionary<string, FakeRegistry> _registries = new(StringComparer.Ordinal);
+
+    /// <summary>Every endpoint a client was created for, in order.</summary>
+    public List<RegistryEndpoint> Created { get; } = [];
+
+    public FakeRegistry For(string host) => For(new RegistryEndpoint(host, PlainHttp: true));
+
+    public FakeRegistry For(RegistryEndpoint endpoint)
+    {
+        if (!_registries.TryGetValue(endpoint.Host, out var registry))
+        {
+            registry = new FakeRegistry(endpoint);
+            _registries[endpoint.Host] = registry;
+        }
+
+        return registry;
+    }
+
+    public IRegistryClient Create(RegistryEndpoint endpoint)
+    {
+        Created.Add(endpoint);
+        return For(endpoint);
+    }
+}
