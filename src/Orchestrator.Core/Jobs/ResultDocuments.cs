@@ -92,4 +92,55 @@ public static class ResultDocuments
         validation = Validation(result.Validation),
         promotions = result.Promotions.Select(Promotion),
     };
+
+    public static object Status(IReadOnlyList<PipelineStatus> statuses) => new
+    {
+        pipelines = statuses.Select(p => new
+        {
+            pipeline = p.Pipeline,
+            version = p.Version,
+            @base = p.Base,
+            stages = p.Stages.Select(s => new
+            {
+                stage = s.Stage,
+                reference = s.Reference?.ToString(),
+                digest = s.Reference?.Digest?.ToString(),
+                tags = s.Tags,
+                validated = s.Validated,
+                validatedAt = s.ValidatedAt,
+                at = s.At,
+                by = s.By,
+            }),
+        }),
+    };
+
+    public static object History(string pipeline, IReadOnlyList<HistoryEntry> entries) => new
+    {
+        pipeline,
+        history = entries.Select(e => new
+        {
+            at = e.At,
+            kind = e.Kind,
+            stage = e.Stage,
+            digest = e.Digest.ToString(),
+            actor = e.Actor,
+            passed = e.Passed,
+            summary = e.Summary,
+        }),
+    };
+
+    public static object Release(Release release) => new
+    {
+        pipeline = release.Pipeline,
+        stage = release.Stage,
+        reference = release.Reference.ToString(),
+        repository = release.Reference.Name,
+        digest = release.Digest.ToString(),
+        tags = release.Tags,
+        version = release.Version,
+        baseDigest = release.BaseDigest?.ToString(),
+        validatedAt = release.ValidatedAt,
+        releasedAt = release.ReleasedAt,
+        releasedBy = release.ReleasedBy,
+    };
 }
