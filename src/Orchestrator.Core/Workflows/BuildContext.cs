@@ -47,7 +47,7 @@ public static class BuildContext
 
         foreach (var (key, value) in pipeline.Env)
         {
-            dockerfile.Append("ENV ").Append(key).Append('=').Append(JsonSerializer.Serialize(value)).Append('\n');
+            dockerfile.Append("ENV ").Append(key).Append('=').Append(DockerfileQuote(key, value)).Append('\n');
         }
 
         if (pipeline.WorkingDirectory is not null)
@@ -102,6 +102,21 @@ public static class BuildContext
             GroupName = "root",
         };
         await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A double-quoted Dockerfile word: the engine reads <c>\"</c>, <c>\$</c> and <c>\\</c> as escapes and expands
+    /// <c>$NAME</c> (moby's shell lexer, processDoubleQuote), so exactly those three are escaped. Not JSON:
+    /// JSON's <c>\uXXXX</c> escapes would arrive as literal text.
+    /// </summary>
+    internal static string DockerfileQuote(string key, string value)
+    {
+        if (value.Contains('\n') || value.Contains('\r'))
+        {
+            throw new Errors.InputException($"env {key} contains a line break, which a Dockerfile ENV cannot carry: put it on one line");
+        }
+
+        return "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("$", "\\$", StringComparison.Ordinal) + "\"";
     }
 
     private static string JsonArray(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray());
