@@ -76,5 +76,40 @@ internal static class Schema
         CREATE INDEX ix_promotions_pipeline_at ON promotions (pipeline, at, id);
         CREATE INDEX ix_promotions_at ON promotions (at, id);
         """,
+
+        // 2: the daemon's job queue and each job's log. Enums are stored as their names; a job's
+        // request columns never change after insert; job_log sequences start at 1 per job.
+        """
+        CREATE TABLE jobs (
+            id               INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind             TEXT    NOT NULL,
+            pipeline         TEXT    NOT NULL,
+            digest           TEXT    NULL,
+            stage            TEXT    NULL,
+            dry_run          INTEGER NOT NULL,
+            no_cache         INTEGER NOT NULL,
+            requested_by     TEXT    NOT NULL,
+            state            TEXT    NOT NULL,
+            created_at       TEXT    NOT NULL,
+            started_at       TEXT    NULL,
+            finished_at      TEXT    NULL,
+            attempt          INTEGER NOT NULL,
+            cancel_requested INTEGER NOT NULL,
+            error            TEXT    NULL,
+            exit_code        INTEGER NULL,
+            result_json      TEXT    NULL
+        );
+        CREATE INDEX ix_jobs_state_id ON jobs (state, id);
+        CREATE INDEX ix_jobs_pipeline_id ON jobs (pipeline, id);
+
+        CREATE TABLE job_log (
+            job_id   INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            sequence INTEGER NOT NULL,
+            at       TEXT    NOT NULL,
+            kind     TEXT    NOT NULL,
+            message  TEXT    NOT NULL,
+            PRIMARY KEY (job_id, sequence)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

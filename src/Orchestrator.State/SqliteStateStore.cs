@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -26,15 +25,10 @@ namespace Orchestrator.State;
 public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
 {
     /// <summary>How long a call waits for another process's write lock before failing.</summary>
-    public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan BusyTimeout = SqliteDatabase.BusyTimeout;
 
-    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
-
-    private readonly string _connectionString;
+    private readonly SqliteDatabase _database;
     private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
-    private readonly SemaphoreSlim _initializeLock = new(1, 1);
-    private volatile bool _initialized;
     private bool _disposed;
 
     /// <summary>Creates a store on <paramref name="databasePath"/>; nothing is opened until the first call.</summary>
@@ -43,26 +37,15 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
     /// <param name="logger">Where migrations are logged; none by default.</param>
     public SqliteStateStore(string databasePath, TimeProvider? timeProvider = null, ILogger<SqliteStateStore>? logger = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
-        DatabasePath = Path.GetFullPath(databasePath);
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = DatabasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
-            ForeignKeys = true,
-        }.ToString();
+        _database = new SqliteDatabase(databasePath, (ILogger?)logger ?? NullLogger.Instance);
     }
 
     /// <summary>The absolute path of the database file.</summary>
-    public string DatabasePath { get; }
+    public string DatabasePath => _database.DatabasePath;
 
     /// <summary>The schema version this code migrates to (<c>PRAGMA user_version</c>).</summary>
-    public static int SchemaVersion => Schema.Migrations.Count;
+    public static int SchemaVersion => SqliteDatabase.SchemaVersion;
 
     /// <inheritdoc />
     /// <remarks>
@@ -75,16 +58,7 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        await _initializeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await MigrateAsync(cancellationToken).ConfigureAwait(false);
-            _initialized = true;
-        }
-        finally
-        {
-            _initializeLock.Release();
-        }
+        await _database.InitializeAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -346,90 +320,16 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
         if (!_disposed)
         {
             _disposed = true;
-            using var connection = new SqliteConnection(_connectionString);
-            SqliteConnection.ClearPool(connection);
-            _initializeLock.Dispose();
+            _database.Dispose();
         }
 
         return ValueTask.CompletedTask;
     }
 
-    private async Task MigrateAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenRawAsync(cancellationToken).ConfigureAwait(false);
-
-        // journal_mode cannot change inside a transaction; it is a property of the file, so setting it once is enough.
-        await using (var wal = connection.CreateCommand())
-        {
-            wal.CommandText = "PRAGMA journal_mode = WAL;";
-            await wal.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        // IMMEDIATE takes the write lock before reading user_version, so a second process waits and then sees the migrated version.
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        long current;
-        await using (var version = connection.CreateCommand())
-        {
-            version.Transaction = transaction;
-            version.CommandText = "PRAGMA user_version;";
-            current = (long)(await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
-
-        if (current > Schema.Migrations.Count)
-        {
-            throw new JobFailedException(
-                $"The state database '{DatabasePath}' has schema version {current}, newer than the {Schema.Migrations.Count} this Orchestrator knows: " +
-                "upgrade Orchestrator, or point it at another state file.");
-        }
-
-        for (var step = (int)current; step < Schema.Migrations.Count; step++)
-        {
-            await using var migration = connection.CreateCommand();
-            migration.Transaction = transaction;
-            // user_version takes no bound parameter; the value is our own integer, never input.
-            migration.CommandText = Schema.Migrations[step] + $"\nPRAGMA user_version = {step + 1};";
-            await migration.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            _logger.LogInformation("Migrated the state database {DatabasePath} to schema version {SchemaVersion}", DatabasePath, step + 1);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_initialized)
-        {
-            await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        return await OpenRawAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<SqliteConnection> OpenRawAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            var folder = Path.GetDirectoryName(DatabasePath);
-            if (!string.IsNullOrEmpty(folder))
-            {
-                Directory.CreateDirectory(folder);
-            }
-
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var pragma = connection.CreateCommand();
-            pragma.CommandText = $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};";
-            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw new UnavailableException(
-                $"Cannot open the state database '{DatabasePath}': {ex.Message}. Check that the folder exists or can be created and is writable by this user.",
-                ex);
-        }
+        return _database.OpenAsync(cancellationToken);
     }
 
     private static async Task<IReadOnlyList<ValidationRecord>> ReadValidationsAsync(
@@ -505,13 +405,12 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
             $"The reference '{reference}' is not pinned to a digest; records name the exact image, e.g. {reference.Name}@sha256:<64 hex>.",
             parameterName);
 
-    internal static string FormatTimestamp(DateTimeOffset value) =>
-        value.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
+    internal static string FormatTimestamp(DateTimeOffset value) => SqliteDatabase.FormatTimestamp(value);
 
     private static long ToMilliseconds(TimeSpan duration) => (long)Math.Round(duration.TotalMilliseconds, MidpointRounding.AwayFromZero);
 
     private static DateTimeOffset ParseTimestamp(string text, string table, long id) =>
-        DateTimeOffset.TryParseExact(text, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value)
+        SqliteDatabase.TryParseTimestamp(text, out var value)
             ? value
             : throw Corrupt(table, id, $"the timestamp '{text}' is not ISO-8601 UTC");
 
