@@ -126,9 +126,9 @@ public sealed class BuildContextTests : IDisposable
     /// The engine does not read ENV values as JSON: it reads a double-quoted shell word, where only
     /// <c>\"</c>, <c>\$</c> and <c>\\</c> are escapes, other backslashes stay, and <c>$NAME</c> is
     /// expanded (moby buildkit frontend/dockerfile/shell, processDoubleQuote). Witnessed on the
-    /// engine here: <c>ENV A="it\u0027s $HOME"</c> gives <c>A=it\u0027s </c>. JSON quoting therefore
-    /// loses a <c>$</c> reference and turns <c>"</c>, <c>'</c>, <c>&lt;</c>, <c>&amp;</c>, <c>+</c> and non-ASCII
-    /// letters (which System.Text.Json escapes by default) into literal <c>\uXXXX</c> text.
+    /// engine here: <c>ENV A="it\u0027s $HOME"</c> gives <c>A=it\u0027s </c>, so JSON quoting (which
+    /// System.Text.Json also applies to <c>"</c>, <c>'</c>, <c>&lt;</c>, <c>&amp;</c>, <c>+</c> and
+    /// non-ASCII letters) would corrupt these values.
     /// </summary>
     [Theory]
     [InlineData("say \"hi\" to $USER \\ C:\\path")]
@@ -147,7 +147,23 @@ public sealed class BuildContextTests : IDisposable
         var word = env["ENV VALUE=".Length..];
 
         // Then the image's environment gets exactly the value
-        Assert.Equal(value, ReadDoubleQuotedWordAsDockerDoes(word));
+        Assert.StartsWith("\"", word, StringComparison.Ordinal);
+        Assert.Equal(value, ReadWordAsDockerDoes(word));
+    }
+
+    [Theory]
+    [InlineData("line one\nline two")]
+    [InlineData("carriage\rreturn")]
+    public void CreateDockerfile_EnvValueWithLineBreak_InputExceptionNamingTheVariable(string value)
+    {
+        // Given an env value a single Dockerfile line cannot carry
+        var pipeline = _harness.Pipeline() with { Env = [new("MOTD", value)] };
+
+        // When the Dockerfile is generated
+        var error = Assert.Throws<Errors.InputException>(() => BuildContext.CreateDockerfile(pipeline, BaseByDigest));
+
+        // Then it is bad input naming the variable and the fix, rather than a broken Dockerfile
+        Assert.Contains("env MOTD contains a line break", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -208,6 +224,46 @@ public sealed class BuildContextTests : IDisposable
 
         // Then FROM, RUN, COPY, ENV, WORKDIR, USER, ENTRYPOINT, CMD: packages install as root before USER switches
         Assert.Equal(["FROM", "RUN", "COPY", "ENV", "WORKDIR", "USER", "ENTRYPOINT", "CMD"], keywords);
+    }
+
+    /// <summary>
+    /// The engine decodes a JSON-form COPY, then still reads each argument as a shell word (witnessed
+    /// here: <c>COPY ["files/0", "/tmp/a $HOME b'c"]</c> fails with "unexpected end of statement while
+    /// looking for matching single-quote", and without the quote <c>$HOME</c> is expanded).
+    /// Destinations are only required to be absolute paths without '..', so both are reachable.
+    /// </summary>
+    [Theory]
+    [InlineData("/app/main.py")]
+    [InlineData("/app/it's.txt")]
+    [InlineData("/srv/$HOME/config")]
+    [InlineData("/opt/a\\b")]
+    public void CreateDockerfile_CopyDestination_SurvivesTheEnginesWordRules(string destination)
+    {
+        // Given a file copied to a destination
+        var pipeline = _harness.Pipeline() with { Files = [new FileCopy("/src/a", destination)] };
+
+        // When the Dockerfile is generated and the COPY read as the engine reads it
+        var copy = Assert.Single(Lines(BuildContext.CreateDockerfile(pipeline, BaseByDigest)), l => l.StartsWith("COPY ", StringComparison.Ordinal));
+        var arguments = JsonSerializer.Deserialize<string[]>(copy["COPY ".Length..])!;
+
+        // Then the file lands at exactly the destination
+        Assert.Equal(destination, ReadWordAsDockerDoes(arguments[1]));
+    }
+
+    /// <summary>WORKDIR takes the rest of the line as a word, so a '$' in it is expanded by the engine (witnessed: <c>WORKDIR /w $HOME x</c> gives <c>/w /root x</c>).</summary>
+    [Theory]
+    [InlineData("/app")]
+    [InlineData("/srv/$APP")]
+    public void CreateDockerfile_WorkingDirectory_SurvivesTheEnginesWordRules(string workdir)
+    {
+        // Given a working directory
+        var pipeline = _harness.Pipeline() with { WorkingDirectory = workdir };
+
+        // When the Dockerfile is generated and WORKDIR read as the engine reads it
+        var line = Assert.Single(Lines(BuildContext.CreateDockerfile(pipeline, BaseByDigest)), l => l.StartsWith("WORKDIR ", StringComparison.Ordinal));
+
+        // Then the image's working directory is exactly it
+        Assert.Equal(workdir, ReadWordAsDockerDoes(line["WORKDIR ".Length..]));
     }
 
     [Fact]
@@ -303,40 +359,100 @@ public sealed class BuildContextTests : IDisposable
         return entries;
     }
 
-    // A double-quoted word as the Dockerfile shell lexer reads it, expanding variables against an empty environment.
-    private static string ReadDoubleQuotedWordAsDockerDoes(string word)
+    // A word as the Dockerfile shell lexer reads it (moby buildkit frontend/dockerfile/shell/lex.go):
+    // '…' is literal, "…" allows only \" \$ \\ escapes, \ escapes outside quotes, and $NAME or ${NAME}
+    // expands, here against an empty environment.
+    private static string ReadWordAsDockerDoes(string word)
     {
-        Assert.True(word.Length >= 2 && word[0] == '"' && word[^1] == '"', $"expected a double-quoted word, got {word}");
         var result = new StringBuilder();
-        for (var i = 1; i < word.Length - 1; i++)
+        var i = 0;
+        while (i < word.Length)
         {
             var ch = word[i];
-            if (ch == '\\' && i + 1 < word.Length - 1 && word[i + 1] is '"' or '$' or '\\')
+            if (ch == '\'')
             {
-                result.Append(word[++i]);
-            }
-            else if (ch == '$' && i + 1 < word.Length - 1 && (char.IsAsciiLetter(word[i + 1]) || word[i + 1] == '_' || word[i + 1] == '{'))
-            {
-                // $NAME or ${NAME}: expanded, here to nothing
-                i++;
-                if (word[i] == '{')
+                var close = word.IndexOf('\'', i + 1);
+                if (close < 0)
                 {
-                    i = word.IndexOf('}', i);
+                    throw new InvalidOperationException($"the engine fails on {word}: unexpected end of statement while looking for matching single-quote");
                 }
-                else
+
+                result.Append(word, i + 1, close - i - 1);
+                i = close + 1;
+            }
+            else if (ch == '"')
+            {
+                i++;
+                while (true)
                 {
-                    while (i + 1 < word.Length - 1 && (char.IsAsciiLetterOrDigit(word[i + 1]) || word[i + 1] == '_'))
+                    if (i >= word.Length)
+                    {
+                        throw new InvalidOperationException($"the engine fails on {word}: unexpected end of statement while looking for matching double-quote");
+                    }
+
+                    if (word[i] == '"')
                     {
                         i++;
+                        break;
+                    }
+
+                    if (word[i] == '$')
+                    {
+                        i = SkipVariable(word, i, result);
+                    }
+                    else if (word[i] == '\\' && i + 1 < word.Length && word[i + 1] is '"' or '$' or '\\')
+                    {
+                        result.Append(word[i + 1]);
+                        i += 2;
+                    }
+                    else
+                    {
+                        result.Append(word[i++]);
                     }
                 }
+            }
+            else if (ch == '$')
+            {
+                i = SkipVariable(word, i, result);
+            }
+            else if (ch == '\\')
+            {
+                if (i + 1 < word.Length)
+                {
+                    result.Append(word[i + 1]);
+                }
+
+                i += 2;
             }
             else
             {
                 result.Append(ch);
+                i++;
             }
         }
 
         return result.ToString();
+    }
+
+    // At a '$': a variable reference expands to nothing; a lone '$' stays.
+    private static int SkipVariable(string word, int i, StringBuilder result)
+    {
+        if (i + 1 < word.Length && word[i + 1] == '{')
+        {
+            return word.IndexOf('}', i) + 1;
+        }
+
+        var end = i + 1;
+        while (end < word.Length && (char.IsAsciiLetterOrDigit(word[end]) || word[end] == '_'))
+        {
+            end++;
+        }
+
+        if (end == i + 1)
+        {
+            result.Append('$');
+        }
+
+        return end;
     }
 }

@@ -1,0 +1,192 @@
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.References;
+using Orchestrator.Core.Tests.Fakes;
+using Orchestrator.Core.Workflows;
+
+namespace Orchestrator.Core.Tests.Workflows;
+
+public sealed class BaseImageWorkflowTests : IDisposable
+{
+    private const string UpstreamHost = "127.0.0.1:5009";
+    private const string Target = WorkflowHarness.StagingHost + "/" + WorkflowHarness.BaseRepository;
+
+    private readonly WorkflowHarness _harness = new();
+
+    public void Dispose() => _harness.Dispose();
+
+    [Fact]
+    public async Task BuildAsync_Debootstrap_ImportsTheTarWithBashCmdAndPushesRepoColonVariant()
+    {
+        // Given a debootstrap variant
+        // When it is built
+        var result = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+
+        // Then the builder's tar was imported as REPO:VARIANT with CMD ["bash"], then pushed under the variant tag
+        Assert.Equal([("debian-bookworm", "slim", _harness.Config.WorkDirectory)], _harness.Rootfs.Calls);
+        var import = Assert.Single(_harness.Engine.Imports);
+        Assert.Equal(FakeRootfsBuilder.TarContent, import.Tar);
+        Assert.Equal(Target, import.Repository);
+        Assert.Equal("slim", import.Tag);
+        Assert.Contains("CMD [\"bash\"]", import.Changes);
+        var push = Assert.Single(_harness.Engine.Pushes);
+        Assert.Equal((Target, "slim"), (push.Repository, push.Tag));
+        Assert.Equal(push.Digest, result.Digest);
+        Assert.Equal($"{Target}@{push.Digest}", result.Reference.ToString());
+        Assert.True(result.Built);
+        Assert.Equal("slim", result.Tag);
+        Assert.Equal("debian-bookworm/slim", result.Base);
+    }
+
+    [Fact]
+    public async Task BuildAsync_Debootstrap_RecordsKindBaseAndDeletesTheScratchTar()
+    {
+        // Given a debootstrap variant
+        // When it is built
+        var result = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/full");
+
+        // Then a base record without base digest is stored, and the root filesystem tar and its folder are gone
+        var record = Assert.Single(_harness.State.Builds);
+        Assert.Equal("base", record.Kind);
+        Assert.Equal("debian-bookworm/full", record.Subject);
+        Assert.Equal("staging", record.Stage);
+        Assert.Equal(["full"], record.Tags);
+        Assert.Equal("bookworm", record.Version);
+        Assert.Null(record.BaseDigest);
+        Assert.Equal(result.Digest, record.Digest);
+        Assert.Equal(WorkflowHarness.Actor, record.Actor);
+        Assert.Equal(WorkflowHarness.Now, record.At);
+        var tar = Assert.Single(_harness.Rootfs.TarPaths);
+        Assert.False(File.Exists(tar));
+        Assert.False(Directory.Exists(Path.GetDirectoryName(tar)));
+    }
+
+    [Fact]
+    public async Task BuildAsync_NameOnly_BuildsTheDefaultVariant()
+    {
+        // Given a base whose default variant is slim
+        // When it is built by name only
+        var result = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm");
+
+        // Then slim was built
+        Assert.Equal("slim", result.Tag);
+        Assert.Equal("slim", Assert.Single(_harness.Rootfs.Calls).Variant);
+    }
+
+    [Fact]
+    public async Task BuildAsync_UnknownVariant_InputExceptionListingVariants()
+    {
+        // Given no variant named tiny
+        // When it is built
+        var error = await Assert.ThrowsAsync<InputException>(() => new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/tiny"));
+
+        // Then the variants are listed and nothing ran
+        Assert.Contains("its variants: full, slim", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_harness.Rootfs.Calls);
+    }
+
+    [Fact]
+    public async Task BuildAsync_FromUpstream_PlansAndCopiesFromUpstreamThenPutsTheManifestUnderTheVariantTag()
+    {
+        // Given a variant pinned to an upstream digest on a loopback registry
+        var upstream = _harness.Registries.For(UpstreamHost);
+        var digest = upstream.AddManifest("library/debian", "upstream bookworm-slim", "bookworm-slim");
+        SetFrom("slim", ImageReference.Create(UpstreamHost, "library/debian", digest: digest));
+
+        // When it is built
+        var result = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+
+        // Then the copier planned upstream → staging by digest, with no tags, and copied that plan
+        var request = Assert.Single(_harness.Copier.Planned);
+        Assert.Equal(UpstreamHost, request.Source.Host);
+        Assert.True(request.Source.PlainHttp);
+        Assert.Equal("library/debian", request.SourceRepository);
+        Assert.Equal(digest, request.Digest);
+        Assert.Equal(WorkflowHarness.StagingHost, request.Target.Host);
+        Assert.Equal(WorkflowHarness.BaseRepository, request.TargetRepository);
+        Assert.Empty(request.Tags);
+        Assert.Same(request, Assert.Single(_harness.Copier.Copied).Request);
+
+        // And the exact manifest bytes were put under the variant tag, so the tag resolves to the upstream digest
+        var put = Assert.Single(_harness.Staging.Puts);
+        Assert.Equal((WorkflowHarness.BaseRepository, "slim"), (put.Repository, put.Reference));
+        Assert.Equal(upstream.Find("library/debian", digest.ToString())!.Content.ToArray(), put.Content);
+        Assert.Equal(FakeRegistry.ManifestMediaType, put.MediaType);
+        Assert.Equal(digest, _harness.Staging.Find(WorkflowHarness.BaseRepository, "slim")!.Digest);
+        Assert.Equal(digest, result.Digest);
+
+        // And no root filesystem was built nor engine used; the record says base
+        Assert.Empty(_harness.Rootfs.Calls);
+        Assert.Empty(_harness.Engine.Calls);
+        Assert.Equal("base", Assert.Single(_harness.State.Builds).Kind);
+    }
+
+    [Fact]
+    public async Task BuildAsync_FromUpstreamWhenTagAlreadyExists_TagMovesToTheNewDigest()
+    {
+        // Given staging's slim tag at an older base, and the variant now pinned upstream
+        _harness.SeedBase("slim", "older");
+        var digest = _harness.Registries.For(UpstreamHost).AddManifest("library/debian", "newer", "bookworm-slim");
+        SetFrom("slim", ImageReference.Create(UpstreamHost, "library/debian", digest: digest));
+
+        // When it is built
+        await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+
+        // Then the base tag moved (base tags are moving pointers, unlike production tags)
+        Assert.Equal(digest, _harness.Staging.Find(WorkflowHarness.BaseRepository, "slim")!.Digest);
+    }
+
+    [Fact]
+    public async Task EnsureAsync_TagExists_ReturnsItsDigestWithoutBuilding()
+    {
+        // Given staging with the slim tag
+        var existing = _harness.SeedBase("slim");
+
+        // When ensured
+        var result = await new BaseImageWorkflow(_harness.Services).EnsureAsync("debian-bookworm/slim");
+
+        // Then nothing is built, imported, copied or recorded, and the existing digest is returned
+        Assert.False(result.Built);
+        Assert.Equal(existing.Digest, result.Digest);
+        Assert.Empty(_harness.Rootfs.Calls);
+        Assert.Empty(_harness.Engine.Calls);
+        Assert.Empty(_harness.Copier.Planned);
+        Assert.Empty(_harness.State.Builds);
+    }
+
+    [Fact]
+    public async Task EnsureAsync_TagMissing_Builds()
+    {
+        // Given staging without the full tag (slim exists)
+        _harness.SeedBase("slim");
+
+        // When full is ensured
+        var result = await new BaseImageWorkflow(_harness.Services).EnsureAsync("debian-bookworm/full");
+
+        // Then it was built
+        Assert.True(result.Built);
+        Assert.Equal("full", Assert.Single(_harness.Rootfs.Calls).Variant);
+        Assert.Equal(result.Digest, _harness.Staging.Find(WorkflowHarness.BaseRepository, "full")!.Digest);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_TagMissing_Null()
+    {
+        // Given an empty staging
+        var (image, variant) = _harness.Services.Workspace.GetBaseVariant("debian-bookworm/slim");
+
+        // When resolved
+        var resolved = await new BaseImageWorkflow(_harness.Services).ResolveAsync(image, variant);
+
+        // Then there is nothing, and the HEAD asked for the variant tag
+        Assert.Null(resolved);
+        Assert.Equal([(WorkflowHarness.BaseRepository, "slim")], _harness.Staging.Heads);
+    }
+
+    private void SetFrom(string variant, ImageReference from)
+    {
+        var image = _harness.Bases["debian-bookworm"];
+        var variants = image.Variants.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        variants[variant] = variants[variant] with { From = from };
+        _harness.Bases["debian-bookworm"] = image with { Variants = variants };
+    }
+}

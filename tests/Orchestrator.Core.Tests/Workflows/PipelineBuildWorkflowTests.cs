@@ -1,0 +1,216 @@
+using System.Formats.Tar;
+using System.Text;
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.References;
+using Orchestrator.Core.Tests.Fakes;
+using Orchestrator.Core.Workflows;
+
+namespace Orchestrator.Core.Tests.Workflows;
+
+public sealed class PipelineBuildWorkflowTests : IDisposable
+{
+    private const string Target = WorkflowHarness.StagingHost + "/" + WorkflowHarness.PipelineRepository;
+
+    private readonly WorkflowHarness _harness = new();
+
+    public void Dispose() => _harness.Dispose();
+
+    [Fact]
+    public async Task BuildAsync_BaseMissingInStaging_JobFailedTellingToBuildTheBase()
+    {
+        // Given staging without the base variant
+        // When the pipeline is built
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => Build());
+
+        // Then it fails before the engine is touched, naming the command that fixes it
+        Assert.Contains("base debian-bookworm/slim is not in staging", error.Message, StringComparison.Ordinal);
+        Assert.Contains("orchestrator base build debian-bookworm/slim", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_harness.Engine.Calls);
+        Assert.Empty(_harness.Rootfs.Calls);
+        Assert.Empty(_harness.State.Builds);
+    }
+
+    [Fact]
+    public async Task BuildAsync_BaseMissingAndBuildMissingBase_BuildsTheBaseThenThePipelineOnIt()
+    {
+        // Given staging without the base variant
+        // When the pipeline is built with buildMissingBase
+        var result = await Build(buildMissingBase: true);
+
+        // Then the base was debootstrapped, imported and pushed first, and the pipeline built on its digest
+        Assert.Equal([("debian-bookworm", "slim")], _harness.Rootfs.Calls.Select(c => (c.Image, c.Variant)));
+        var baseDigest = _harness.Staging.Find(WorkflowHarness.BaseRepository, "slim")!.Digest;
+        Assert.Equal(baseDigest, result.BaseReference.Digest);
+        Assert.Equal(["base", "pipeline"], _harness.State.Builds.Select(b => b.Kind));
+        Assert.True(_harness.Engine.Calls.IndexOf("Import 127.0.0.1:5001/base/debian-bookworm:slim") < _harness.Engine.Calls.FindIndex(c => c.StartsWith("Build ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task BuildAsync_BaseInStaging_PullsTheBaseByDigestBeforeBuilding()
+    {
+        // Given the base variant in staging
+        var baseReference = _harness.SeedBase();
+
+        // When the pipeline is built
+        await Build();
+
+        // Then the base was pulled from staging by digest (no tag), before the build
+        var pull = Assert.Single(_harness.Engine.Pulls);
+        Assert.Equal(baseReference.Digest, pull.Digest);
+        Assert.Null(pull.Tag);
+        Assert.Equal(WorkflowHarness.StagingHost, pull.Registry);
+        Assert.True(_harness.Engine.Calls.IndexOf($"Pull {pull}") < _harness.Engine.Calls.FindIndex(c => c.StartsWith("Build ", StringComparison.Ordinal)));
+        Assert.Empty(_harness.Rootfs.Calls);
+    }
+
+    [Fact]
+    public async Task BuildAsync_Tags_BuildRequestNamesEveryTagInStaging()
+    {
+        // Given a pipeline with three tags
+        _harness.SeedBase();
+        _harness.Hello = _harness.Hello with { Tags = ["1.0", "1.0.0", "latest-build"] };
+
+        // When built
+        await Build(noCache: true);
+
+        // Then the build is tagged registry/repo:tag for every tag, on the host network, honouring no-cache
+        var request = Assert.Single(_harness.Engine.Builds).Request;
+        Assert.Equal([$"{Target}:1.0", $"{Target}:1.0.0", $"{Target}:latest-build"], request.Tags);
+        Assert.Equal("host", request.NetworkMode);
+        Assert.Equal("Dockerfile", request.Dockerfile);
+        Assert.True(request.NoCache);
+    }
+
+    [Fact]
+    public async Task BuildAsync_Labels_OciKeysAndUserLabels()
+    {
+        // Given a pipeline with its own labels
+        var baseReference = _harness.SeedBase();
+        _harness.Hello = _harness.Hello with { Labels = [new("team", "core"), new("org.example.tier", "1")] };
+
+        // When built
+        await Build();
+
+        // Then the image carries the OCI keys (source relative to the workspace) and the user labels
+        var labels = Assert.Single(_harness.Engine.Builds).Request.Labels;
+        Assert.NotNull(labels);
+        Assert.Equal("hello", labels[PipelineBuildWorkflow.Labels.Title]);
+        Assert.Equal("1.0", labels[PipelineBuildWorkflow.Labels.Version]);
+        Assert.Equal("pipelines/hello.yaml", labels[PipelineBuildWorkflow.Labels.Source]);
+        Assert.Equal("127.0.0.1:5001/base/debian-bookworm:slim", labels[PipelineBuildWorkflow.Labels.BaseName]);
+        Assert.Equal(baseReference.Digest!.ToString(), labels[PipelineBuildWorkflow.Labels.BaseDigest]);
+        Assert.Equal("hello", labels[PipelineBuildWorkflow.Labels.Pipeline]);
+        Assert.Equal("core", labels["team"]);
+        Assert.Equal("1", labels["org.example.tier"]);
+    }
+
+    [Fact]
+    public async Task BuildAsync_UserLabelClaimsAnOciKey_OrchestratorValueWins()
+    {
+        // Given a pipeline label that tries to set the base digest
+        _harness.SeedBase();
+        _harness.Hello = _harness.Hello with { Labels = [new(PipelineBuildWorkflow.Labels.BaseDigest, "sha256:forged")] };
+
+        // When built
+        await Build();
+
+        // Then the provenance label still names the real base
+        var labels = Assert.Single(_harness.Engine.Builds).Request.Labels!;
+        Assert.NotEqual("sha256:forged", labels[PipelineBuildWorkflow.Labels.BaseDigest]);
+    }
+
+    [Fact]
+    public async Task BuildAsync_Context_DockerfileFromBaseDigestAndFilesAndTheTarIsDeletedAfterwards()
+    {
+        // Given a pipeline with a package and a file
+        var baseReference = _harness.SeedBase();
+        var file = _harness.WriteFile("app/main.py", "print('hi')\n");
+        _harness.Hello = _harness.Hello with { AptPackages = [new AptPackage("python3", "3.11.2-1+b1")], Files = [new FileCopy(file, "/app/main.py", 420)] };
+
+        // When built
+        await Build();
+
+        // Then the engine got the generated Dockerfile and the file, and no context is left in the work directory
+        var context = await ReadTarAsync(Assert.Single(_harness.Engine.Builds).Context);
+        Assert.Equal(["Dockerfile", "files/0"], context.Keys);
+        Assert.Equal(BuildContext.CreateDockerfile(_harness.Hello, baseReference), context["Dockerfile"]);
+        Assert.Contains($"FROM 127.0.0.1:5001/base/debian-bookworm@{baseReference.Digest}", context["Dockerfile"], StringComparison.Ordinal);
+        Assert.Equal("print('hi')\n", context["files/0"]);
+        Assert.Empty(Directory.GetFiles(_harness.Config.WorkDirectory, "context-*"));
+    }
+
+    [Fact]
+    public async Task BuildAsync_EveryTag_PushedAndRecordCarriesTheBaseDigest()
+    {
+        // Given the base and a pipeline with two tags
+        var baseReference = _harness.SeedBase();
+
+        // When built
+        var result = await Build();
+
+        // Then each tag was pushed, both as the same digest, and the record says what it was built on
+        Assert.Equal([(Target, "1.0"), (Target, "1.0.0")], _harness.Engine.Pushes.Select(p => (p.Repository, p.Tag)));
+        var digest = _harness.Engine.Pushes[0].Digest;
+        Assert.Equal(digest, result.Digest);
+        Assert.Equal(digest, _harness.Staging.Find(WorkflowHarness.PipelineRepository, "1.0.0")!.Digest);
+        var record = Assert.Single(_harness.State.Builds);
+        Assert.Equal("pipeline", record.Kind);
+        Assert.Equal("hello", record.Subject);
+        Assert.Equal("staging", record.Stage);
+        Assert.Equal(baseReference.Digest, record.BaseDigest);
+        Assert.Equal($"{Target}@{digest}", record.Reference.ToString());
+        Assert.Equal(["1.0", "1.0.0"], record.Tags);
+        Assert.Equal("1.0", record.Version);
+        Assert.Equal(WorkflowHarness.Actor, record.Actor);
+        Assert.Equal(WorkflowHarness.Now, record.At);
+        Assert.Equal(record.Id, result.BuildId);
+        Assert.Equal(baseReference.Digest, result.BaseReference.Digest);
+    }
+
+    [Fact]
+    public async Task BuildAsync_TagsPushedAsDifferentDigests_JobFailedAndNothingRecorded()
+    {
+        // Given an engine that reports another digest for the second tag
+        _harness.SeedBase();
+        var other = Digest.Sha256Of("another image"u8);
+        _harness.Engine.PushDigestOverride = (_, tag) => tag == "1.0.0" ? other : null;
+
+        // When built
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => Build());
+
+        // Then the build fails naming both digests, and no record claims it
+        Assert.Contains(other.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.Contains("different digests", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_harness.State.Builds);
+    }
+
+    [Fact]
+    public async Task BuildAsync_UnknownPipeline_InputException()
+    {
+        // Given no such pipeline
+        // When built
+        var error = await Assert.ThrowsAsync<InputException>(() => new PipelineBuildWorkflow(_harness.Services).BuildAsync("nope"));
+
+        // Then the known ones are listed, and nothing ran
+        Assert.Contains("known pipelines: hello", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_harness.Engine.Calls);
+    }
+
+    private Task<BuildResult> Build(bool buildMissingBase = false, bool noCache = false) =>
+        new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello", buildMissingBase, noCache);
+
+    private static async Task<Dictionary<string, string>> ReadTarAsync(byte[] tar)
+    {
+        var entries = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using var reader = new TarReader(new MemoryStream(tar));
+        while (await reader.GetNextEntryAsync() is { } entry)
+        {
+            using var content = new MemoryStream();
+            await entry.DataStream!.CopyToAsync(content);
+            entries[entry.Name] = Encoding.UTF8.GetString(content.ToArray());
+        }
+
+        return entries;
+    }
+}
