@@ -12,7 +12,7 @@ internal static partial class ConfigReader
     public const string DefaultPipelines = "pipelines";
     public const string DefaultWork = ".orchestrator/work";
 
-    private static readonly string[] TopKeys = ["engine", "stages", "registries", "state", "paths"];
+    private static readonly string[] TopKeys = ["engine", "stages", "registries", "state", "paths", "daemon"];
     private static readonly string[] EngineKeys = ["endpoint"];
     private static readonly string[] RegistryKeys = ["url", "username-env", "password-env"];
     private static readonly string[] StateKeys = ["path"];
@@ -48,8 +48,11 @@ internal static partial class ConfigReader
             }
         }
 
+        var beforeStages = file.Diagnostics.Count;
         var stageNames = ReadStages(file, reader);
+        var stagesAreValid = file.Diagnostics.Count == beforeStages && stageNames.Count > 0;
         var stages = ReadRegistries(file, reader, stageNames);
+        var daemon = DaemonReader.Read(file, reader, stageNames.Select(s => s.Value).ToList(), stagesAreValid);
 
         var statePath = DefaultStatePath;
         if (reader.Mapping("state", StateKeys, what: "'state'") is { } state && state.String("path", example: DefaultStatePath) is { } path)
@@ -78,7 +81,10 @@ internal static partial class ConfigReader
             Path.GetFullPath(statePath, file.Directory),
             folders.BaseImages.Path,
             folders.Pipelines.Path,
-            folders.Work);
+            folders.Work)
+        {
+            Daemon = daemon,
+        };
     }
 
     private static List<Located<string>> ReadStages(SourceFile file, MappingReader reader)

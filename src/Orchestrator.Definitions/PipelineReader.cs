@@ -11,7 +11,7 @@ namespace Orchestrator.Definitions;
 internal static partial class PipelineReader
 {
     private static readonly string[] TopKeys =
-        ["name", "version", "base", "repository", "packages", "files", "env", "user", "workdir", "entrypoint", "cmd", "labels", "tags", "validate"];
+        ["name", "version", "base", "repository", "packages", "files", "env", "user", "workdir", "entrypoint", "cmd", "labels", "tags", "validate", "auto"];
 
     private static readonly string[] PackageKeys = ["apt"];
     private static readonly string[] FileKeys = ["src", "dest", "mode"];
@@ -66,6 +66,7 @@ internal static partial class PipelineReader
         var labels = ReadLabels(file, reader.StringMap("labels", example: "{ team: platform }"));
         var tags = ReadTags(file, reader, name?.Value, version?.Value);
         var validate = ReadValidate(file, reader);
+        var auto = ReadAuto(file, reader.String("auto", example: "build"));
 
         if (file.Diagnostics.Count != before || name is null || version is null || baseRef is null || repository is null)
         {
@@ -87,7 +88,28 @@ internal static partial class PipelineReader
             cmd?.Select(c => c.Value).ToList(),
             labels,
             tags,
-            validate);
+            validate)
+        {
+            Auto = auto,
+        };
+    }
+
+    /// <summary>The <c>auto:</c> key: <c>build</c> or <c>none</c>, the default.</summary>
+    private static AutoMode ReadAuto(SourceFile file, Located<string>? text)
+    {
+        switch (text?.Value)
+        {
+            case null or "none":
+                return AutoMode.None;
+            case "build":
+                return AutoMode.Build;
+        }
+
+        var value = text.Value;
+        file.Error(value.Node, $"auto '{value.Value}' is neither 'build' nor 'none'",
+            (Suggestions.Closest(value.Value, ["build", "none"]) is { } close ? $"did you mean '{close}'? " : string.Empty)
+            + "write 'auto: build' to build when the pipeline, its lock or its base changes, or 'auto: none' (the default) to only mark it stale");
+        return AutoMode.None;
     }
 
     private static BaseVariantRef? ResolveBase(SourceFile file, Located<string>? text, IReadOnlyDictionary<string, BaseImageDefinition?> bases)

@@ -33,6 +33,15 @@ public sealed class SampleWorkspaceTests
         Assert.Equal(Path.Combine(root, "pipelines"), workspace.Config.PipelinesDirectory);
         Assert.Equal(Path.Combine(root, ".orchestrator", "work"), workspace.Config.WorkDirectory);
 
+        // And the daemon keeps its defaults but declares the ci and release tokens, secrets by variable name only
+        var daemon = workspace.Config.Daemon;
+        Assert.Equal(("http://127.0.0.1:5080", 2, TimeSpan.FromSeconds(30)), (daemon.Urls, daemon.Concurrency, daemon.WatchInterval));
+        Assert.Empty(daemon.AutoPromoteStages);
+        Assert.Equal(["ci", "release"], daemon.Tokens.Select(t => t.Name));
+        Assert.Equal(["ORCHESTRATOR_TOKEN_CI", "ORCHESTRATOR_TOKEN_RELEASE"], daemon.Tokens.Select(t => t.SecretEnv));
+        Assert.Equal(["read", "build", "validate", "promote:staging"], daemon.Tokens[0].Roles);
+        Assert.Equal(["read", "promote:production"], daemon.Tokens[1].Roles);
+
         // And the base has a full variant (debootstrap default) and a slim one (minbase, slimmed)
         var bookworm = workspace.Bases["debian-bookworm"];
         Assert.Equal("base/debian-bookworm", bookworm.Repository);
@@ -55,6 +64,7 @@ public sealed class SampleWorkspaceTests
         Assert.Equal(("/app/hello.py", (int?)0x1ED), (copy.Destination, copy.Mode));
         Assert.Equal("10001", hello.User);
         Assert.Equal(["python3", "/app/hello.py"], hello.Entrypoint!);
+        Assert.Equal(Core.Definitions.AutoMode.None, hello.Auto);
         Assert.Contains(hello.Validate.Commands, c => c.Run.SequenceEqual(["python3", "-c", "print(6*7)"]) && c.ExpectStdout == "^42$" && c.ExpectExit == 0);
         Assert.Contains(hello.Validate.Files, f => f.Path == "/usr/share/doc/python3-minimal/changelog.Debian.gz" && !f.Exists);
         Assert.Equal("10001", hello.Validate.Metadata!.User);

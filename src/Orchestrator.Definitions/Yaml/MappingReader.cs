@@ -15,7 +15,7 @@ internal sealed class MappingReader
 {
     private readonly Dictionary<string, KeyValuePair<YamlScalarNode, YamlNode>> entries = new(StringComparer.Ordinal);
 
-    private MappingReader(SourceFile file, YamlMappingNode node, string what, IReadOnlyList<string> knownKeys)
+    private MappingReader(SourceFile file, YamlMappingNode node, string what, IReadOnlyList<string> knownKeys, IReadOnlyDictionary<string, string>? unknownKeyFixes)
     {
         File = file;
         Node = node;
@@ -31,7 +31,9 @@ internal sealed class MappingReader
 
             if (!knownKeys.Contains(name, StringComparer.Ordinal))
             {
-                file.Error(key, $"unknown key '{name}' in {what}", Suggestions.DidYouMean(name, knownKeys, "known keys"));
+                // Some keys are wrong for a reason a typo hint would hide (a 'secret' belongs in the environment).
+                file.Error(key, $"unknown key '{name}' in {what}",
+                    unknownKeyFixes is not null && unknownKeyFixes.TryGetValue(name, out var fix) ? fix : Suggestions.DidYouMean(name, knownKeys, "known keys"));
                 continue;
             }
 
@@ -46,12 +48,15 @@ internal sealed class MappingReader
     /// <summary>How errors name this mapping: "the pipeline", "validate.commands[0]".</summary>
     public string What { get; }
 
-    /// <summary>A reader for <paramref name="node"/>, or null (with an error) when it is not a mapping.</summary>
-    public static MappingReader? Of(SourceFile file, YamlNode node, string what, IReadOnlyList<string> knownKeys)
+    /// <summary>
+    /// A reader for <paramref name="node"/>, or null (with an error) when it is not a mapping.
+    /// <paramref name="unknownKeyFixes"/> gives the fix for particular unknown keys instead of a "did you mean".
+    /// </summary>
+    public static MappingReader? Of(SourceFile file, YamlNode node, string what, IReadOnlyList<string> knownKeys, IReadOnlyDictionary<string, string>? unknownKeyFixes = null)
     {
         if (node is YamlMappingNode mapping)
         {
-            return new MappingReader(file, mapping, what, knownKeys);
+            return new MappingReader(file, mapping, what, knownKeys, unknownKeyFixes);
         }
 
         file.Error(node, $"{what} must be a mapping of keys to values, got {SourceFile.Describe(node)}",
