@@ -87,7 +87,7 @@ public sealed record CommandTest(
     string? ExpectStderr,
     TimeSpan Timeout);
 
-/// <summary>A file test: <see cref="Path"/> exists (or not), and optionally is not a directory.</summary>
+/// <summary>A file test: <see cref="Path"/> exists in the image (or, with <see cref="Exists"/> false, does not).</summary>
 public sealed record FileTest(string Path, bool Exists);
 
 /// <summary>Expected image configuration; null members are not checked.</summary>

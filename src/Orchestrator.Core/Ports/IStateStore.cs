@@ -21,7 +21,7 @@ public interface IStateStore
     /// <summary>Appends a promotion record; returns its id.</summary>
     Task<long> RecordPromotionAsync(PromotionRecord record, CancellationToken cancellationToken = default);
 
-    /// <summary>The latest build of <paramref name="subject"/> (a pipeline, or <c>base/VARIANT</c>), or null.</summary>
+    /// <summary>The latest build of <paramref name="subject"/> (a pipeline, or <c>BASE/VARIANT</c> such as <c>debian-bookworm/slim</c>), or null.</summary>
     Task<BuildRecord?> GetLatestBuildAsync(string subject, CancellationToken cancellationToken = default);
 
     /// <summary>The builds, newest first; all subjects when <paramref name="subject"/> is null.</summary>

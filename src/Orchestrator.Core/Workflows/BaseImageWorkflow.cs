@@ -101,6 +101,10 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
         var request = new CopyRequest(RegistryEndpoint.ForHost(from.Registry!), from.Repository, from.Digest!, target, image.Repository, Tags: []);
         var plan = await services.Copier.PlanAsync(request, cancellationToken).ConfigureAwait(false);
         var copied = await services.Copier.CopyAsync(plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (copied.TargetDigest != from.Digest)
+        {
+            throw new DigestMismatchException($"{target.Host}/{image.Repository} reports {copied.TargetDigest} for the copy of {from}; the base was not tagged");
+        }
 
         // The variant tag is a moving pointer to the current base, so it is set directly rather than
         // through the copier, whose tags never move.

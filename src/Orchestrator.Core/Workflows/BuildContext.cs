@@ -42,7 +42,7 @@ public static class BuildContext
 
         for (var i = 0; i < pipeline.Files.Count; i++)
         {
-            dockerfile.Append("COPY ").Append(JsonArray([FileEntryName(i), pipeline.Files[i].Destination])).Append('\n');
+            dockerfile.Append("COPY ").Append(JsonArray([FileEntryName(i), ShellWordEscape(pipeline.Files[i].Destination)])).Append('\n');
         }
 
         foreach (var (key, value) in pipeline.Env)
@@ -52,7 +52,7 @@ public static class BuildContext
 
         if (pipeline.WorkingDirectory is not null)
         {
-            dockerfile.Append("WORKDIR ").Append(pipeline.WorkingDirectory).Append('\n');
+            dockerfile.Append("WORKDIR ").Append(ShellWordEscape(pipeline.WorkingDirectory)).Append('\n');
         }
 
         if (pipeline.User is not null)
@@ -117,6 +117,27 @@ public static class BuildContext
         }
 
         return "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("$", "\\$", StringComparison.Ordinal) + "\"";
+    }
+
+    /// <summary>
+    /// Escapes a path the engine reads as a shell word (COPY destinations, even in JSON form, and
+    /// WORKDIR): <c>$</c> would expand, <c>'</c> and <c>"</c> would quote, <c>\</c> would escape. A backslash
+    /// before each keeps the path literal.
+    /// </summary>
+    internal static string ShellWordEscape(string path)
+    {
+        var escaped = new StringBuilder(path.Length);
+        foreach (var c in path)
+        {
+            if (c is '\\' or '$' or '\'' or '"')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
     }
 
     private static string JsonArray(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray());

@@ -96,8 +96,9 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
         try
         {
             await services.Engine.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(test.Timeout);
+            // The test's own clock, so a fake TimeProvider drives timeouts in tests.
+            using var deadline = new CancellationTokenSource(test.Timeout, services.Time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             long exitCode;
             try
             {
@@ -179,7 +180,14 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
 
         if (expected.Env is not null)
         {
-            var env = actual.Env.Select(e => e.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : string.Empty, StringComparer.Ordinal);
+            // Later entries win, as they do for a process started from this config.
+            var env = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var entry in actual.Env)
+            {
+                var parts = entry.Split('=', 2);
+                env[parts[0]] = parts.Length > 1 ? parts[1] : string.Empty;
+            }
+
             foreach (var (key, value) in expected.Env)
             {
                 if (!env.TryGetValue(key, out var actualValue))
@@ -210,7 +218,11 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
 
         foreach (var (key, value) in expected.Labels ?? [])
         {
-            if (!actual.Labels.TryGetValue(key, out var actualValue) || actualValue != value)
+            if (!actual.Labels.TryGetValue(key, out var actualValue))
+            {
+                failures.Add($"label {key} is not set, expected '{value}'");
+            }
+            else if (actualValue != value)
             {
                 failures.Add($"label {key} is '{actualValue}', expected '{value}'");
             }
