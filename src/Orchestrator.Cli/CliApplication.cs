@@ -14,6 +14,8 @@ internal static class CliApplication
         root.Options.Add(CliOptions.Config);
         root.Options.Add(CliOptions.Json);
         root.Options.Add(CliOptions.Verbose);
+        root.Options.Add(CliOptions.Server);
+        root.Options.Add(CliOptions.TokenEnv);
         root.Subcommands.Add(new BaseCommand(console));
         root.Subcommands.Add(new BuildCommand(console));
         root.Subcommands.Add(new ValidateCommand(console));

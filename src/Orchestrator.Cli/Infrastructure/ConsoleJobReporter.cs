@@ -1,3 +1,4 @@
+using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.Workflows;
 
@@ -30,6 +31,31 @@ internal sealed class ConsoleJobReporter(TextWriter error, bool verbose) : IJobR
         else if (verbose && progress.Status is { } status && progress.Current is null)
         {
             Write($"    {(progress.Id is null ? string.Empty : progress.Id + ": ")}{status}");
+        }
+    }
+
+    /// <summary>
+    /// Prints a line of a daemon job's log by the same rules as a job run here: steps and details always,
+    /// engine output only with --verbose (build steps always), progress (layer pull/push status) always,
+    /// since the daemon already thinned it to status changes.
+    /// </summary>
+    public void Write(JobLogEntry entry)
+    {
+        switch (entry.Kind)
+        {
+            case "step":
+                Step(entry.Message);
+                break;
+            case "output":
+                if (verbose || entry.Message.StartsWith("Step ", StringComparison.Ordinal))
+                {
+                    Write($"    {entry.Message}");
+                }
+
+                break;
+            default:
+                Detail(entry.Message);
+                break;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Cli.Remote;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Workflows;
 
@@ -24,6 +25,13 @@ internal abstract class VerbCommand : Command
     /// <summary>True when the verb needs the engine, registries and state; false for definition-only verbs.</summary>
     protected virtual bool NeedsServices => true;
 
+    /// <summary>Whether the verb can (or must) ask a daemon instead of running here.</summary>
+    protected virtual RemoteMode Remote => RemoteMode.None;
+
+    /// <summary>Verbs with a <see cref="Remote"/> mode do their work through the daemon here.</summary>
+    protected virtual Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
     protected abstract Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken);
 
     /// <summary>Definition-only verbs override this instead of <see cref="ExecuteAsync"/>.</summary>
@@ -35,6 +43,21 @@ internal abstract class VerbCommand : Command
         var json = parseResult.GetValue(CliOptions.Json);
         try
         {
+            if (Remote != RemoteMode.None)
+            {
+                using var daemon = DaemonConnection.Create(parseResult, Console.Environment);
+                if (daemon is not null)
+                {
+                    return await ExecuteRemoteAsync(parseResult, daemon, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (Remote == RemoteMode.Required)
+                {
+                    throw new InputException(
+                        $"'orchestrator {Name}' asks the daemon: pass --server URL or set {CliOptions.ServerVariable} (e.g. http://127.0.0.1:5080), with the token in {CliOptions.TokenVariable}");
+                }
+            }
+
             if (!NeedsServices)
             {
                 return await ExecuteWithoutServicesAsync(parseResult, cancellationToken).ConfigureAwait(false);
@@ -101,4 +124,17 @@ internal abstract class VerbCommand : Command
             Console.Out.WriteLine(line);
         }
     }
+}
+
+/// <summary>How a verb relates to a daemon.</summary>
+internal enum RemoteMode
+{
+    /// <summary>Always runs here.</summary>
+    None,
+
+    /// <summary>Asks the daemon when one is set (--server or $ORCHESTRATOR_URL), else runs here.</summary>
+    Optional,
+
+    /// <summary>Only the daemon has the answer (its jobs); without one it is a usage error.</summary>
+    Required,
 }

@@ -1,11 +1,12 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
 
 /// <summary><c>orchestrator promote PIPELINE --digest D --to STAGE</c>: copy that digest, byte for byte, to the next stage.</summary>
-internal sealed class PromoteCommand : VerbCommand
+internal sealed class PromoteCommand : JobVerbCommand
 {
     private readonly Argument<string> _pipeline = VerbArguments.Pipeline();
     private readonly Option<string?> _digest = VerbArguments.Digest("The validated digest to promote");
@@ -22,8 +23,16 @@ internal sealed class PromoteCommand : VerbCommand
         Options.Add(_dryRun);
     }
 
+    protected override JobRequest CreateRequest(ParseResult parseResult) => new(
+        JobKind.Promote,
+        parseResult.GetRequiredValue(_pipeline),
+        VerbArguments.ParseDigest(parseResult.GetRequiredValue(_digest)!),
+        parseResult.GetValue(_to),
+        parseResult.GetValue(_dryRun));
+
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
     {
+        RequireWaitingInProcess(parseResult);
         var digest = VerbArguments.ParseDigest(parseResult.GetRequiredValue(_digest)!);
         var result = await new PromotionWorkflow(services).PromoteAsync(
             parseResult.GetRequiredValue(_pipeline), digest, parseResult.GetValue(_to), parseResult.GetValue(_dryRun), cancellationToken).ConfigureAwait(false);

@@ -1,12 +1,13 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
 
 /// <summary><c>orchestrator run PIPELINE|--all</c>: base, build, validate and promote through every stage.</summary>
-internal sealed class RunCommand : VerbCommand
+internal sealed class RunCommand : JobVerbCommand
 {
     private readonly Argument<string?> _pipeline = new("pipeline") { Description = "The pipeline's name; omit with --all", Arity = ArgumentArity.ZeroOrOne };
     private readonly Option<bool> _all = new("--all") { Description = "Run every pipeline, in name order" };
@@ -20,8 +21,19 @@ internal sealed class RunCommand : VerbCommand
         Options.Add(_noCache);
     }
 
+    protected override JobRequest CreateRequest(ParseResult parseResult)
+    {
+        if (parseResult.GetValue(_all))
+        {
+            throw new InputException("--all runs in-process only: with a daemon, submit one run per pipeline ('orchestrator run NAME')");
+        }
+
+        return new JobRequest(JobKind.Run, parseResult.GetValue(_pipeline) ?? throw new InputException("name the pipeline to run"), NoCache: parseResult.GetValue(_noCache));
+    }
+
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
     {
+        RequireWaitingInProcess(parseResult);
         var name = parseResult.GetValue(_pipeline);
         var all = parseResult.GetValue(_all);
         if (all == (name is not null))

@@ -1,12 +1,13 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
 
 /// <summary><c>orchestrator validate PIPELINE --digest D</c>: run the pipeline's tests on exactly that digest and record the result.</summary>
-internal sealed class ValidateCommand : VerbCommand
+internal sealed class ValidateCommand : JobVerbCommand
 {
     private readonly Argument<string> _pipeline = VerbArguments.Pipeline();
     private readonly Option<string?> _digest = VerbArguments.Digest("The digest to validate, as 'build' printed it (default: the pipeline's latest recorded build)");
@@ -18,8 +19,13 @@ internal sealed class ValidateCommand : VerbCommand
         Options.Add(_digest);
     }
 
+    // Without --digest the daemon validates the pipeline's latest build, as the in-process verb does.
+    protected override JobRequest CreateRequest(ParseResult parseResult) =>
+        new(JobKind.Validate, parseResult.GetRequiredValue(_pipeline), parseResult.GetValue(_digest) is { } digest ? VerbArguments.ParseDigest(digest) : null);
+
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
     {
+        RequireWaitingInProcess(parseResult);
         var pipeline = parseResult.GetRequiredValue(_pipeline);
         var digestText = parseResult.GetValue(_digest);
         var digest = digestText is not null

@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Orchestrator.Cli.Remote;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs;
+
+namespace Orchestrator.Cli.Infrastructure;
+
+/// <summary>
+/// A verb that is a job: with a daemon set it submits the job (<c>POST /api/jobs</c>) and follows it live,
+/// exiting with the job's exit code; without one it runs in-process as before. <c>--no-wait</c> only submits.
+/// </summary>
+internal abstract class JobVerbCommand : VerbCommand
+{
+    private readonly Option<bool> _noWait = new("--no-wait")
+    {
+        Description = "With a daemon: print the job id and exit 0 without following it",
+    };
+
+    protected JobVerbCommand(string name, string description, CliConsole console)
+        : base(name, description, console)
+    {
+        Options.Add(_noWait);
+    }
+
+    protected sealed override RemoteMode Remote => RemoteMode.Optional;
+
+    /// <summary>The job this invocation asks for, from its arguments.</summary>
+    /// <exception cref="InputException">The arguments do not make one job.</exception>
+    protected abstract JobRequest CreateRequest(ParseResult parseResult);
+
+    protected sealed override Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken) =>
+        new JobFollower(daemon, Console, parseResult.GetValue(CliOptions.Json), parseResult.GetValue(CliOptions.Verbose))
+            .SubmitAsync(CreateRequest(parseResult), parseResult.GetValue(_noWait), cancellationToken);
+
+    /// <summary>Refuses --no-wait in-process, where there is nothing to leave running.</summary>
+    protected void RequireWaitingInProcess(ParseResult parseResult)
+    {
+        if (parseResult.GetValue(_noWait))
+        {
+            throw new InputException($"--no-wait needs a daemon to leave the job with: pass --server URL or set {CliOptions.ServerVariable}");
+        }
+    }
+}

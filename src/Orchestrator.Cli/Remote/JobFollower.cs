@@ -1,0 +1,150 @@
+using System.Text.Json;
+using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs;
+
+namespace Orchestrator.Cli.Remote;
+
+/// <summary>
+/// Follows a daemon job live: polls its log (<c>?after=</c> the last sequence seen) and prints each line the
+/// way the in-process verb would, until the job is final; then prints its result and returns its exit code.
+/// Stopping (Ctrl+C) stops following only: the job is the daemon's and keeps running.
+/// </summary>
+internal sealed class JobFollower(DaemonClient client, CliConsole console, bool json, bool verbose)
+{
+    private readonly ConsoleJobReporter _reporter = new(console.Error, verbose);
+
+    /// <summary>Submits <paramref name="request"/>; with <paramref name="noWait"/> prints the id and returns 0, else follows it.</summary>
+    public async Task<int> SubmitAsync(JobRequest request, bool noWait, CancellationToken cancellationToken)
+    {
+        var job = await client.SubmitJobAsync(request, RolesOf(request), cancellationToken).ConfigureAwait(false);
+        if (noWait)
+        {
+            if (json)
+            {
+                JsonOutput.Write(console.Out, new { id = job.Id, state = job.State.ToString().ToLowerInvariant(), server = client.Server.ToString() });
+            }
+            else
+            {
+                await console.Out.WriteLineAsync(job.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            }
+
+            await console.Error.WriteLineAsync($"job {job.Id} queued on {client.Server}: follow it with 'orchestrator job {job.Id} --follow'").ConfigureAwait(false);
+            return ExitCodes.Success;
+        }
+
+        await console.Error.WriteLineAsync($"==> job {job.Id} ({job.Kind} {job.Pipeline}) accepted by {client.Server}; Ctrl+C stops following, not the job").ConfigureAwait(false);
+        return await FollowAsync(job.Id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Prints the job's log from the start and every new line until it is final; returns its exit code.</summary>
+    public async Task<int> FollowAsync(long id, CancellationToken cancellationToken)
+    {
+        long after = 0;
+        try
+        {
+            while (true)
+            {
+                after = await PrintLogAsync(id, after, cancellationToken).ConfigureAwait(false);
+                var job = await client.GetJobAsync(id, cancellationToken).ConfigureAwait(false);
+                if (job.IsFinal)
+                {
+                    // Lines written between the last poll and the end.
+                    await PrintLogAsync(id, after, cancellationToken).ConfigureAwait(false);
+                    return await FinishAsync(job).ConfigureAwait(false);
+                }
+
+                await Task.Delay(console.Environment.PollInterval, console.Environment.Time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            var message = $"stopped following job {id}; it keeps running on the daemon: follow it again with 'orchestrator job {id} --follow', cancel it with 'orchestrator job {id} --cancel'";
+            await console.Error.WriteLineAsync($"orchestrator: {message}").ConfigureAwait(false);
+            if (json)
+            {
+                JsonOutput.Write(console.Out, JsonOutput.Error(message, ExitCodes.JobFailed, null));
+            }
+
+            return ExitCodes.JobFailed;
+        }
+    }
+
+    private async Task<long> PrintLogAsync(long id, long after, CancellationToken cancellationToken)
+    {
+        foreach (var entry in await client.GetLogAsync(id, after, cancellationToken).ConfigureAwait(false))
+        {
+            if (entry.Sequence <= after)
+            {
+                continue;
+            }
+
+            _reporter.Write(entry);
+            after = entry.Sequence;
+        }
+
+        return after;
+    }
+
+    private async Task<int> FinishAsync(RemoteJob job)
+    {
+        var exitCode = job.ExitCode ?? (job.State == JobState.Succeeded ? ExitCodes.Success : ExitCodes.JobFailed);
+        if (job.State == JobState.Succeeded)
+        {
+            if (json)
+            {
+                JsonOutput.Write(console.Out, (object?)job.Result ?? job.Raw);
+            }
+            else if (job.Result is { } result)
+            {
+                await console.Out.WriteLineAsync(HumanResult(job.Kind, result)).ConfigureAwait(false);
+            }
+
+            return exitCode;
+        }
+
+        var error = job.Error ?? $"job {job.Id} {job.State.ToString().ToLowerInvariant()}";
+        await console.Error.WriteLineAsync($"orchestrator: {error}").ConfigureAwait(false);
+        if (json)
+        {
+            // A failed validation still has its document (which tests failed); other failures have only the error.
+            JsonOutput.Write(console.Out, job.Result is { } document ? document : JsonOutput.Error(error, exitCode, null));
+        }
+
+        return exitCode;
+    }
+
+    /// <summary>The line the in-process verb prints for the same result document.</summary>
+    internal static string HumanResult(string kind, JsonElement result)
+    {
+        var reference = Text(result, "reference") ?? "?";
+        return kind switch
+        {
+            "validate" when result.TryGetProperty("tests", out var tests) && tests.ValueKind == JsonValueKind.Array =>
+                $"{reference} passed {tests.GetArrayLength()} test(s)",
+            "promote" when result.TryGetProperty("dryRun", out var dryRun) && dryRun.ValueKind == JsonValueKind.True =>
+                $"dry run: {Text(result, "source")} can be promoted to {reference} ({Count(result, "blobsToCopy")} blob(s) to copy, {Count(result, "blobsPresent")} present, tags {Tags(result)})",
+            _ => reference,
+        };
+    }
+
+    /// <summary>The roles a request needs, as the daemon checks them (<see cref="JobAuthorization"/>), for refusal hints.</summary>
+    internal static string RolesOf(JobRequest request) => request.Kind switch
+    {
+        JobKind.Build => JobAuthorization.Build,
+        JobKind.Validate => JobAuthorization.Validate,
+        JobKind.Promote => JobAuthorization.Promote(request.Stage ?? "STAGE"),
+        _ => $"{JobAuthorization.Build}, {JobAuthorization.Validate} and promote:STAGE for every stage after the first",
+    };
+
+    private static string? Text(JsonElement json, string name) =>
+        json.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static int Count(JsonElement result, string name) =>
+        result.TryGetProperty("plan", out var plan) && plan.TryGetProperty(name, out var items) && items.ValueKind == JsonValueKind.Array ? items.GetArrayLength() : 0;
+
+    private static string Tags(JsonElement result) =>
+        result.TryGetProperty("plan", out var plan) && plan.TryGetProperty("tags", out var tags) && tags.ValueKind == JsonValueKind.Array
+            ? string.Join(", ", tags.EnumerateArray().Select(t => Text(t, "tag")))
+            : string.Empty;
+}
