@@ -1,0 +1,75 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Orchestrator.Core.Workflows;
+using Orchestrator.Daemon.Hosting;
+
+namespace Orchestrator.Daemon.Api;
+
+/// <summary>
+/// <c>GET /healthz</c>: the engine (<c>GET /version</c>) and every stage's registry (<c>GET /v2/</c>), each
+/// with a short timeout, checked at once. 200 when all answer, 503 with what failed. No token needed.
+/// </summary>
+internal static class HealthEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app) => app.MapGet("/healthz", CheckAsync);
+
+    private static async Task<IResult> CheckAsync(HttpContext context, OrchestratorServices services, WorkspaceHolder workspace, DaemonOptions options)
+    {
+        var engine = CheckEngineAsync(services, options.HealthTimeout, context.RequestAborted);
+        var registries = workspace.Config.Stages
+            .Select(async stage => (stage.Name, Error: await CheckRegistryAsync(services, stage, options.HealthTimeout, context.RequestAborted).ConfigureAwait(false)))
+            .ToList();
+        var engineResult = await engine.ConfigureAwait(false);
+        var registryResults = await Task.WhenAll(registries).ConfigureAwait(false);
+
+        var healthy = engineResult.Error is null && registryResults.All(r => r.Error is null);
+        var body = new
+        {
+            status = healthy ? "ok" : "unhealthy",
+            engine = engineResult.Error is null
+                ? (object)new { status = "ok", version = engineResult.Version!.Version, apiVersion = engineResult.Version.ApiVersion, os = engineResult.Version.Os, architecture = engineResult.Version.Architecture }
+                : new { status = "error", error = engineResult.Error },
+            registries = registryResults.ToDictionary(r => r.Name, r => r.Error is null ? "ok" : $"error: {r.Error}"),
+        };
+        return ApiJson.Ok(body, healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static async Task<(Core.Ports.EngineVersion? Version, string? Error)> CheckEngineAsync(OrchestratorServices services, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            return (await services.Engine.GetVersionAsync(limit.Token).ConfigureAwait(false), null);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, $"the engine did not answer within {timeout.TotalSeconds:0.#} s at {services.Config.Engine.Endpoint}");
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            return (null, exception.Message);
+        }
+    }
+
+    private static async Task<string?> CheckRegistryAsync(OrchestratorServices services, Core.Definitions.StageDefinition stage, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            return await services.RegistryFor(stage).PingAsync(limit.Token).ConfigureAwait(false)
+                ? null
+                : $"{stage.Registry.BaseUri} answered, but not as an OCI registry";
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"{stage.Registry.BaseUri} did not answer within {timeout.TotalSeconds:0.#} s";
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            return exception.Message;
+        }
+    }
+}

@@ -1,0 +1,24 @@
+using System.Text.Json.Nodes;
+
+namespace Orchestrator.Daemon.Api;
+
+/// <summary>
+/// The read side the API serves: what each stage holds, a pipeline's history, the release in a stage.
+/// Documents are the shared result shapes (ResultDocuments), already as JSON.
+/// </summary>
+public interface IReleaseQueries
+{
+    /// <summary>The status document of every pipeline (or one), as ResultDocuments.Status shapes it.</summary>
+    Task<JsonNode?> GetStatusAsync(string? pipeline, CancellationToken cancellationToken = default);
+
+    /// <summary>The history document of <paramref name="pipeline"/>, newest first, at most <paramref name="limit"/> entries.</summary>
+    Task<JsonNode?> GetHistoryAsync(string pipeline, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The release of <paramref name="pipeline"/> in <paramref name="stage"/> in <paramref name="format"/>
+    /// (json, yaml, kustomize, env). Returns the text and its content type.
+    /// </summary>
+    /// <exception cref="Core.Errors.InputException">Unknown format.</exception>
+    /// <exception cref="Core.Errors.JobFailedException">Nothing was released there.</exception>
+    Task<(string Content, string ContentType)> GetReleaseAsync(string pipeline, string stage, string format, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,123 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Orchestrator.Core.Errors;
+using Orchestrator.Daemon.Hosting;
+using Orchestrator.Daemon.Workers;
+
+namespace Orchestrator.Daemon.Api;
+
+/// <summary><c>/api/pipelines</c> (what each stage holds, plus stale), a pipeline's history, and <c>/api/releases</c>.</summary>
+internal static class PipelineEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/pipelines", StatusAsync);
+        app.MapGet("/api/pipelines/{name}/history", HistoryAsync);
+        app.MapGet("/api/releases/{pipeline}/{stage}", ReleaseAsync);
+    }
+
+    private static async Task<IResult> StatusAsync(HttpContext context, IReleaseQueries releases, StaleTracker stale, WorkspaceHolder workspace)
+    {
+        var status = await releases.GetStatusAsync(null, context.RequestAborted).ConfigureAwait(false);
+        var entries = status switch
+        {
+            JsonArray array => array,
+            JsonObject { } root when root["pipelines"] is JsonArray array => array,
+            _ => null,
+        };
+
+        // Stale is the daemon's own knowledge; it is added to each pipeline's status entry.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries?.OfType<JsonObject>() ?? [])
+        {
+            var name = (entry["pipeline"] ?? entry["name"])?.GetValue<string>();
+            if (name is null)
+            {
+                continue;
+            }
+
+            seen.Add(name);
+            AddStale(entry, stale.Get(name));
+        }
+
+        var result = new JsonObject { ["pipelines"] = entries?.DeepClone() ?? new JsonArray() };
+        if (status is JsonObject original)
+        {
+            foreach (var (key, value) in original)
+            {
+                if (key != "pipelines")
+                {
+                    result[key] = value?.DeepClone();
+                }
+            }
+        }
+
+        // Pipelines the status document does not list (nothing built yet) still show whether they are stale.
+        var list = (JsonArray)result["pipelines"]!;
+        foreach (var name in workspace.Current.Pipelines.Keys.Order(StringComparer.Ordinal).Where(n => !seen.Contains(n)))
+        {
+            var entry = new JsonObject { ["pipeline"] = name, ["stages"] = new JsonArray() };
+            AddStale(entry, stale.Get(name));
+            list.Add(entry);
+        }
+
+        return ApiJson.Ok(result);
+    }
+
+    private static void AddStale(JsonObject entry, StaleInfo? info)
+    {
+        entry["stale"] = info is not null;
+        entry["staleReason"] = info?.Reason;
+        entry["staleSince"] = info?.Since;
+    }
+
+    private static async Task<IResult> HistoryAsync(string name, HttpContext context, IReleaseQueries releases, WorkspaceHolder workspace)
+    {
+        if (!workspace.Current.Pipelines.ContainsKey(name))
+        {
+            return UnknownPipeline(name, workspace);
+        }
+
+        var limit = 100;
+        if (context.Request.Query["limit"].ToString() is { Length: > 0 } limitText && (!int.TryParse(limitText, out limit) || limit is < 1 or > 1000))
+        {
+            return ApiJson.Error(StatusCodes.Status400BadRequest, $"'limit' must be a number from 1 to 1000, not '{limitText}'");
+        }
+
+        var history = await releases.GetHistoryAsync(name, limit, context.RequestAborted).ConfigureAwait(false);
+        return ApiJson.Ok(history ?? new JsonArray());
+    }
+
+    private static async Task<IResult> ReleaseAsync(string pipeline, string stage, HttpContext context, IReleaseQueries releases, WorkspaceHolder workspace)
+    {
+        if (!workspace.Current.Pipelines.ContainsKey(pipeline))
+        {
+            return UnknownPipeline(pipeline, workspace);
+        }
+
+        if (workspace.Config.FindStage(stage) is null)
+        {
+            return ApiJson.Error(StatusCodes.Status404NotFound, $"no stage named '{stage}'; stages: {string.Join(", ", workspace.Config.Stages.Select(s => s.Name))}");
+        }
+
+        var format = context.Request.Query["format"].ToString() is { Length: > 0 } f ? f : "json";
+        try
+        {
+            var (content, contentType) = await releases.GetReleaseAsync(pipeline, stage, format, context.RequestAborted).ConfigureAwait(false);
+            return Results.Text(content, contentType);
+        }
+        catch (InputException exception)
+        {
+            return ApiJson.Error(StatusCodes.Status400BadRequest, exception.Message);
+        }
+        catch (JobFailedException exception) when (exception is not UnavailableException)
+        {
+            return ApiJson.Error(StatusCodes.Status404NotFound, exception.Message);
+        }
+    }
+
+    private static IResult UnknownPipeline(string name, WorkspaceHolder workspace) =>
+        ApiJson.Error(StatusCodes.Status404NotFound, $"no pipeline named '{name}'; known pipelines: {string.Join(", ", workspace.Current.Pipelines.Keys.Order(StringComparer.Ordinal))}");
+}

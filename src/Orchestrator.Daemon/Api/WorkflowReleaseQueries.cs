@@ -1,0 +1,25 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Workflows;
+using Orchestrator.Daemon.Hosting;
+
+namespace Orchestrator.Daemon.Api;
+
+/// <summary>The read side over <see cref="ReleaseWorkflow"/> (the state store), on the current definitions.</summary>
+internal sealed class WorkflowReleaseQueries(OrchestratorServices services, WorkspaceHolder workspace) : IReleaseQueries
+{
+    private ReleaseWorkflow Workflow => new(services with { Workspace = workspace.Current });
+
+    public async Task<JsonNode?> GetStatusAsync(string? pipeline, CancellationToken cancellationToken = default) =>
+        JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Status(await Workflow.GetStatusAsync(pipeline, cancellationToken).ConfigureAwait(false))));
+
+    public async Task<JsonNode?> GetHistoryAsync(string pipeline, int limit, CancellationToken cancellationToken = default) =>
+        JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.History(pipeline, await Workflow.GetHistoryAsync(pipeline, limit, cancellationToken).ConfigureAwait(false))));
+
+    public async Task<(string Content, string ContentType)> GetReleaseAsync(string pipeline, string stage, string format, CancellationToken cancellationToken = default)
+    {
+        var parsed = ReleaseFormatter.ParseFormat(format);
+        var release = await Workflow.GetReleaseAsync(pipeline, stage, cancellationToken).ConfigureAwait(false);
+        return (ReleaseFormatter.Format(release, parsed), ReleaseFormatter.ContentType(parsed));
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Http;
+using Orchestrator.Core.Jobs;
+using Orchestrator.Daemon.Api;
+
+namespace Orchestrator.Daemon.Auth;
+
+/// <summary>
+/// Guards <c>/api</c>: 401 without a known bearer token (with <c>WWW-Authenticate: Bearer</c>), 403 for a
+/// read without the <c>read</c> role. Job roles depend on the body, so the job endpoints check those.
+/// <c>/healthz</c> and <c>/metrics</c> are open.
+/// </summary>
+internal sealed class TokenAuthMiddleware(RequestDelegate next, TokenAuthenticator authenticator)
+{
+    private const string CallerKey = "orchestrator.caller";
+
+    public static Caller GetCaller(HttpContext context) =>
+        context.Items[CallerKey] as Caller ?? throw new InvalidOperationException("no authenticated caller on an /api request");
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        var caller = authenticator.Authenticate(context.Request.Headers.Authorization.ToString());
+        if (caller is null)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            var message = context.Request.Headers.Authorization.Count == 0
+                ? "no token: send 'Authorization: Bearer <secret>' with a token declared under daemon.tokens in orchestrator.yaml"
+                : "unknown token: the bearer secret matches no enabled token under daemon.tokens (check the environment variable its secret-env names on the daemon)";
+            await ApiJson.Error(StatusCodes.Status401Unauthorized, message).ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        if ((HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)) && !caller.Has(JobAuthorization.Read))
+        {
+            await ApiJson.Error(StatusCodes.Status403Forbidden, $"token '{caller.Name}' lacks the role '{JobAuthorization.Read}' needed to read; add it to the token's roles in orchestrator.yaml")
+                .ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        context.Items[CallerKey] = caller;
+        await next(context).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,242 @@
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+using Orchestrator.Core.Workflows;
+using Orchestrator.Daemon.Hosting;
+
+namespace Orchestrator.Daemon.Workers;
+
+/// <summary>
+/// Runs queued jobs: at most <c>daemon.concurrency</c> at once and one per lane (pipeline and stage).
+/// At start it requeues jobs a previous daemon left running. A user's cancel stops a job and stores it
+/// Cancelled; the daemon stopping also stops running jobs but leaves them Running in the store, so the
+/// next start runs them again (a promotion tags only after verifying, and a rerun copy is idempotent).
+/// </summary>
+internal sealed class JobWorker(
+    DaemonOptions options,
+    IJobStore store,
+    WorkspaceHolder workspace,
+    JobSignal signal,
+    StaleTracker stale,
+    ILogger<JobWorker> logger) : BackgroundService
+{
+    /// <summary>Who auto-promotion jobs are recorded as requested by.</summary>
+    public const string AutoPromoteActor = "auto-promote";
+
+    /// <summary>Who the watcher's jobs are recorded as requested by.</summary>
+    public const string WatchActor = "watch";
+
+    private readonly Dictionary<long, RunningJob> _running = [];
+    private readonly Func<Job, OrchestratorServices, CancellationToken, Task<JobOutcome>> _execute =
+        options.ExecuteJob ?? ((job, services, token) => new JobRunner(store, options.LoggerFactory.CreateLogger<JobRunner>()).RunAsync(job, services, token));
+
+    private TimeProvider Time => options.Services.Time;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var requeued = await store.RequeueInterruptedAsync(stoppingToken).ConfigureAwait(false);
+            if (requeued > 0)
+            {
+                logger.LogWarning("Requeued {Count} job(s) a previous daemon left running; they run again now", requeued);
+            }
+
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await ReapAsync().ConfigureAwait(false);
+                await ClaimAsync(stoppingToken).ConfigureAwait(false);
+                await PollCancelsAsync(stoppingToken).ConfigureAwait(false);
+                await signal.WaitAsync(options.PollInterval, Time, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        catch (Exception exception)
+        {
+            // A store that fails must not kill the host silently; the loop is restarted by nobody, so say so.
+            logger.LogCritical(exception, "The job worker stopped: no more jobs will run until the daemon is restarted");
+            throw;
+        }
+        finally
+        {
+            await StopRunningAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ClaimAsync(CancellationToken stoppingToken)
+    {
+        var concurrency = Math.Max(1, workspace.Config.Daemon.Concurrency);
+        while (_running.Count < concurrency && !stoppingToken.IsCancellationRequested)
+        {
+            var busy = _running.Values.Select(r => r.Lane).ToHashSet(StringComparer.Ordinal);
+            var job = await store.ClaimNextAsync(workspace.LaneOf, busy, stoppingToken).ConfigureAwait(false);
+            if (job is null)
+            {
+                return;
+            }
+
+            var running = new RunningJob(job, workspace.LaneOf(job), CancellationTokenSource.CreateLinkedTokenSource(stoppingToken));
+            _running[job.Id] = running;
+            logger.LogInformation("Job {JobId} started: {Kind} {Pipeline} (attempt {Attempt}, lane {Lane})", job.Id, job.Request.Kind, job.Request.Pipeline, job.Attempt, running.Lane);
+            running.Task = Task.Run(() => RunAsync(running, stoppingToken), CancellationToken.None);
+        }
+    }
+
+    private async Task RunAsync(RunningJob running, CancellationToken stoppingToken)
+    {
+        var job = running.Job;
+        try
+        {
+            JobOutcome outcome;
+            try
+            {
+                // The job runs on the definitions current when it starts, reloaded by the watcher.
+                var services = options.Services with { Workspace = workspace.Current };
+                outcome = await _execute(job, services, running.Cancel.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (running.Cancel.IsCancellationRequested)
+            {
+                outcome = new JobOutcome(JobState.Cancelled, ExitCodes.JobFailed, "cancelled", null);
+            }
+            catch (Exception exception)
+            {
+                logger.LogError(exception, "Job {JobId} failed unexpectedly", job.Id);
+                outcome = new JobOutcome(JobState.Failed, ExitCodes.JobFailed, $"unexpected {exception.GetType().Name}: {exception.Message}", null);
+            }
+
+            if (outcome.State == JobState.Cancelled && stoppingToken.IsCancellationRequested && !running.UserCancelled)
+            {
+                // Interrupted by the daemon stopping, not by a user: left Running, requeued at the next start.
+                logger.LogWarning("Job {JobId} interrupted by shutdown; it stays running in the store and runs again at the next start", job.Id);
+                return;
+            }
+
+            await store.CompleteAsync(job.Id, outcome.State, outcome.ExitCode, outcome.Error, outcome.ResultJson, CancellationToken.None).ConfigureAwait(false);
+            logger.LogInformation("Job {JobId} {State} (exit {ExitCode})", job.Id, outcome.State, outcome.ExitCode);
+            if (outcome.State == JobState.Succeeded)
+            {
+                await AfterSuccessAsync(job, outcome).ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception)
+        {
+            logger.LogError(exception, "Could not store the outcome of job {JobId}; it stays running and runs again at the next start", job.Id);
+        }
+        finally
+        {
+            signal.Notify();
+        }
+    }
+
+    /// <summary>Clears stale after a build or run; chains validate and auto-promotion.</summary>
+    private async Task AfterSuccessAsync(Job job, JobOutcome outcome)
+    {
+        var request = job.Request;
+        if (request.Kind is JobKind.Build or JobKind.Run)
+        {
+            stale.Clear(request.Pipeline);
+        }
+
+        var config = workspace.Config;
+        var autoStages = config.Daemon.AutoPromoteStages.Where(s => s != config.FirstStage.Name && config.FindStage(s) is not null).ToList();
+        if (autoStages.Count == 0 || ReadDigest(outcome.ResultJson) is not { } digest)
+        {
+            return;
+        }
+
+        if (request.Kind == JobKind.Build && job.RequestedBy == WatchActor)
+        {
+            var validate = await store.EnqueueAsync(new JobRequest(JobKind.Validate, request.Pipeline, digest), WatchActor).ConfigureAwait(false);
+            logger.LogInformation("Job {JobId} queued to validate {Digest} of {Pipeline} built by the watcher", validate.Id, digest, request.Pipeline);
+        }
+        else if (request.Kind == JobKind.Validate)
+        {
+            foreach (var stage in autoStages)
+            {
+                var promote = await store.EnqueueAsync(new JobRequest(JobKind.Promote, request.Pipeline, digest, stage), AutoPromoteActor).ConfigureAwait(false);
+                logger.LogInformation("Job {JobId} queued to auto-promote {Digest} of {Pipeline} to {Stage}", promote.Id, digest, request.Pipeline, stage);
+            }
+        }
+    }
+
+    private static Digest? ReadDigest(string? resultJson)
+    {
+        if (string.IsNullOrEmpty(resultJson))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(resultJson);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("digest", out var value)
+                && Digest.TryParse(value.GetString(), out var digest, out _) ? digest : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private async Task ReapAsync()
+    {
+        foreach (var done in _running.Values.Where(r => r.Task?.IsCompleted == true).ToList())
+        {
+            await done.Task!.ConfigureAwait(false);
+            done.Cancel.Dispose();
+            _running.Remove(done.Job.Id);
+        }
+    }
+
+    private async Task PollCancelsAsync(CancellationToken stoppingToken)
+    {
+        foreach (var running in _running.Values.Where(r => !r.UserCancelled).ToList())
+        {
+            var current = await store.GetAsync(running.Job.Id, stoppingToken).ConfigureAwait(false);
+            if (current is { CancelRequested: true })
+            {
+                logger.LogInformation("Cancelling job {JobId} as requested", running.Job.Id);
+                running.UserCancelled = true;
+                await running.Cancel.CancelAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task StopRunningAsync()
+    {
+        foreach (var running in _running.Values)
+        {
+            await running.Cancel.CancelAsync().ConfigureAwait(false);
+        }
+
+        // Wait for each job to notice, so nothing writes to the stores after the host has disposed them.
+        await Task.WhenAll(_running.Values.Select(r => r.Task ?? Task.CompletedTask)).ConfigureAwait(false);
+        foreach (var running in _running.Values)
+        {
+            running.Cancel.Dispose();
+        }
+
+        _running.Clear();
+    }
+
+    private sealed class RunningJob(Job job, string lane, CancellationTokenSource cancel)
+    {
+        public Job Job { get; } = job;
+
+        public string Lane { get; } = lane;
+
+        public CancellationTokenSource Cancel { get; } = cancel;
+
+        public Task? Task { get; set; }
+
+        public volatile bool UserCancelled;
+    }
+}

@@ -1,0 +1,241 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+using Orchestrator.Daemon.Hosting;
+
+namespace Orchestrator.Daemon.Workers;
+
+/// <summary>
+/// Every <c>daemon.watch-interval-seconds</c> (and once at start, as the baseline) fingerprints each
+/// pipeline: its file, its lock (<c>NAME.lock.yaml</c> beside it, if any), every file it copies, and its
+/// base variant's digest in the first stage. A changed fingerprint marks the pipeline stale and, for
+/// <c>auto: build</c>, queues a build unless one is already queued or running.
+/// </summary>
+internal sealed class PipelineWatcher(
+    DaemonOptions options,
+    IJobStore store,
+    WorkspaceHolder workspace,
+    StaleTracker stale,
+    JobSignal signal,
+    ILogger<PipelineWatcher> logger) : BackgroundService
+{
+    private readonly Dictionary<string, Fingerprint> _known = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _tick = new(1, 1);
+    private bool _baselineTaken;
+
+    /// <summary>What a pipeline's build depends on. Hashes are hex SHA-256; null means absent.</summary>
+    internal sealed record Fingerprint(string Definition, string? Lock, string Files, Digest? BaseDigest, bool BaseKnown);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.StartWatcher)
+        {
+            return;
+        }
+
+        var interval = options.WatchInterval ?? workspace.Config.Daemon.WatchInterval;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await CheckOnceAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    logger.LogError(exception, "Watch tick failed; trying again in {Interval}", interval);
+                }
+
+                await Task.Delay(interval, options.Services.Time, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>One tick: reload, fingerprint, mark and queue. The first call only takes the baseline.</summary>
+    public async Task CheckOnceAsync(CancellationToken cancellationToken = default)
+    {
+        await _tick.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = await ReloadAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var pipeline in current.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal))
+            {
+                Fingerprint fingerprint;
+                try
+                {
+                    fingerprint = await ComputeAsync(current, pipeline, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    logger.LogWarning(exception, "Could not fingerprint pipeline {Pipeline}; checking again next tick", pipeline.Name);
+                    continue;
+                }
+
+                if (!_known.TryGetValue(pipeline.Name, out var previous))
+                {
+                    _known[pipeline.Name] = fingerprint;
+                    if (_baselineTaken)
+                    {
+                        await ChangedAsync(pipeline, "new pipeline", cancellationToken).ConfigureAwait(false);
+                    }
+
+                    continue;
+                }
+
+                // An unreachable registry gives no base digest: keep the last one rather than call it a change.
+                if (!fingerprint.BaseKnown)
+                {
+                    fingerprint = fingerprint with { BaseDigest = previous.BaseDigest, BaseKnown = previous.BaseKnown };
+                }
+
+                _known[pipeline.Name] = fingerprint;
+                if (Describe(previous, fingerprint, pipeline) is { } reason)
+                {
+                    await ChangedAsync(pipeline, reason, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            _baselineTaken = true;
+        }
+        finally
+        {
+            _tick.Release();
+        }
+    }
+
+    private async Task<Workspace> ReloadAsync(CancellationToken cancellationToken)
+    {
+        if (options.ReloadWorkspace is null)
+        {
+            return workspace.Current;
+        }
+
+        try
+        {
+            var reloaded = await options.ReloadWorkspace(cancellationToken).ConfigureAwait(false);
+            workspace.Current = reloaded;
+            return reloaded;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // A definition being edited may be broken for a moment; the last good one stays in force.
+            logger.LogWarning("Definitions could not be reloaded, keeping the last good ones: {Error}", exception.Message);
+            return workspace.Current;
+        }
+    }
+
+    private async Task ChangedAsync(PipelineDefinition pipeline, string reason, CancellationToken cancellationToken)
+    {
+        logger.LogInformation("Pipeline {Pipeline} is stale: {Reason}", pipeline.Name, reason);
+        stale.Mark(pipeline.Name, reason, options.Services.Time.GetUtcNow());
+        if (pipeline.Auto != AutoMode.Build)
+        {
+            return;
+        }
+
+        foreach (var kind in new[] { JobKind.Build, JobKind.Run })
+        {
+            foreach (var state in new[] { JobState.Queued, JobState.Running })
+            {
+                var pending = await store.ListAsync(new JobFilter(pipeline.Name, null, state, kind, 1), cancellationToken).ConfigureAwait(false);
+                if (pending.Count > 0)
+                {
+                    logger.LogInformation("Pipeline {Pipeline} already has {Kind} job {JobId} {State}; not queueing another", pipeline.Name, kind, pending[0].Id, state);
+                    return;
+                }
+            }
+        }
+
+        var job = await store.EnqueueAsync(new JobRequest(JobKind.Build, pipeline.Name), JobWorker.WatchActor, cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("Job {JobId} queued: build {Pipeline} (auto: build, {Reason})", job.Id, pipeline.Name, reason);
+        signal.Notify();
+    }
+
+    private static string? Describe(Fingerprint before, Fingerprint after, PipelineDefinition pipeline)
+    {
+        var reasons = new List<string>();
+        if (before.Definition != after.Definition)
+        {
+            reasons.Add($"{Path.GetFileName(pipeline.SourceFile)} changed");
+        }
+
+        if (before.Lock != after.Lock)
+        {
+            reasons.Add(after.Lock is null ? "its lock file was removed" : before.Lock is null ? "a lock file appeared" : "its lock file changed");
+        }
+
+        if (before.Files != after.Files)
+        {
+            reasons.Add("a file it copies changed");
+        }
+
+        if (before.BaseKnown && after.BaseKnown && before.BaseDigest != after.BaseDigest)
+        {
+            reasons.Add($"base {pipeline.Base} moved from {before.BaseDigest?.ToShortString() ?? "nothing"} to {after.BaseDigest?.ToShortString() ?? "nothing"}");
+        }
+
+        return reasons.Count == 0 ? null : string.Join("; ", reasons);
+    }
+
+    private async Task<Fingerprint> ComputeAsync(Workspace current, PipelineDefinition pipeline, CancellationToken cancellationToken)
+    {
+        var definition = await HashFileAsync(pipeline.SourceFile, cancellationToken).ConfigureAwait(false) ?? "missing";
+        var lockPath = Path.Combine(pipeline.Directory, Path.GetFileNameWithoutExtension(pipeline.SourceFile) + ".lock.yaml");
+        var lockHash = await HashFileAsync(lockPath, cancellationToken).ConfigureAwait(false);
+
+        using var files = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var file in pipeline.Files)
+        {
+            files.AppendData(System.Text.Encoding.UTF8.GetBytes(file.Source + "\n" + (await HashFileAsync(file.Source, cancellationToken).ConfigureAwait(false) ?? "missing") + "\n"));
+        }
+
+        var (baseDigest, baseKnown) = await BaseDigestAsync(current, pipeline, cancellationToken).ConfigureAwait(false);
+        return new Fingerprint(definition, lockHash, Convert.ToHexStringLower(files.GetHashAndReset()), baseDigest, baseKnown);
+    }
+
+    private async Task<(Digest? Digest, bool Known)> BaseDigestAsync(Workspace current, PipelineDefinition pipeline, CancellationToken cancellationToken)
+    {
+        if (!current.Bases.TryGetValue(pipeline.Base.BaseName, out var definition))
+        {
+            return (null, true);
+        }
+
+        try
+        {
+            var head = await options.Services.RegistryFor(current.Config.FirstStage)
+                .HeadManifestAsync(definition.Repository, pipeline.Base.Variant, cancellationToken).ConfigureAwait(false);
+            return (head?.Digest, true);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            logger.LogWarning("Could not read the digest of base {Base} in {Stage}: {Error}", pipeline.Base, current.Config.FirstStage.Name, exception.Message);
+            return (null, false);
+        }
+    }
+
+    private static async Task<string?> HashFileAsync(string path, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        await using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+    }
+
+    public override void Dispose()
+    {
+        _tick.Dispose();
+        base.Dispose();
+    }
+}
