@@ -170,7 +170,11 @@ internal static partial class ConfigReader
             }
             else
             {
-                file.Error(url.Node, $"registry url '{url.Value}' {error}", "write it as http://HOST[:PORT] or https://HOST[:PORT], e.g. 'url: http://127.0.0.1:5001'");
+                // A URL with credentials is never echoed: the error would carry the secret into CI logs.
+                var shown = Uri.TryCreate(url.Value, UriKind.Absolute, out var parsed) && parsed.UserInfo.Length > 0
+                    ? $"{parsed.Scheme}://***@{parsed.Authority}"
+                    : url.Value;
+                file.Error(url.Node, $"registry url '{shown}' {error}", "write it as http://HOST[:PORT] or https://HOST[:PORT], e.g. 'url: http://127.0.0.1:5001'");
             }
         }
 

@@ -109,6 +109,24 @@ public sealed class ConfigTests
     }
 
     [Fact]
+    public async Task LoadAsync_RegistryUrlWithCredentials_RefusedWithoutEchoingThem()
+    {
+        // Given a registry url with a user and password in it
+        using var ws = new TestWorkspace();
+        var text = "stages: [staging]\nregistries:\n  staging: { url: \"https://robot:s3cr3t-value@registry.example:5000\" }\n";
+        ws.Write("orchestrator.yaml", text);
+
+        // When loaded
+        var error = await ws.SingleErrorAsync();
+
+        // Then it is refused, the host named, the secret nowhere in the error
+        error.AssertSays("carries credentials", "http://HOST[:PORT]");
+        Assert.Contains("registry.example:5000", error.Message);
+        Assert.DoesNotContain("s3cr3t-value", error.ToString());
+        Assert.DoesNotContain("robot", error.ToString());
+    }
+
+    [Fact]
     public async Task LoadAsync_BadEngineEndpoint_Refused()
     {
         // Given an http engine endpoint
