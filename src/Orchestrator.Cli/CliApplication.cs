@@ -22,6 +22,7 @@ internal static class CliApplication
         root.Subcommands.Add(new PromoteCommand(console));
         root.Subcommands.Add(new RunCommand(console));
         root.Subcommands.Add(new CheckCommand(console));
+        root.Subcommands.Add(new DaemonCommand(console));
         return root;
     }
 
