@@ -22,6 +22,11 @@ internal static class CliApplication
         root.Subcommands.Add(new PromoteCommand(console));
         root.Subcommands.Add(new RunCommand(console));
         root.Subcommands.Add(new CheckCommand(console));
+        root.Subcommands.Add(new JobsCommand(console));
+        root.Subcommands.Add(new JobCommand(console));
+        root.Subcommands.Add(new StatusCommand(console));
+        root.Subcommands.Add(new HistoryCommand(console));
+        root.Subcommands.Add(new ReleaseCommand(console));
         root.Subcommands.Add(new DaemonCommand(console));
         return root;
     }

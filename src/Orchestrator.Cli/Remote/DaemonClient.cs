@@ -70,11 +70,20 @@ internal sealed class DaemonClient : IDisposable
         return RemoteJob.Parse(json.RootElement);
     }
 
-    /// <summary>Log lines of a job after sequence <paramref name="after"/>, in order: <c>GET /api/jobs/{id}/log?after=N</c>.</summary>
-    public async Task<IReadOnlyList<JobLogEntry>> GetLogAsync(long id, long after, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Log lines of a job after sequence <paramref name="after"/>, in order (at most a page of them), and the
+    /// job's state read before them: <c>GET /api/jobs/{id}/log?after=N</c>.
+    /// </summary>
+    public async Task<LogPage> GetLogAsync(long id, long after, CancellationToken cancellationToken = default)
     {
         using var json = await GetJsonAsync(FormattableString.Invariant($"api/jobs/{id}/log?after={after}"), cancellationToken).ConfigureAwait(false);
-        return ArrayOf(json.RootElement, "entries", "lines", "log", "items").Select(ParseLogEntry).OrderBy(e => e.Sequence).ToList();
+        var entries = ArrayOf(json.RootElement, "log", "entries", "lines", "items").Select(ParseLogEntry).OrderBy(e => e.Sequence).ToList();
+        JobState? state = json.RootElement.ValueKind == JsonValueKind.Object
+            && json.RootElement.TryGetProperty("state", out var stateText) && stateText.ValueKind == JsonValueKind.String
+            && Enum.TryParse<JobState>(stateText.GetString(), ignoreCase: true, out var parsed)
+                ? parsed
+                : null;
+        return new LogPage(entries, state);
     }
 
     /// <summary>Jobs matching <paramref name="filter"/>, newest first: <c>GET /api/jobs?pipeline=&amp;stage=&amp;state=&amp;kind=&amp;limit=</c>.</summary>
@@ -237,4 +246,10 @@ internal sealed class DaemonClient : IDisposable
         entry.TryGetProperty("at", out var at) && at.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(at.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var time) ? time : default,
         entry.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String ? kind.GetString()! : "detail",
         entry.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String ? message.GetString()! : string.Empty);
+}
+
+/// <summary>A page of a job's log and the job's state when it was read (null when the daemon did not say).</summary>
+internal sealed record LogPage(IReadOnlyList<JobLogEntry> Entries, JobState? State)
+{
+    public bool IsFinal => State is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 }

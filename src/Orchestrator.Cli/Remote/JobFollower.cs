@@ -12,6 +12,7 @@ namespace Orchestrator.Cli.Remote;
 /// </summary>
 internal sealed class JobFollower(DaemonClient client, CliConsole console, bool json, bool verbose)
 {
+    private const int FullPage = 1000;
     private readonly ConsoleJobReporter _reporter = new(console.Error, verbose);
 
     /// <summary>Submits <paramref name="request"/>; with <paramref name="noWait"/> prints the id and returns 0, else follows it.</summary>
@@ -45,16 +46,25 @@ internal sealed class JobFollower(DaemonClient client, CliConsole console, bool 
         {
             while (true)
             {
-                after = await PrintLogAsync(id, after, cancellationToken).ConfigureAwait(false);
-                var job = await client.GetJobAsync(id, cancellationToken).ConfigureAwait(false);
-                if (job.IsFinal)
+                var page = await client.GetLogAsync(id, after, cancellationToken).ConfigureAwait(false);
+                after = Print(page, after);
+                if (page.IsFinal || (page.State is null && (await client.GetJobAsync(id, cancellationToken).ConfigureAwait(false)).IsFinal))
                 {
-                    // Lines written between the last poll and the end.
-                    await PrintLogAsync(id, after, cancellationToken).ConfigureAwait(false);
-                    return await FinishAsync(job).ConfigureAwait(false);
+                    // The state was read before the lines: once final, reading until a page comes back empty gets every line.
+                    while (page.Entries.Count > 0)
+                    {
+                        page = await client.GetLogAsync(id, after, cancellationToken).ConfigureAwait(false);
+                        after = Print(page, after);
+                    }
+
+                    return await FinishAsync(await client.GetJobAsync(id, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
                 }
 
-                await Task.Delay(console.Environment.PollInterval, console.Environment.Time, cancellationToken).ConfigureAwait(false);
+                // A full page means more is waiting: read on at once rather than fall behind a chatty build.
+                if (page.Entries.Count < FullPage)
+                {
+                    await Task.Delay(console.Environment.PollInterval, console.Environment.Time, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -70,15 +80,10 @@ internal sealed class JobFollower(DaemonClient client, CliConsole console, bool 
         }
     }
 
-    private async Task<long> PrintLogAsync(long id, long after, CancellationToken cancellationToken)
+    private long Print(LogPage page, long after)
     {
-        foreach (var entry in await client.GetLogAsync(id, after, cancellationToken).ConfigureAwait(false))
+        foreach (var entry in page.Entries.Where(e => e.Sequence > after))
         {
-            if (entry.Sequence <= after)
-            {
-                continue;
-            }
-
             _reporter.Write(entry);
             after = entry.Sequence;
         }
