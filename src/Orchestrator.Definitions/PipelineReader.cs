@@ -11,7 +11,7 @@ namespace Orchestrator.Definitions;
 internal static partial class PipelineReader
 {
     private static readonly string[] TopKeys =
-        ["name", "version", "base", "repository", "packages", "files", "env", "user", "workdir", "entrypoint", "cmd", "labels", "tags", "validate", "auto"];
+        ["name", "version", "base", "repository", "packages", "files", "env", "user", "workdir", "entrypoint", "cmd", "labels", "tags", "floating-tags", "validate", "auto"];
 
     private static readonly string[] PackageKeys = ["apt"];
     private static readonly string[] FileKeys = ["src", "dest", "mode"];
@@ -65,6 +65,7 @@ internal static partial class PipelineReader
         var cmd = reader.StringList("cmd", example: "[\"--help\"]");
         var labels = ReadLabels(file, reader.StringMap("labels", example: "{ team: platform }"));
         var tags = ReadTags(file, reader, name?.Value, version?.Value);
+        var floatingTags = ReadFloatingTags(file, reader, tags);
         var validate = ReadValidate(file, reader);
         var auto = ReadAuto(file, reader.String("auto", example: "build"));
 
@@ -91,7 +92,30 @@ internal static partial class PipelineReader
             validate)
         {
             Auto = auto,
+            FloatingTags = floatingTags,
         };
+    }
+
+    /// <summary>The <c>floating-tags:</c> key: literal tags, each one of the pipeline's rendered tags.</summary>
+    private static List<string> ReadFloatingTags(SourceFile file, MappingReader reader, List<string> tags)
+    {
+        var result = new List<string>();
+        foreach (var tag in reader.StringList("floating-tags", example: "[latest]") ?? [])
+        {
+            if (!tags.Contains(tag.Value, StringComparer.Ordinal))
+            {
+                file.Error(tag.Node, $"floating tag '{tag.Value}' is not one of the pipeline's tags ({string.Join(", ", tags)})",
+                    "list only tags from 'tags' (as they render, e.g. latest), or add it to 'tags'");
+                continue;
+            }
+
+            if (!result.Contains(tag.Value, StringComparer.Ordinal))
+            {
+                result.Add(tag.Value);
+            }
+        }
+
+        return result;
     }
 
     /// <summary>The <c>auto:</c> key: <c>build</c> or <c>none</c>, the default.</summary>

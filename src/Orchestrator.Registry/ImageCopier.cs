@@ -79,7 +79,7 @@ public sealed partial class ImageCopier : IImageCopier
         {
             var current = await target.HeadManifestAsync(request.TargetRepository, tag, cancellationToken).ConfigureAwait(false);
             tags.Add(new PlannedTag(tag, current?.Digest));
-            if (current is not null && current.Digest != request.Digest)
+            if (current is not null && current.Digest != request.Digest && !request.FloatingTags.Contains(tag, StringComparer.Ordinal))
             {
                 conflicts.Add(new TagConflict(tag, current.Digest));
             }
@@ -191,6 +191,11 @@ public sealed partial class ImageCopier : IImageCopier
             else if (current.Digest == request.Digest)
             {
                 applied.Add(planned.Tag);
+            }
+            else if (request.FloatingTags.Contains(planned.Tag, StringComparer.Ordinal))
+            {
+                // A floating tag (latest) moves to the newly promoted digest, after everything is verified.
+                tagsToPut.Add(planned.Tag);
             }
             else
             {

@@ -345,6 +345,37 @@ public sealed class PipelineTests
     }
 
     [Fact]
+    public async Task LoadAsync_FloatingTags_OnlyTheNamedRenderedTagsFloat()
+    {
+        // Given 'latest' declared floating
+        using var ws = new TestWorkspace();
+        ws.Write(File, TestWorkspace.Pipeline + "\nfloating-tags: [latest]\n");
+
+        // When loaded
+        var pipeline = (await ws.LoadAsync()).GetPipeline("app");
+
+        // Then latest floats and the version tag stays immutable
+        Assert.Equal(["latest"], pipeline.FloatingTags);
+        Assert.Contains("1.0.0", pipeline.Tags);
+        Assert.DoesNotContain("1.0.0", pipeline.FloatingTags);
+    }
+
+    [Fact]
+    public async Task LoadAsync_FloatingTagNotAmongTags_Refused()
+    {
+        // Given a floating tag the pipeline never sets
+        using var ws = new TestWorkspace();
+        var text = TestWorkspace.Pipeline + "\nfloating-tags: [stable]\n";
+
+        // When loaded
+        var (path, _, error) = await SingleErrorAsync(ws, text);
+
+        // Then it is named, with the pipeline's tags
+        error.AssertAt(path, text, "stable");
+        error.AssertSays("floating tag 'stable' is not one of the pipeline's tags (1.0.0, latest)", "add it to 'tags'");
+    }
+
+    [Fact]
     public async Task LoadAsync_InvalidRegex_IncludesDotNetMessage()
     {
         // Given an expect-stdout pattern with an unclosed group, and one for stderr with a bad quantifier

@@ -173,5 +173,16 @@ public sealed class EndToEndTests(RealPartsFixture fixture)
         Assert.Equal(released, await SkopeoDigestAsync($"{Production}/{repository}:1.0.0"));
         Assert.Equal(released, await SkopeoDigestAsync($"{Production}/{repository}:latest"));
         Assert.False(await SkopeoExistsAsync($"{Production}/{repository}@{rebuilt}"));
+
+        // When the version is bumped and 'latest' is declared floating, the next release goes through
+        fixture.Workspace.AddHelloPipeline(name, version: "1.0.1", floatingLatest: true);
+        var next = await CliRunner.RunAsync(Config, "run", name, "--json");
+        Assert.True(next.ExitCode == 0, next.ToString());
+        var nextDigest = next.Json.GetProperty("digest").GetString()!;
+
+        // Then 'latest' moved to it, the new version tag points at it, and 1.0.0 never moved
+        Assert.Equal(nextDigest, await SkopeoDigestAsync($"{Production}/{repository}:1.0.1"));
+        Assert.Equal(nextDigest, await SkopeoDigestAsync($"{Production}/{repository}:latest"));
+        Assert.Equal(released, await SkopeoDigestAsync($"{Production}/{repository}:1.0.0"));
     }
 }

@@ -114,6 +114,36 @@ public sealed class ImageCopierIntegrationTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_FloatingTagAtAnotherDigest_MovesWhileImmutableTagsStay()
+    {
+        // Given production's 'latest' and '1.0' on an older image, and a newer image in staging
+        var repository = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var old = await PushImageAsync(_production, repository, [200_000], tag: "1.0");
+        await _production.PutManifestAsync(repository, "latest", old.Manifest, old.MediaType);
+        cleanup.Add(_production, repository, old);
+        var image = await PushImageAsync(_staging, repository, [300_000]);
+        cleanup.Add(_staging, repository, image);
+        cleanup.Add(_production, repository, image);
+        var copier = new ImageCopier(_factory);
+
+        // When the newer image is promoted as 1.1 and latest, with latest floating
+        var plan = await copier.PlanAsync(Promote(repository, image.Digest, "1.1", "latest") with { FloatingTags = ["latest"] });
+        var result = await copier.CopyAsync(plan);
+
+        // Then latest moved, 1.1 is new, and 1.0 still points at the old image
+        Assert.Empty(plan.Conflicts);
+        Assert.Equal(["1.1", "latest"], result.TagsApplied.Order(StringComparer.Ordinal));
+        Assert.Equal(image.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:latest"));
+        Assert.Equal(image.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:1.1"));
+        Assert.Equal(old.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:1.0"));
+
+        // And the same image under the immutable 1.0 is still refused
+        var refused = await copier.PlanAsync(Promote(repository, image.Digest, "1.0", "latest") with { FloatingTags = ["latest"] });
+        Assert.Equal(new TagConflict("1.0", old.Digest), Assert.Single(refused.Conflicts));
+    }
+
+    [Fact]
     public async Task CopyAsync_OciIndexOfTwoPlatforms_CopiedWholeWithEqualDigests()
     {
         // Given an OCI index over an amd64 and an arm64 image in staging

@@ -36,6 +36,13 @@ public sealed record PipelineDefinition(
     IReadOnlyList<string> Tags,
     ValidationSpec Validate)
 {
+    /// <summary>
+    /// The <c>floating-tags:</c> key: tags (among <see cref="Tags"/>) that a promotion may move to a newer
+    /// digest, such as <c>latest</c>. Every other tag is immutable once it is in a later stage.
+    /// <value>The default is none: every tag is immutable.</value>
+    /// </summary>
+    public IReadOnlyList<string> FloatingTags { get; init; } = [];
+
     /// <summary>The <c>auto:</c> key: what the daemon does when the pipeline goes stale. <value>The default is <see cref="AutoMode.None"/>.</value></summary>
     public AutoMode Auto { get; init; } = AutoMode.None;
 

@@ -36,7 +36,14 @@ public sealed record CopyRequest(
     Digest Digest,
     RegistryEndpoint Target,
     string TargetRepository,
-    IReadOnlyList<string> Tags);
+    IReadOnlyList<string> Tags)
+{
+    /// <summary>
+    /// Tags among <see cref="Tags"/> that may be moved from another digest (e.g. <c>latest</c>); any
+    /// other tag already pointing elsewhere is a conflict. <value>The default is none.</value>
+    /// </summary>
+    public IReadOnlyList<string> FloatingTags { get; init; } = [];
+}
 
 /// <summary>
 /// A copy computed before anything is written.

@@ -43,7 +43,10 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
         }
 
         services.Reporter.Step($"planning promotion of {digest.ToShortString()} from {from.Name} to {to.Name}");
-        var request = new CopyRequest(from.Registry, pipeline.Repository, digest, to.Registry, pipeline.Repository, pipeline.Tags);
+        var request = new CopyRequest(from.Registry, pipeline.Repository, digest, to.Registry, pipeline.Repository, pipeline.Tags)
+        {
+            FloatingTags = pipeline.FloatingTags,
+        };
         var plan = await services.Copier.PlanAsync(request, cancellationToken).ConfigureAwait(false);
         ReportPlan(plan);
         if (plan.HasConflicts)
@@ -51,7 +54,7 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
             throw new JobRefusedException(
                 $"promotion of {source} to {to.Name} refused, nothing was copied or tagged: " +
                 string.Join("; ", plan.Conflicts.Select(c => $"tag '{c.Tag}' already points at {c.CurrentDigest} in {to.Name}")) +
-                $". Production tags never move: bump 'version' in {Path.GetFileName(pipeline.SourceFile)} or choose other tags, then build, validate and promote again");
+                $". Production tags never move unless listed in 'floating-tags': bump 'version' in {Path.GetFileName(pipeline.SourceFile)} or choose other tags, then build, validate and promote again");
         }
 
         if (dryRun)
@@ -102,6 +105,7 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
         {
             var state = tag.CurrentDigest is null ? "new"
                 : tag.CurrentDigest == plan.Request.Digest ? "already set"
+                : plan.Request.FloatingTags.Contains(tag.Tag) ? $"moves from {tag.CurrentDigest} (floating)"
                 : $"CONFLICT: points at {tag.CurrentDigest}";
             services.Reporter.Detail($"tag {tag.Tag}: {state}");
         }

@@ -100,6 +100,24 @@ public sealed class PromotionWorkflowTests : IDisposable
     }
 
     [Fact]
+    public async Task PromoteAsync_FloatingTagAtAnotherDigest_IsNoConflictAndTheCopierIsToldItFloats()
+    {
+        // Given a pipeline whose tag 1.0 floats, and production where 1.0 points at an older build
+        _harness.Hello = _harness.Hello with { FloatingTags = ["1.0"] };
+        var digest = _harness.SeedImage();
+        _harness.SeedValidation(digest);
+        var other = _harness.Production.AddManifest(WorkflowHarness.PipelineRepository, "older build", "1.0");
+
+        // When it is promoted
+        var result = await Promote(digest);
+
+        // Then the copy ran with 1.0 declared floating, and the plan said the tag moves
+        Assert.Equal(["1.0"], Assert.Single(_harness.Copier.Copied).Request.FloatingTags);
+        Assert.Equal(digest, result.Target.Digest);
+        Assert.Contains(_harness.Reporter.Details, d => d == $"tag 1.0: moves from {other} (floating)");
+    }
+
+    [Fact]
     public async Task PromoteAsync_TagConflictInDryRun_RefusedAsTheRealPromotionWouldBe()
     {
         // Given a conflict in production

@@ -53,7 +53,7 @@ internal sealed class TestWorkspace : IDisposable
     /// Writes pipelines/NAME.yaml on the slim base installing the pinned <c>hello</c> package and a copied
     /// script; <paramref name="greetingPattern"/> is what its validation expects the script to print.
     /// </summary>
-    public string AddHelloPipeline(string name, string version = "1.0.0", string greetingPattern = "^hello from orchestrator$")
+    public string AddHelloPipeline(string name, string version = "1.0.0", string greetingPattern = "^hello from orchestrator$", bool floatingLatest = false)
     {
         var folder = Path.Combine(Root, "pipelines", name);
         Directory.CreateDirectory(folder);
@@ -74,6 +74,7 @@ internal sealed class TestWorkspace : IDisposable
             user: "10001"
             entrypoint: ["/app/greet.sh"]
             tags: ["{"{version}"}", "latest"]
+            floating-tags: [{(floatingLatest ? "latest" : string.Empty)}]
             validate:
               commands:
                 - name: greets
@@ -89,6 +90,19 @@ internal sealed class TestWorkspace : IDisposable
               max-size-mb: 200
             """);
         return name;
+    }
+
+    /// <summary>Adds the daemon section (tokens ci, release, admin) to orchestrator.yaml, once.</summary>
+    public void EnableDaemon()
+    {
+        lock (this)
+        {
+            var text = File.ReadAllText(ConfigPath);
+            if (!text.Contains("\ndaemon:", StringComparison.Ordinal))
+            {
+                File.AppendAllText(ConfigPath, DaemonProcess.DaemonSection());
+            }
+        }
     }
 
     public void Dispose()

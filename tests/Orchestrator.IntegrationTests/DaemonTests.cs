@@ -1,0 +1,184 @@
+using System.Net;
+using System.Text.Json;
+using Orchestrator.IntegrationTests.Infrastructure;
+using static Orchestrator.IntegrationTests.Infrastructure.ProcessWitness;
+
+namespace Orchestrator.IntegrationTests;
+
+/// <summary>
+/// The daemon as a real process against the real engine and registries: jobs triggered from the CLI,
+/// concurrency, authentication, and a daemon killed in the middle of a promotion.
+/// </summary>
+[Collection(RealPartsCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class DaemonTests(RealPartsFixture fixture)
+{
+    private const string Staging = TestWorkspace.Staging;
+    private const string Production = TestWorkspace.Production;
+
+    private string Config => fixture.Workspace.ConfigPath;
+
+    private async Task<DaemonProcess> StartDaemonAsync()
+    {
+        fixture.Workspace.EnableDaemon();
+        var daemon = new DaemonProcess(Config);
+        await daemon.StartAsync();
+        return daemon;
+    }
+
+    private string Track(string name)
+    {
+        var repository = $"{fixture.Workspace.Prefix}/apps/{name}";
+        fixture.Track(repository);
+        return repository;
+    }
+
+    [Fact]
+    public async Task Daemon_CliTriggeredRun_PromotesToProductionAndServesTheRelease()
+    {
+        // Given a daemon and a pipeline
+        await using var daemon = await StartDaemonAsync();
+        var name = fixture.Workspace.AddHelloPipeline("hello-daemon");
+        var repository = Track(name);
+        Environment.SetEnvironmentVariable(DaemonProcess.AdminSecretEnv, DaemonProcess.AdminSecret);
+
+        // When the CLI triggers a run on the daemon
+        var run = await CliRunner.RunAsync(Config, "run", name, "--server", daemon.Url, "--token-env", DaemonProcess.AdminSecretEnv, "--json");
+
+        // Then the job's outcome is the CLI's: production holds staging's digest
+        Assert.True(run.ExitCode == 0, $"{run}{Environment.NewLine}daemon:{Environment.NewLine}{daemon.Output}");
+        var digest = run.Json.GetProperty("digest").GetString()!;
+        Assert.Equal(digest, await SkopeoDigestAsync($"{Staging}/{repository}:1.0.0"));
+        Assert.Equal(digest, await SkopeoDigestAsync($"{Production}/{repository}:1.0.0"));
+        Assert.DoesNotContain(DaemonProcess.AdminSecret, run.Stdout + run.Stderr + daemon.Output);
+
+        // And the daemon serves the release for clusters, pinned by digest
+        var kustomize = await daemon.SendAsync(HttpMethod.Get, $"/api/releases/{name}/production?format=kustomize", DaemonProcess.ReleaseSecret);
+        Assert.Equal(HttpStatusCode.OK, kustomize.StatusCode);
+        var text = await kustomize.Content.ReadAsStringAsync();
+        Assert.Contains("images:", text);
+        Assert.Contains($"digest: \"{digest}\"", text);
+
+        // And the job is recorded with the token's name as who asked
+        var jobs = await daemon.SendAsync(HttpMethod.Get, $"/api/jobs?pipeline={name}", DaemonProcess.ReleaseSecret);
+        var list = JsonDocument.Parse(await jobs.Content.ReadAsStringAsync()).RootElement;
+        var job = (list.ValueKind == JsonValueKind.Array ? list : list.GetProperty("jobs")).EnumerateArray().Single();
+        Assert.Equal("admin", job.GetProperty("requestedBy").GetString());
+        Assert.Equal("succeeded", job.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Daemon_Tokens_RefuseMissingUnknownAndUnderprivileged()
+    {
+        // Given a daemon with the ci (no production promotion) and release (no build) tokens
+        await using var daemon = await StartDaemonAsync();
+        var name = fixture.Workspace.AddHelloPipeline("hello-auth");
+        const string digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+        // Then: no token and an unknown token are 401 with a JSON error
+        var none = await daemon.SendAsync(HttpMethod.Get, "/api/jobs", secret: null);
+        var unknown = await daemon.SendAsync(HttpMethod.Get, "/api/jobs", secret: "not-a-token");
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
+        Assert.Equal(401, JsonDocument.Parse(await unknown.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("status").GetInt32());
+
+        // And a token without the role is 403, naming the role and never a secret
+        var ciPromotes = await daemon.SendAsync(HttpMethod.Post, "/api/jobs", DaemonProcess.CiSecret, new { kind = "promote", pipeline = name, digest, stage = "production" });
+        var releaseBuilds = await daemon.SendAsync(HttpMethod.Post, "/api/jobs", DaemonProcess.ReleaseSecret, new { kind = "build", pipeline = name });
+        Assert.Equal(HttpStatusCode.Forbidden, ciPromotes.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, releaseBuilds.StatusCode);
+        var body = await ciPromotes.Content.ReadAsStringAsync();
+        Assert.Contains("promote:production", body);
+        Assert.DoesNotContain(DaemonProcess.CiSecret, body + daemon.Output);
+
+        // And nothing was queued by the refused requests
+        var jobs = await daemon.SendAsync(HttpMethod.Get, $"/api/jobs?pipeline={name}", DaemonProcess.CiSecret);
+        Assert.Equal(HttpStatusCode.OK, jobs.StatusCode);
+        var list = JsonDocument.Parse(await jobs.Content.ReadAsStringAsync()).RootElement;
+        Assert.Empty((list.ValueKind == JsonValueKind.Array ? list : list.GetProperty("jobs")).EnumerateArray());
+
+        // And health and metrics need no token
+        Assert.Equal(HttpStatusCode.OK, (await daemon.SendAsync(HttpMethod.Get, "/healthz", secret: null)).StatusCode);
+        var metrics = await daemon.SendAsync(HttpMethod.Get, "/metrics", secret: null);
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("orchestrator_jobs", await metrics.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Daemon_JobsForDifferentPipelines_RunConcurrentlyAndBothSucceed()
+    {
+        // Given a daemon running two jobs at once
+        await using var daemon = await StartDaemonAsync();
+        var first = fixture.Workspace.AddHelloPipeline("hello-para-a");
+        var second = fixture.Workspace.AddHelloPipeline("hello-para-b");
+        Track(first);
+        Track(second);
+
+        // When builds of two pipelines are submitted together
+        var a = await daemon.SendAsync(HttpMethod.Post, "/api/jobs", DaemonProcess.CiSecret, new { kind = "build", pipeline = first });
+        var b = await daemon.SendAsync(HttpMethod.Post, "/api/jobs", DaemonProcess.CiSecret, new { kind = "build", pipeline = second });
+        Assert.Equal(HttpStatusCode.Accepted, a.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, b.StatusCode);
+        var idA = JsonDocument.Parse(await a.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetInt64();
+        var idB = JsonDocument.Parse(await b.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetInt64();
+
+        // Then both succeed, and their runs overlapped in time
+        var jobA = await daemon.WaitForFinalAsync(idA, DaemonProcess.CiSecret, TimeSpan.FromMinutes(5));
+        var jobB = await daemon.WaitForFinalAsync(idB, DaemonProcess.CiSecret, TimeSpan.FromMinutes(5));
+        Assert.True(jobA.GetProperty("state").GetString() == "succeeded", jobA.ToString());
+        Assert.True(jobB.GetProperty("state").GetString() == "succeeded", jobB.ToString());
+        var (startA, endA) = (jobA.GetProperty("startedAt").GetDateTimeOffset(), jobA.GetProperty("finishedAt").GetDateTimeOffset());
+        var (startB, endB) = (jobB.GetProperty("startedAt").GetDateTimeOffset(), jobB.GetProperty("finishedAt").GetDateTimeOffset());
+        Assert.True(startA < endB && startB < endA, $"the jobs did not overlap: A {startA:O}..{endA:O}, B {startB:O}..{endB:O}");
+    }
+
+    [Fact]
+    public async Task Daemon_KilledDuringPromotion_RestartEndsPromotedOrLeavesProductionUntouched()
+    {
+        // Given a built and validated digest (in-process, no daemon)
+        var name = fixture.Workspace.AddHelloPipeline("hello-kill");
+        var repository = Track(name);
+        var build = await CliRunner.RunAsync(Config, "build", name, "--json");
+        Assert.True(build.ExitCode == 0, build.ToString());
+        var digest = build.Json.GetProperty("digest").GetString()!;
+        var validation = await CliRunner.RunAsync(Config, "validate", name, "--digest", digest);
+        Assert.True(validation.ExitCode == 0, validation.ToString());
+
+        // When a promotion job is submitted and the daemon is killed as soon as it runs
+        long id;
+        await using (var daemon = await StartDaemonAsync())
+        {
+            var submitted = await daemon.SendAsync(HttpMethod.Post, "/api/jobs", DaemonProcess.ReleaseSecret, new { kind = "promote", pipeline = name, digest, stage = "production" });
+            Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+            id = JsonDocument.Parse(await submitted.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetInt64();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (DateTime.UtcNow < deadline && (await daemon.GetJobAsync(id, DaemonProcess.ReleaseSecret)).GetProperty("state").GetString() == "queued")
+            {
+                await Task.Delay(10);
+            }
+
+            await daemon.KillAsync();
+        }
+
+        // Then production is never between states: the tag is absent or at the staging digest
+        var between = await SkopeoExistsAsync($"{Production}/{repository}:1.0.0")
+            ? await SkopeoDigestAsync($"{Production}/{repository}:1.0.0")
+            : null;
+        Assert.True(between is null || between == digest, $"production tag at {between} after the kill");
+
+        // And after a restart the job ends promoted with the staging digest, or failed with production untouched
+        await using var restarted = await StartDaemonAsync();
+        var job = await restarted.WaitForFinalAsync(id, DaemonProcess.ReleaseSecret, TimeSpan.FromMinutes(3));
+        var state = job.GetProperty("state").GetString();
+        if (state == "succeeded")
+        {
+            Assert.Equal(digest, await SkopeoDigestAsync($"{Production}/{repository}:1.0.0"));
+            Assert.Equal(digest, await SkopeoDigestAsync($"{Staging}/{repository}:1.0.0"));
+        }
+        else
+        {
+            Assert.Equal("failed", state);
+            Assert.False(await SkopeoExistsAsync($"{Production}/{repository}:1.0.0"), job.ToString());
+        }
+    }
+}
