@@ -47,11 +47,14 @@ public sealed class CliApplicationTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
+    // In-process: a daemon named by the machine's environment (ORCHESTRATOR_URL) must not take these over.
+    private static CliConsole Hermetic(CliConsole console) => console with { Environment = CliEnvironment.System with { GetVariable = _ => null } };
+
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var exitCode = await CliApplication.RunAsync([.. args, "--config", ConfigPath], new CliConsole(stdout, stderr));
+        var exitCode = await CliApplication.RunAsync([.. args, "--config", ConfigPath], Hermetic(new CliConsole(stdout, stderr)));
         return (exitCode, stdout.ToString(), stderr.ToString());
     }
 
@@ -203,7 +206,7 @@ public sealed class CliApplicationTests : IDisposable
     public async Task Check_MissingConfig_ExitsTwoWithTheFix()
     {
         var stderr = new StringWriter();
-        var exitCode = await CliApplication.RunAsync(["check", "--config", Path.Combine(_root, "nope.yaml")], new CliConsole(new StringWriter(), stderr));
+        var exitCode = await CliApplication.RunAsync(["check", "--config", Path.Combine(_root, "nope.yaml")], Hermetic(new CliConsole(new StringWriter(), stderr)));
 
         Assert.Equal(2, exitCode);
         Assert.Contains("--config", stderr.ToString());
