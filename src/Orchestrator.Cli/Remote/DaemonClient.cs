@@ -181,10 +181,10 @@ internal sealed class DaemonClient : IDisposable
             throw response.StatusCode switch
             {
                 HttpStatusCode.Unauthorized => new JobRefusedException(_hasToken
-                    ? $"the daemon at {Server} does not accept the token in ${_tokenVariable} ({detail}): set it to a secret declared under daemon.tokens in the daemon's orchestrator.yaml"
-                    : $"the daemon at {Server} needs a token ({detail}): set ${_tokenVariable} (or name another variable with --token-env) to a secret declared under daemon.tokens"),
+                    ? $"the daemon at {Server} does not accept the token in ${_tokenVariable} ({detail}): set it to the secret of a token under daemon.tokens in the daemon's orchestrator.yaml"
+                    : $"the daemon at {Server} needs a token ({detail}): set ${_tokenVariable}, or name another variable with --token-env"),
                 HttpStatusCode.Forbidden => new JobRefusedException(
-                    $"the daemon at {Server} refused: {detail}; this needs the role(s) {roles}: ask the daemon's operator to grant them to your token, or use a token that has them (--token-env NAME)"),
+                    $"the daemon at {Server} refused: {detail}. This needs the role(s) {roles}: ask the daemon's operator to grant them to your token, or pass --token-env NAME for a token that has them"),
                 HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.UnprocessableEntity => new InputException(detail),
                 _ => new JobFailedException($"the daemon at {Server} answered {(int)response.StatusCode} {response.ReasonPhrase}: {detail}; its log has the details"),
             };

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using Orchestrator.Cli.Infrastructure;
 using Orchestrator.Cli.Remote;
 using Orchestrator.Core.Errors;
@@ -45,18 +46,16 @@ internal sealed class ReleaseCommand : VerbCommand
         // nothing there is a job not done yet (exit 1), not bad input, which the daemon's 404 would suggest.
         using var status = await daemon.GetStatusAsync(pipeline, cancellationToken).ConfigureAwait(false);
         var entry = StatusCommand.PipelinesOf(status.RootElement).FirstOrDefault(p => TextTable.Text(p, "pipeline") == pipeline);
-        var stages = entry.ValueKind == System.Text.Json.JsonValueKind.Object ? TextTable.Array(entry, "stages").ToList() : [];
-        var stage = parseResult.GetValue(_stage) ?? (stages.Count > 0 ? TextTable.Text(stages[^1], "stage") : null);
-        if (stage is null)
+        if (entry.ValueKind != JsonValueKind.Object)
         {
-            // Unknown pipeline, or one with no stage listed: let the daemon say which.
-            stage = parseResult.GetValue(_stage) ?? throw new InputException(
-                entry.ValueKind == System.Text.Json.JsonValueKind.Object
-                    ? $"the daemon lists no stages for {pipeline} yet: pass --stage STAGE"
-                    : $"the daemon knows no pipeline named '{pipeline}': 'orchestrator status' lists them");
+            throw new InputException($"the daemon knows no pipeline named '{pipeline}': 'orchestrator status' lists them");
         }
 
-        if (stages.FirstOrDefault(s => TextTable.Text(s, "stage") == stage) is { ValueKind: System.Text.Json.JsonValueKind.Object } here
+        var stages = TextTable.Array(entry, "stages").ToList();
+        var stage = parseResult.GetValue(_stage)
+            ?? (stages.Count > 0 ? TextTable.Text(stages[^1], "stage") : null)
+            ?? throw new InputException($"the daemon lists no stages for {pipeline}: pass --stage STAGE");
+        if (stages.FirstOrDefault(s => TextTable.Text(s, "stage") == stage) is { ValueKind: JsonValueKind.Object } here
             && TextTable.Text(here, "digest") is null)
         {
             throw new JobFailedException($"nothing of {pipeline} has reached {stage} yet: run 'orchestrator run {pipeline}', or build, validate and promote it");
