@@ -75,7 +75,7 @@ internal sealed class JobWorker(
         var concurrency = Math.Max(1, workspace.Config.Daemon.Concurrency);
         while (_running.Count < concurrency && !stoppingToken.IsCancellationRequested)
         {
-            var busy = _running.Values.Select(r => r.Lane).ToHashSet(StringComparer.Ordinal);
+            var busy = BusyLanes(_running.Values.Select(r => r.Lane));
             var job = await store.ClaimNextAsync(workspace.LaneOf, busy, stoppingToken).ConfigureAwait(false);
             if (job is null)
             {
@@ -87,6 +87,31 @@ internal sealed class JobWorker(
             logger.LogInformation("Job {JobId} started: {Kind} {Pipeline} (attempt {Attempt}, lane {Lane})", job.Id, job.Request.Kind, job.Request.Pipeline, job.Attempt, running.Lane);
             running.Task = Task.Run(() => RunAsync(running, stoppingToken), CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// The lanes a new job may not take. Lanes are compared as strings by the store, but a run's lane
+    /// (<c>P/*</c>) covers every stage of P: a running run blocks P's stage lanes, and a job in any stage
+    /// lane of P blocks a run of P.
+    /// </summary>
+    internal IReadOnlySet<string> BusyLanes(IEnumerable<string> runningLanes)
+    {
+        var busy = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var lane in runningLanes)
+        {
+            busy.Add(lane);
+            var pipeline = lane[..lane.LastIndexOf('/')];
+            if (lane.EndsWith("/*", StringComparison.Ordinal))
+            {
+                busy.UnionWith(workspace.Config.Stages.Select(s => $"{pipeline}/{s.Name}"));
+            }
+            else
+            {
+                busy.Add($"{pipeline}/*");
+            }
+        }
+
+        return busy;
     }
 
     private async Task RunAsync(RunningJob running, CancellationToken stoppingToken)

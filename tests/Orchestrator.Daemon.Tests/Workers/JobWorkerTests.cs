@@ -1,0 +1,232 @@
+using Orchestrator.Core.Jobs;
+using Orchestrator.Daemon.Tests.Fakes;
+using Orchestrator.State;
+
+namespace Orchestrator.Daemon.Tests.Workers;
+
+public sealed class JobWorkerTests
+{
+    [Fact]
+    public async Task Worker_ManyJobs_RunsAtMostConcurrencyAndOnePerLane()
+    {
+        // Given concurrency 2 and blocking jobs: two builds of hello (one lane), a build of other, a promote of hello
+        await using var daemon = new DaemonHarness(concurrency: 2);
+        daemon.Runner.Block = true;
+        await daemon.StartAsync();
+        var hello1 = await daemon.SubmitAsync(new { kind = "build", pipeline = "hello" });
+        var hello2 = await daemon.SubmitAsync(new { kind = "build", pipeline = "hello" });
+        var other = await daemon.SubmitAsync(new { kind = "build", pipeline = "other" });
+        var promote = await daemon.SubmitAsync(new { kind = "promote", pipeline = "hello", digest = DaemonHarness.DigestOf('1').ToString() });
+
+        // When the worker picks them up
+        await daemon.Runner.WaitStartedAsync(hello1.Id);
+        await daemon.Runner.WaitStartedAsync(other.Id);
+        await Task.Delay(500);
+
+        // Then the second hello build waits for its lane, and the promote for a free slot
+        Assert.False(daemon.Runner.HasStarted(hello2.Id), "two jobs ran in the lane hello/staging at once");
+        Assert.False(daemon.Runner.HasStarted(promote.Id), "more than 2 jobs ran at once");
+        Assert.Equal(JobState.Queued, (await daemon.Jobs.GetAsync(hello2.Id))!.State);
+
+        // When the first hello build ends, a slot frees: the oldest claimable job (hello2) runs next
+        daemon.Runner.Release(hello1);
+        await daemon.Runner.WaitStartedAsync(hello2.Id);
+        await Task.Delay(300);
+        Assert.False(daemon.Runner.HasStarted(promote.Id));
+
+        // When other ends, the promote (lane hello/production, free while hello/staging is busy) runs beside hello2
+        daemon.Runner.Release(other);
+        await daemon.Runner.WaitStartedAsync(promote.Id);
+        daemon.Runner.Release(hello2);
+        daemon.Runner.Release(promote);
+        foreach (var job in new[] { hello1, hello2, other, promote })
+        {
+            var done = await daemon.WaitForJobAsync(job.Id, j => j.State == JobState.Succeeded, "succeeded");
+            Assert.Equal(0, done.ExitCode);
+            Assert.Contains("digest", done.ResultJson);
+        }
+
+        Assert.Equal(2, daemon.Runner.MaxConcurrent);
+    }
+
+    [Fact]
+    public async Task Worker_RunJob_WaitsForEveryLaneOfItsPipelineAndBlocksThem()
+    {
+        // Given a running build of hello (lane hello/staging)
+        await using var daemon = new DaemonHarness(concurrency: 2);
+        daemon.Runner.Block = true;
+        await daemon.StartAsync();
+        var build = await daemon.SubmitAsync(new { kind = "build", pipeline = "hello" });
+        await daemon.Runner.WaitStartedAsync(build.Id);
+
+        // When a run of hello (lane hello/*) is queued, with a free slot
+        var run = await daemon.SubmitAsync(new { kind = "run", pipeline = "hello" });
+        await Task.Delay(400);
+
+        // Then it waits for the build, since a run touches every stage of its pipeline
+        Assert.False(daemon.Runner.HasStarted(run.Id), "a run started while a build of the same pipeline ran");
+
+        // When the build ends, the run starts, and a promote of hello queued meanwhile waits for the run
+        daemon.Runner.Release(build);
+        await daemon.Runner.WaitStartedAsync(run.Id);
+        var promote = await daemon.SubmitAsync(new { kind = "promote", pipeline = "hello", digest = DaemonHarness.DigestOf('2').ToString() });
+        await Task.Delay(400);
+        Assert.False(daemon.Runner.HasStarted(promote.Id), "a promote started while a run of the same pipeline ran");
+        daemon.Runner.Release(run);
+        await daemon.Runner.WaitStartedAsync(promote.Id);
+        daemon.Runner.Release(promote);
+        await daemon.WaitForJobAsync(promote.Id, j => j.IsFinal, "finished");
+    }
+
+    [Fact]
+    public async Task Restart_JobLeftRunningByAStoppedHost_IsRunAgainOnTheNextStart()
+    {
+        // Given a daemon running a blocking build
+        await using var daemon = new DaemonHarness();
+        daemon.Runner.Block = true;
+        await daemon.StartAsync();
+        var job = await daemon.SubmitAsync(new { kind = "build", pipeline = "hello" });
+        await daemon.Runner.WaitStartedAsync(job.Id);
+
+        // When the host stops (as on SIGTERM) mid-job
+        await daemon.StopAsync();
+
+        // Then the job is not completed: it stays running, attempt 1
+        var stopped = (await daemon.Jobs.GetAsync(job.Id))!;
+        Assert.Equal(JobState.Running, stopped.State);
+        Assert.Equal(1, stopped.Attempt);
+
+        // When a new daemon starts over the same store
+        daemon.Runner = new ScriptedJobs();
+        await daemon.StartAsync();
+
+        // Then it runs the job again, as attempt 2, to success
+        var rerun = await daemon.WaitForJobAsync(job.Id, j => j.State == JobState.Succeeded, "succeeded after the restart");
+        Assert.Equal(2, rerun.Attempt);
+        Assert.Equal(2, (await daemon.Runner.WaitStartedAsync(job.Id)).Attempt);
+        var log = await daemon.Jobs.GetLogAsync(job.Id);
+        Assert.Contains(log, l => l.Message == SqliteJobStore.InterruptedMessage);
+    }
+
+    [Fact]
+    public async Task Restart_FinalJob_IsNeverRunAgain()
+    {
+        // Given a job that succeeded
+        await using var daemon = new DaemonHarness();
+        await daemon.StartAsync();
+        var job = await daemon.SubmitAsync(new { kind = "build", pipeline = "hello" });
+        await daemon.WaitForJobAsync(job.Id, j => j.State == JobState.Succeeded, "succeeded");
+
+        // When the daemon restarts
+        await daemon.StopAsync();
+        daemon.Runner = new ScriptedJobs();
+        await daemon.StartAsync();
+        await Task.Delay(500);
+
+        // Then it is not run again
+        Assert.False(daemon.Runner.HasStarted(job.Id));
+        Assert.Equal(1, (await daemon.Jobs.GetAsync(job.Id))!.Attempt);
+    }
+
+    [Fact]
+    public async Task UserCancel_RunningJob_IsStoppedAndStoredCancelled()
+    {
+        // Given a running blocking job
+        await using var daemon = new DaemonHarness();
+        daemon.Runner.Block = true;
+        await daemon.StartAsync();
+        var job = await daemon.SubmitAsync(new { kind = "build", pipeline = "hello" });
+        await daemon.Runner.WaitStartedAsync(job.Id);
+
+        // When a user cancels it
+        var response = await daemon.SendAsync(HttpMethod.Post, $"/api/jobs/{job.Id}/cancel", DaemonHarness.CiSecret);
+        Assert.True((await DaemonHarness.JsonAsync(response)).GetProperty("cancelRequested").GetBoolean());
+
+        // Then its token is cancelled and it is stored Cancelled with exit code 1; a restart does not rerun it
+        var cancelled = await daemon.WaitForJobAsync(job.Id, j => j.State == JobState.Cancelled, "was cancelled");
+        Assert.Equal(1, cancelled.ExitCode);
+        await daemon.StopAsync();
+        daemon.Runner = new ScriptedJobs();
+        await daemon.StartAsync();
+        await Task.Delay(400);
+        Assert.False(daemon.Runner.HasStarted(job.Id));
+    }
+
+    [Fact]
+    public async Task AutoPromote_PassingValidate_QueuesPromoteToEachAutoStage()
+    {
+        // Given auto-promotion to production
+        await using var daemon = new DaemonHarness(autoPromote: ["production"]);
+        daemon.Runner.Block = true;
+        await daemon.StartAsync();
+        var digest = DaemonHarness.DigestOf('7');
+
+        // When a validate of that digest passes
+        var validate = await daemon.SubmitAsync(new { kind = "validate", pipeline = "hello", digest = digest.ToString() }, DaemonHarness.CiSecret);
+        await daemon.Runner.WaitStartedAsync(validate.Id);
+        daemon.Runner.Release(validate);
+        await daemon.WaitForJobAsync(validate.Id, j => j.State == JobState.Succeeded, "succeeded");
+
+        // Then a promote of that digest to production is queued, requested by auto-promote
+        var promote = Assert.Single(await WaitForJobsAsync(daemon, new JobFilter(Pipeline: "hello", Kind: JobKind.Promote)));
+        Assert.Equal(digest, promote.Request.Digest);
+        Assert.Equal("production", promote.Request.Stage);
+        Assert.Equal("auto-promote", promote.RequestedBy);
+        daemon.Runner.Release(promote);
+    }
+
+    [Fact]
+    public async Task AutoPromote_FailedValidate_QueuesNothing()
+    {
+        // Given auto-promotion to production and a validate that fails
+        await using var daemon = new DaemonHarness(autoPromote: ["production"]);
+        daemon.Runner.Block = true;
+        await daemon.StartAsync();
+        var validate = await daemon.SubmitAsync(new { kind = "validate", pipeline = "hello", digest = DaemonHarness.DigestOf('8').ToString() });
+        await daemon.Runner.WaitStartedAsync(validate.Id);
+        daemon.Runner.Release(validate, new JobOutcome(JobState.Failed, 1, "a test failed", "{\"digest\":\"" + DaemonHarness.DigestOf('8') + "\",\"passed\":false}"));
+        await daemon.WaitForJobAsync(validate.Id, j => j.State == JobState.Failed, "failed");
+        await Task.Delay(300);
+
+        // Then no promote is queued
+        Assert.Empty(await daemon.Jobs.ListAsync(new JobFilter(Kind: JobKind.Promote)));
+    }
+
+    [Fact]
+    public async Task AutoPromote_WatcherBuild_QueuesValidateThenPromote()
+    {
+        // Given auto-promotion to production and a build requested by the watcher
+        await using var daemon = new DaemonHarness(autoPromote: ["production"]);
+        await daemon.Jobs.InitializeAsync();
+        var build = await daemon.Jobs.EnqueueAsync(new JobRequest(JobKind.Build, "hello"), "watch");
+
+        // When the daemon runs it (jobs succeed at once, with ScriptedJobs.ResultDigest)
+        await daemon.StartAsync();
+
+        // Then validate (by watch) and promote (by auto-promote) of the built digest follow
+        var validate = Assert.Single(await WaitForJobsAsync(daemon, new JobFilter(Kind: JobKind.Validate)));
+        Assert.Equal("watch", validate.RequestedBy);
+        Assert.Equal(ScriptedJobs.ResultDigest, validate.Request.Digest);
+        var promote = Assert.Single(await WaitForJobsAsync(daemon, new JobFilter(Kind: JobKind.Promote)));
+        Assert.Equal(ScriptedJobs.ResultDigest, promote.Request.Digest);
+        Assert.Equal("auto-promote", promote.RequestedBy);
+        Assert.Equal(JobState.Succeeded, (await daemon.Jobs.GetAsync(build.Id))!.State);
+    }
+
+    private static async Task<IReadOnlyList<Job>> WaitForJobsAsync(DaemonHarness daemon, JobFilter filter)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            var jobs = await daemon.Jobs.ListAsync(filter);
+            if (jobs.Count > 0)
+            {
+                return jobs;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return [];
+    }
+}
