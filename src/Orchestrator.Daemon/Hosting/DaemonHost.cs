@@ -108,6 +108,12 @@ public static class DaemonHost
         logger.LogInformation("Daemon listening on {Urls} with concurrency {Concurrency}", string.Join(", ", app.Urls), options.Workspace.Config.Daemon.Concurrency);
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (app.Services.GetRequiredService<JobWorker>().ExecuteTask is { IsFaulted: true })
+        {
+            logger.LogError("Daemon stopped because the job worker failed (see the error above); queued jobs run when it is started again");
+            return ExitCodes.JobFailed;
+        }
+
         logger.LogInformation("Daemon stopped");
         return ExitCodes.Success;
     }

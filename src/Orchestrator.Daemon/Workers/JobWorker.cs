@@ -136,9 +136,10 @@ internal sealed class JobWorker(
                 outcome = new JobOutcome(JobState.Failed, ExitCodes.JobFailed, $"unexpected {exception.GetType().Name}: {exception.Message}", null);
             }
 
-            if (outcome.State == JobState.Cancelled && stoppingToken.IsCancellationRequested && !running.UserCancelled)
+            if (outcome.State != JobState.Succeeded && stoppingToken.IsCancellationRequested && !running.UserCancelled)
             {
                 // Interrupted by the daemon stopping, not by a user: left Running, requeued at the next start.
+                // Not only Cancelled: a cancel can surface as an engine or registry failure, which must not be final.
                 logger.LogWarning("Job {JobId} interrupted by shutdown; it stays running in the store and runs again at the next start", job.Id);
                 return;
             }

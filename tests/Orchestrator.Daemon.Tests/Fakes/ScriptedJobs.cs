@@ -22,6 +22,9 @@ internal sealed class ScriptedJobs
 
     public bool Block { get; set; }
 
+    /// <summary>What a cancelled job returns; a real cancel can surface as an engine failure instead.</summary>
+    public JobOutcome CancelledOutcome { get; set; } = new(JobState.Cancelled, ExitCodes.JobFailed, "cancelled", null);
+
     public ConcurrentQueue<Job> Started { get; } = new();
 
     public int MaxConcurrent => Volatile.Read(ref _max);
@@ -45,7 +48,7 @@ internal sealed class ScriptedJobs
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // As JobRunner does: a cancelled job is an outcome, not an exception.
-            return new JobOutcome(JobState.Cancelled, ExitCodes.JobFailed, "cancelled", null);
+            return CancelledOutcome;
         }
         finally
         {

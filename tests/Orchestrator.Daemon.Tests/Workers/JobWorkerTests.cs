@@ -109,6 +109,26 @@ public sealed class JobWorkerTests
     }
 
     [Fact]
+    public async Task Shutdown_JobThatFailsFromTheCancel_IsLeftRunningForTheNextStart()
+    {
+        // Given a running job that reports the shutdown's cancel as an engine failure
+        await using var daemon = new DaemonHarness();
+        daemon.Runner.Block = true;
+        daemon.Runner.CancelledOutcome = new JobOutcome(JobState.Failed, 1, "the engine at unix:///var/run/docker.sock does not answer", null);
+        await daemon.StartAsync();
+        var job = await daemon.SubmitAsync(new { kind = "promote", pipeline = "hello", digest = DaemonHarness.DigestOf('3').ToString() });
+        await daemon.Runner.WaitStartedAsync(job.Id);
+
+        // When the host stops
+        await daemon.StopAsync();
+
+        // Then the failure is not recorded as final: the job stays running, to be run again
+        var stored = (await daemon.Jobs.GetAsync(job.Id))!;
+        Assert.Equal(JobState.Running, stored.State);
+        Assert.Null(stored.ExitCode);
+    }
+
+    [Fact]
     public async Task Restart_FinalJob_IsNeverRunAgain()
     {
         // Given a job that succeeded

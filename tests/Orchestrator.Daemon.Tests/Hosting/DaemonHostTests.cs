@@ -1,0 +1,94 @@
+using System.Net.Sockets;
+using Orchestrator.Core.Errors;
+using Orchestrator.Daemon.Hosting;
+using Orchestrator.Daemon.Tests.Fakes;
+
+namespace Orchestrator.Daemon.Tests.Hosting;
+
+public sealed class DaemonHostTests
+{
+    [Fact]
+    public async Task RunAsync_Cancelled_StopsCleanlyAndReturns0()
+    {
+        // Given a daemon run on a free port
+        await using var daemon = new DaemonHarness();
+        using var stop = new CancellationTokenSource();
+        var options = new DaemonOptions(daemon.Workspace, daemon.Services, daemon.Jobs, daemon.LoggerFactory, "http://127.0.0.1:0")
+        {
+            GetEnvironmentVariable = name => daemon.Environment.GetValueOrDefault(name),
+            ExecuteJob = daemon.Runner.RunAsync,
+        };
+        var run = DaemonHost.RunAsync(options, stop.Token);
+        await WaitForLogAsync(daemon, "Daemon listening on http://127.0.0.1:");
+
+        // When it is stopped
+        await stop.CancelAsync();
+
+        // Then it returns 0 and says so
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(daemon.Logs.Lines, l => l.Contains("Daemon stopped"));
+    }
+
+    [Fact]
+    public async Task RunAsync_PortInUse_Returns1WithAClearLog()
+    {
+        // Given a port another listener holds
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        await using var daemon = new DaemonHarness();
+        var options = new DaemonOptions(daemon.Workspace, daemon.Services, daemon.Jobs, daemon.LoggerFactory, $"http://127.0.0.1:{port}")
+        {
+            GetEnvironmentVariable = name => daemon.Environment.GetValueOrDefault(name),
+        };
+
+        // When the daemon tries to listen there
+        var exitCode = await DaemonHost.RunAsync(options).WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Then it exits 1 naming the address
+        Assert.Equal(1, exitCode);
+        Assert.Contains(daemon.Logs.Lines, l => l.Contains("Cannot listen on") && l.Contains($":{port}"));
+    }
+
+    [Theory]
+    [InlineData("not a url")]
+    [InlineData("ftp://127.0.0.1:21")]
+    public async Task RunAsync_UnusableUrls_ThrowsInputException(string urls)
+    {
+        await using var daemon = new DaemonHarness();
+        var options = new DaemonOptions(daemon.Workspace, daemon.Services, daemon.Jobs, daemon.LoggerFactory, urls);
+        var error = await Assert.ThrowsAsync<InputException>(() => DaemonHost.RunAsync(options));
+        Assert.Contains(urls, error.Message);
+    }
+
+    [Fact]
+    public async Task RunAsync_NonLoopbackAddress_WarnsButListens()
+    {
+        // Given the wildcard address
+        await using var daemon = new DaemonHarness();
+        using var stop = new CancellationTokenSource();
+        var options = new DaemonOptions(daemon.Workspace, daemon.Services, daemon.Jobs, daemon.LoggerFactory, "http://0.0.0.0:0")
+        {
+            GetEnvironmentVariable = name => daemon.Environment.GetValueOrDefault(name),
+        };
+
+        // When the daemon runs
+        var run = DaemonHost.RunAsync(options, stop.Token);
+        await WaitForLogAsync(daemon, "Daemon listening on");
+        await stop.CancelAsync();
+
+        // Then it warned that the API is reachable from elsewhere
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(daemon.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("not loopback"));
+    }
+
+    private static async Task WaitForLogAsync(DaemonHarness daemon, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!daemon.Logs.Lines.Any(l => l.Contains(text)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"never logged '{text}':\n{daemon.Logs.All}");
+            await Task.Delay(50);
+        }
+    }
+}
