@@ -93,7 +93,7 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         command.Parameters.AddWithValue("$state", nameof(JobState.Queued));
         command.Parameters.AddWithValue("$created_at", Now());
         var job = (await ReadJobsAsync(command, cancellationToken).ConfigureAwait(false))[0];
-        _logger.LogInformation(
+        _logger.LogDebug(
             "Queued job {JobId}: {JobKind} {Pipeline} requested by {RequestedBy}", job.Id, job.Request.Kind, job.Request.Pipeline, job.RequestedBy);
         return job;
     }
@@ -225,7 +225,7 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        _logger.LogInformation("Claimed job {JobId} in lane {Lane}, attempt {Attempt}", claimed.Id, lane, claimed.Attempt);
+        _logger.LogDebug("Claimed job {JobId} in lane {Lane}, attempt {Attempt}", claimed.Id, lane, claimed.Attempt);
         return claimed;
     }
 
@@ -298,7 +298,7 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         var completed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         if (completed)
         {
-            _logger.LogInformation("Job {JobId} ended {JobState} with exit code {ExitCode}", id, finalState, exitCode);
+            _logger.LogDebug("Job {JobId} ended {JobState} with exit code {ExitCode}", id, finalState, exitCode);
         }
         else
         {
