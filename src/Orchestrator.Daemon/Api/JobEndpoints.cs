@@ -20,6 +20,8 @@ internal static class JobEndpoints
     /// <summary>The body of <c>POST /api/jobs</c>.</summary>
     internal sealed record SubmitBody(string? Kind, string? Pipeline, string? Digest, string? Stage, bool DryRun, bool NoCache);
 
+    private const string LogCategory = "Orchestrator.Daemon.Api.Jobs";
+
     public static void Map(IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/api/jobs");
@@ -30,8 +32,9 @@ internal static class JobEndpoints
         jobs.MapPost("/{id:long}/cancel", CancelAsync);
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext context, IJobStore store, WorkspaceHolder workspace, JobSignal signal, ILogger<JobSignal> logger)
+    private static async Task<IResult> SubmitAsync(HttpContext context, IJobStore store, WorkspaceHolder workspace, JobSignal signal, ILoggerFactory loggers)
     {
+        var logger = loggers.CreateLogger(LogCategory);
         var caller = TokenAuthMiddleware.GetCaller(context);
         SubmitBody? body;
         try
@@ -199,8 +202,9 @@ internal static class JobEndpoints
         });
     }
 
-    private static async Task<IResult> CancelAsync(long id, HttpContext context, IJobStore store, WorkspaceHolder workspace, JobSignal signal, ILogger<JobSignal> logger)
+    private static async Task<IResult> CancelAsync(long id, HttpContext context, IJobStore store, WorkspaceHolder workspace, JobSignal signal, ILoggerFactory loggers)
     {
+        var logger = loggers.CreateLogger(LogCategory);
         var caller = TokenAuthMiddleware.GetCaller(context);
         var job = await store.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
         if (job is null)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Ports;
@@ -161,7 +162,12 @@ internal sealed class JobWorker(
         }
     }
 
-    /// <summary>Clears stale after a build or run; chains validate and auto-promotion.</summary>
+    /// <summary>
+    /// Clears stale after a build or run, and chains auto-promotion: a watcher's build is validated; a
+    /// passing validation is promoted to the stage after the first when that stage is listed in
+    /// <c>daemon.auto-promote</c>; a promotion to a stage is followed by one to the next stage when that is
+    /// listed. Stage by stage, because a promotion copies from the stage before its target.
+    /// </summary>
     private async Task AfterSuccessAsync(Job job, JobOutcome outcome)
     {
         var request = job.Request;
@@ -171,24 +177,28 @@ internal sealed class JobWorker(
         }
 
         var config = workspace.Config;
-        var autoStages = config.Daemon.AutoPromoteStages.Where(s => s != config.FirstStage.Name && config.FindStage(s) is not null).ToList();
-        if (autoStages.Count == 0 || ReadDigest(outcome.ResultJson) is not { } digest)
+        var auto = config.Daemon.AutoPromoteStages.ToHashSet(StringComparer.Ordinal);
+        if (auto.Count == 0 || ReadDigest(outcome.ResultJson) is not { } digest)
         {
             return;
         }
+
+        StageDefinition? next = request.Kind switch
+        {
+            JobKind.Validate => config.NextStage(config.FirstStage),
+            JobKind.Promote when !request.DryRun && config.FindStage(request.Stage ?? workspace.DefaultPromotionStage) is { } reached => config.NextStage(reached),
+            _ => null,
+        };
 
         if (request.Kind == JobKind.Build && job.RequestedBy == WatchActor)
         {
             var validate = await store.EnqueueAsync(new JobRequest(JobKind.Validate, request.Pipeline, digest), WatchActor).ConfigureAwait(false);
             logger.LogInformation("Job {JobId} queued to validate {Digest} of {Pipeline} built by the watcher", validate.Id, digest, request.Pipeline);
         }
-        else if (request.Kind == JobKind.Validate)
+        else if (next is not null && auto.Contains(next.Name))
         {
-            foreach (var stage in autoStages)
-            {
-                var promote = await store.EnqueueAsync(new JobRequest(JobKind.Promote, request.Pipeline, digest, stage), AutoPromoteActor).ConfigureAwait(false);
-                logger.LogInformation("Job {JobId} queued to auto-promote {Digest} of {Pipeline} to {Stage}", promote.Id, digest, request.Pipeline, stage);
-            }
+            var promote = await store.EnqueueAsync(new JobRequest(JobKind.Promote, request.Pipeline, digest, next.Name), AutoPromoteActor).ConfigureAwait(false);
+            logger.LogInformation("Job {JobId} queued to auto-promote {Digest} of {Pipeline} to {Stage}", promote.Id, digest, request.Pipeline, next.Name);
         }
     }
 

@@ -32,7 +32,9 @@ internal sealed class DaemonHarness : IAsyncDisposable
 
     private WebApplication? _app;
 
-    public DaemonHarness(int concurrency = 2, IReadOnlyList<string>? autoPromote = null, AutoMode helloAuto = AutoMode.None)
+    public const string QaHost = "127.0.0.1:5003";
+
+    public DaemonHarness(int concurrency = 2, IReadOnlyList<string>? autoPromote = null, AutoMode helloAuto = AutoMode.None, bool withQa = false)
     {
         Root = Path.Combine(Path.GetTempPath(), $"orchestrator-daemon-tests-{Guid.NewGuid():N}");
         var pipelines = Path.Combine(Root, "pipelines");
@@ -46,6 +48,11 @@ internal sealed class DaemonHarness : IAsyncDisposable
             new("staging", new RegistryEndpoint(StagingHost, PlainHttp: true)),
             new("production", new RegistryEndpoint(ProductionHost, PlainHttp: true)),
         };
+        if (withQa)
+        {
+            stages.Insert(1, new("qa", new RegistryEndpoint(QaHost, PlainHttp: true)));
+        }
+
         var config = new OrchestratorConfig(
             Path.Combine(Root, "orchestrator.yaml"), Root, new EngineSettings(EngineSettings.DefaultEndpoint), stages,
             Path.Combine(Root, "state.db"), Path.Combine(Root, "base-images"), pipelines, Path.Combine(Root, "work"))

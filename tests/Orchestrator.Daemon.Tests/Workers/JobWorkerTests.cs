@@ -196,6 +196,49 @@ public sealed class JobWorkerTests
     }
 
     [Fact]
+    public async Task AutoPromote_ThreeStages_PromotesStageByStageOnlyToListedStages()
+    {
+        // Given stages staging, qa, production with auto-promotion to both qa and production
+        await using var daemon = new DaemonHarness(autoPromote: ["qa", "production"], withQa: true);
+        var digest = DaemonHarness.DigestOf('9');
+        await daemon.StartAsync();
+
+        // When a validate passes (jobs succeed at once)
+        var validate = await daemon.SubmitAsync(new { kind = "validate", pipeline = "hello", digest = digest.ToString() }, DaemonHarness.CiSecret);
+
+        // Then qa is promoted first, and production only after qa succeeded
+        var promotions = await WaitForJobsAsync(daemon, new JobFilter(Kind: JobKind.Promote), count: 2);
+        Assert.Equal(["production", "qa"], promotions.Select(p => p.Request.Stage));
+        var qa = promotions[1];
+        var production = promotions[0];
+        Assert.True(qa.Id < production.Id);
+        var qaDone = await daemon.WaitForJobAsync(qa.Id, j => j.State == JobState.Succeeded, "succeeded");
+        Assert.True(production.CreatedAt >= qaDone.FinishedAt, "production was queued before qa had the digest");
+        Assert.All(promotions, p => Assert.Equal(digest, p.Request.Digest));
+        Assert.Equal(JobState.Succeeded, (await daemon.Jobs.GetAsync(validate.Id))!.State);
+    }
+
+    [Fact]
+    public async Task AutoPromote_ProductionOnlyWithQaBetween_WaitsForAManualQaPromotion()
+    {
+        // Given auto-promotion to production only, with qa between
+        await using var daemon = new DaemonHarness(autoPromote: ["production"], withQa: true);
+        await daemon.StartAsync();
+        var digest = DaemonHarness.DigestOf('6');
+
+        // When a validate passes
+        var validate = await daemon.SubmitAsync(new { kind = "validate", pipeline = "hello", digest = digest.ToString() }, DaemonHarness.CiSecret);
+        await daemon.WaitForJobAsync(validate.Id, j => j.State == JobState.Succeeded, "succeeded");
+        await Task.Delay(300);
+
+        // Then nothing is promoted (qa is not automatic) until qa is promoted by hand
+        Assert.Empty(await daemon.Jobs.ListAsync(new JobFilter(Kind: JobKind.Promote)));
+        await daemon.Jobs.EnqueueAsync(new JobRequest(JobKind.Promote, "hello", digest, "qa"), "release");
+        var promotions = await WaitForJobsAsync(daemon, new JobFilter(Kind: JobKind.Promote, Stage: "production"));
+        Assert.Equal("auto-promote", Assert.Single(promotions).RequestedBy);
+    }
+
+    [Fact]
     public async Task AutoPromote_FailedValidate_QueuesNothing()
     {
         // Given auto-promotion to production and a validate that fails
@@ -233,13 +276,13 @@ public sealed class JobWorkerTests
         Assert.Equal(JobState.Succeeded, (await daemon.Jobs.GetAsync(build.Id))!.State);
     }
 
-    private static async Task<IReadOnlyList<Job>> WaitForJobsAsync(DaemonHarness daemon, JobFilter filter)
+    private static async Task<IReadOnlyList<Job>> WaitForJobsAsync(DaemonHarness daemon, JobFilter filter, int count = 1)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
         {
             var jobs = await daemon.Jobs.ListAsync(filter);
-            if (jobs.Count > 0)
+            if (jobs.Count >= count)
             {
                 return jobs;
             }
