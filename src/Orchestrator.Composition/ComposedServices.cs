@@ -73,7 +73,7 @@ public sealed class ComposedServices : IAsyncDisposable
         var time = timeProvider ?? TimeProvider.System;
         var state = new SqliteStateStore(config.StatePath, time);
         await state.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var jobs = CreateJobStore(config.StatePath, time);
+        var jobs = new SqliteJobStore(config.StatePath, time, loggerFactory.CreateLogger<SqliteJobStore>());
         await jobs.InitializeAsync(cancellationToken).ConfigureAwait(false);
         var engine = DockerEngineClient.Create(config.Engine.Endpoint, loggerFactory.CreateLogger<DockerEngineClient>(), time);
         var registries = new RegistryClientFactory(loggerFactory, time);
@@ -100,7 +100,4 @@ public sealed class ComposedServices : IAsyncDisposable
             }
         }
     }
-
-    // The job store lands with the daemon (issue 3); until then this is the one place to wire it.
-    private static IJobStore CreateJobStore(string statePath, TimeProvider time) => new SqliteJobStore(statePath, time);
 }
