@@ -72,10 +72,12 @@ public static class DaemonHost
     }
 
     /// <summary>
-    /// Initializes the job store, runs the daemon until <paramref name="cancellationToken"/> fires or the
-    /// process gets SIGTERM/Ctrl+C, and returns the exit code: 0 after a clean stop, 1 when it could not
-    /// listen, 2 for an unusable <c>--urls</c>.
+    /// Takes the state's daemon lock (<c>STATE.daemon.lock</c>), initializes the job store, runs the daemon
+    /// until <paramref name="cancellationToken"/> fires or the process gets SIGTERM/Ctrl+C, and returns the
+    /// exit code: 0 after a clean stop; 1 when it could not listen, another daemon holds the state, or the
+    /// worker failed.
     /// </summary>
+    /// <exception cref="InputException">An unusable <c>--urls</c> (exit 2).</exception>
     public static async Task<int> RunAsync(DaemonOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -93,6 +95,21 @@ public static class DaemonHost
             }
         }
 
+        // At start the worker requeues every running job as interrupted: only right if no other daemon runs them.
+        var lockPath = options.Workspace.Config.StatePath + ".daemon.lock";
+        FileStream daemonLock;
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+            daemonLock = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            logger.LogError("Another daemon is running on {StatePath} (it holds {LockPath}); stop it first, or give this one its own state path", options.Workspace.Config.StatePath, lockPath);
+            return ExitCodes.JobFailed;
+        }
+
+        await using var heldLock = daemonLock;
         await options.Jobs.InitializeAsync(cancellationToken).ConfigureAwait(false);
         await using var app = Build(options);
         try

@@ -38,7 +38,10 @@ internal sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<Req
         }
         finally
         {
-            logger.LogInformation(
+            // Probes and scrapes arrive every few seconds; they are logged only when asked for debug logs.
+            var level = context.Request.Path.Value is "/healthz" or "/metrics" && context.Response.StatusCode < 500 ? LogLevel.Debug : LogLevel.Information;
+            logger.Log(
+                level,
                 "HTTP {Method} {Path} responded {StatusCode} in {ElapsedMs:0.0} ms",
                 context.Request.Method,
                 context.Request.Path.Value,

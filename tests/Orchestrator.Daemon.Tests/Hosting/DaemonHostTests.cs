@@ -50,6 +50,31 @@ public sealed class DaemonHostTests
         Assert.Contains(daemon.Logs.Lines, l => l.Contains("Cannot listen on") && l.Contains($":{port}"));
     }
 
+    [Fact]
+    public async Task RunAsync_SecondDaemonOnTheSameState_Returns1AndLeavesTheFirstRunning()
+    {
+        // Given a daemon running on a state file
+        await using var daemon = new DaemonHarness();
+        using var stop = new CancellationTokenSource();
+        DaemonOptions Options() => new(daemon.Workspace, daemon.Services, daemon.Jobs, daemon.LoggerFactory, "http://127.0.0.1:0")
+        {
+            GetEnvironmentVariable = name => daemon.Environment.GetValueOrDefault(name),
+            ExecuteJob = daemon.Runner.RunAsync,
+        };
+        var first = DaemonHost.RunAsync(Options(), stop.Token);
+        await WaitForLogAsync(daemon, "Daemon listening on");
+
+        // When a second daemon starts on the same state
+        var second = await DaemonHost.RunAsync(Options()).WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Then it refuses (it would requeue the first one's running jobs), and the first still runs
+        Assert.Equal(1, second);
+        Assert.Contains(daemon.Logs.Lines, l => l.Contains("Another daemon is running on"));
+        Assert.False(first.IsCompleted);
+        await stop.CancelAsync();
+        Assert.Equal(0, await first.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
     [Theory]
     [InlineData("not a url")]
     [InlineData("ftp://127.0.0.1:21")]
