@@ -116,6 +116,8 @@ internal sealed class DaemonHarness : IAsyncDisposable
 
     public Func<CancellationToken, Task<Workspace>>? Reload { get; set; }
 
+    public TimeSpan? WatchInterval { get; set; }
+
     public HttpClient Http { get; private set; } = new();
 
     public WebApplication App => _app ?? throw new InvalidOperationException("not started");
@@ -142,6 +144,7 @@ internal sealed class DaemonHarness : IAsyncDisposable
             HealthTimeout = TimeSpan.FromSeconds(2),
             StartWatcher = StartWatcher,
             ReloadWorkspace = Reload,
+            WatchInterval = WatchInterval,
         };
         await Jobs.InitializeAsync();
         _app = DaemonHost.Build(options);

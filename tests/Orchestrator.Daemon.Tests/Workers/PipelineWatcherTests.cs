@@ -58,6 +58,29 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Watch_RunningOnItsInterval_NoticesAnEditByItself()
+    {
+        // Given the watcher running every 100 ms
+        _daemon.StartWatcher = true;
+        _daemon.WatchInterval = TimeSpan.FromMilliseconds(100);
+        await _daemon.StartAsync();
+        await Task.Delay(300);
+
+        // When hello.yaml is edited
+        await File.AppendAllTextAsync(HelloFile, "# edited\n");
+
+        // Then a build is queued by the watcher without anyone asking
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await _daemon.Jobs.ListAsync(new JobFilter(Pipeline: "hello"))).Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the watcher never queued a build");
+            await Task.Delay(50);
+        }
+
+        Assert.Equal("watch", (await _daemon.Jobs.ListAsync(new JobFilter(Pipeline: "hello")))[0].RequestedBy);
+    }
+
+    [Fact]
     public async Task Watch_CopiedFileOfAutoNonePipeline_MarksStaleOnly()
     {
         // Given other (auto: none) copies a file and a baseline is taken
