@@ -51,6 +51,8 @@ internal static class JobEndpoints
             return ApiJson.Error(StatusCodes.Status400BadRequest, "the body is empty; send {\"kind\": \"build|validate|promote|run\", \"pipeline\": \"NAME\", …}");
         }
 
+        // A pipeline added since the last watch tick is picked up now rather than refused.
+        await workspace.KnowsPipelineAsync(body.Pipeline, context.RequestAborted).ConfigureAwait(false);
         var (request, problem) = Validate(body, workspace);
         if (request is null)
         {

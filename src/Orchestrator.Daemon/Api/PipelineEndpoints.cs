@@ -75,7 +75,7 @@ internal static class PipelineEndpoints
 
     private static async Task<IResult> HistoryAsync(string name, HttpContext context, IReleaseQueries releases, WorkspaceHolder workspace)
     {
-        if (!workspace.Current.Pipelines.ContainsKey(name))
+        if (!await workspace.KnowsPipelineAsync(name, context.RequestAborted).ConfigureAwait(false))
         {
             return UnknownPipeline(name, workspace);
         }
@@ -92,7 +92,7 @@ internal static class PipelineEndpoints
 
     private static async Task<IResult> ReleaseAsync(string pipeline, string stage, HttpContext context, IReleaseQueries releases, WorkspaceHolder workspace)
     {
-        if (!workspace.Current.Pipelines.ContainsKey(pipeline))
+        if (!await workspace.KnowsPipelineAsync(pipeline, context.RequestAborted).ConfigureAwait(false))
         {
             return UnknownPipeline(pipeline, workspace);
         }

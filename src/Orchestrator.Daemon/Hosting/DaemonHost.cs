@@ -42,7 +42,7 @@ public static class DaemonHost
             host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
         });
 
-        var holder = new WorkspaceHolder(options.Workspace);
+        var holder = new WorkspaceHolder(options.Workspace, options.ReloadWorkspace, options.LoggerFactory.CreateLogger<WorkspaceHolder>());
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(options.Services);
         builder.Services.AddSingleton(options.Jobs);

@@ -112,26 +112,7 @@ internal sealed class PipelineWatcher(
         }
     }
 
-    private async Task<Workspace> ReloadAsync(CancellationToken cancellationToken)
-    {
-        if (options.ReloadWorkspace is null)
-        {
-            return workspace.Current;
-        }
-
-        try
-        {
-            var reloaded = await options.ReloadWorkspace(cancellationToken).ConfigureAwait(false);
-            workspace.Current = reloaded;
-            return reloaded;
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            // A definition being edited may be broken for a moment; the last good one stays in force.
-            logger.LogWarning("Definitions could not be reloaded, keeping the last good ones: {Error}", exception.Message);
-            return workspace.Current;
-        }
-    }
+    private Task<Workspace> ReloadAsync(CancellationToken cancellationToken) => workspace.RefreshAsync(cancellationToken);
 
     private async Task ChangedAsync(PipelineDefinition pipeline, string reason, CancellationToken cancellationToken)
     {

@@ -42,6 +42,36 @@ public sealed class JobApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Post_PipelineAddedSinceStart_ReloadsDefinitionsAndAccepts()
+    {
+        // Given a daemon started before the pipeline 'fresh' existed, whose definitions now include it
+        await _daemon.StopAsync();
+        var reloads = 0;
+        var withFresh = _daemon.Workspace with
+        {
+            Pipelines = new Dictionary<string, Core.Definitions.PipelineDefinition>(_daemon.Workspace.Pipelines)
+            {
+                ["fresh"] = DaemonHarness.Pipeline("fresh", Path.Combine(_daemon.Root, "pipelines", "fresh.yaml"), []),
+            },
+        };
+        _daemon.Reload = _ =>
+        {
+            Interlocked.Increment(ref reloads);
+            return Task.FromResult(withFresh);
+        };
+        await _daemon.StartAsync();
+
+        // When a build of it is submitted, and then one of a pipeline that does not exist anywhere
+        var fresh = await _daemon.SendAsync(HttpMethod.Post, "/api/jobs", DaemonHarness.CiSecret, new { kind = "build", pipeline = "fresh" });
+        var missing = await _daemon.SendAsync(HttpMethod.Post, "/api/jobs", DaemonHarness.CiSecret, new { kind = "build", pipeline = "nowhere" });
+
+        // Then the first is accepted after one reload; the second is still refused
+        Assert.Equal(HttpStatusCode.Accepted, fresh.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+        Assert.True(reloads >= 1);
+    }
+
+    [Fact]
     public async Task Post_WhileTheStoreHasNotCommitted_DoesNotAnswer()
     {
         // Given a store whose enqueue is held open
