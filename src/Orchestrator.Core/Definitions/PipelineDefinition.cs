@@ -46,6 +46,22 @@ public sealed record PipelineDefinition(
     /// <summary>The <c>auto:</c> key: what the daemon does when the pipeline goes stale. <value>The default is <see cref="AutoMode.None"/>.</value></summary>
     public AutoMode Auto { get; init; } = AutoMode.None;
 
+    /// <summary>
+    /// Where the pipeline's lock is or would be: <c>NAME.lock.yaml</c> next to the definition (NAME is
+    /// the definition's file name). <value>Null for definitions built in code without one.</value>
+    /// </summary>
+    public string? LockFile { get; init; }
+
+    /// <summary>The lock read from <see cref="LockFile"/>, or null when there is none. <value>The default is null.</value></summary>
+    public Locks.PipelineLock? Lock { get; init; }
+
+    /// <summary>
+    /// Names of apt packages written without a version (allowed only with a lock, which pins them). Their
+    /// entry in <see cref="AptPackages"/> carries the locked version, or <c>""</c> when the lock lacks them.
+    /// <value>The default is none.</value>
+    /// </summary>
+    public IReadOnlyList<string> UnpinnedPackages { get; init; } = [];
+
     /// <summary>The folder holding the definition; file sources are relative to it.</summary>
     public string Directory => Path.GetDirectoryName(SourceFile)!;
 }

@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Orchestrator.Core.Definitions;
+
+namespace Orchestrator.Core.Locks;
+
+/// <summary>
+/// The checksum of what a lock depends on: a canonical JSON of the definition's fields that shape the
+/// image (name, version, base, apt packages as written, env, user, workdir, entrypoint, cmd, labels,
+/// and each copied file's destination, mode and SHA-256), hashed with SHA-256. Built from the parsed
+/// record, not the YAML bytes, so comments, quoting and whitespace do not count. Tags, floating tags,
+/// <c>auto</c> and the validation tests are left out: they do not change what gets installed.
+/// </summary>
+public static class InputsChecksum
+{
+    /// <summary><c>sha256:</c> and 64 hex digits over the canonical form of <paramref name="pipeline"/>.</summary>
+    /// <exception cref="IOException">A copied file cannot be read.</exception>
+    public static string Compute(PipelineDefinition pipeline) =>
+        "sha256:" + Convert.ToHexStringLower(SHA256.HashData(CanonicalJson(pipeline)));
+
+    /// <summary>The canonical UTF-8 JSON the checksum is taken over (fixed key order, no whitespace).</summary>
+    internal static byte[] CanonicalJson(PipelineDefinition pipeline)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("name", pipeline.Name);
+            json.WriteString("version", pipeline.Version);
+            json.WriteString("base", pipeline.Base.ToString());
+            json.WriteStartArray("apt");
+            // Sorted: apt resolves the same closure whatever order the packages are listed in.
+            foreach (var package in pipeline.AptPackages.OrderBy(p => p.Name, StringComparer.Ordinal))
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(package.Name);
+                // A package written without a version is unpinned even when the lock filled its version in.
+                if (pipeline.UnpinnedPackages.Contains(package.Name, StringComparer.Ordinal) || package.Version.Length == 0)
+                {
+                    json.WriteNullValue();
+                }
+                else
+                {
+                    json.WriteStringValue(package.Version);
+                }
+
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("files");
+            foreach (var file in pipeline.Files)
+            {
+                json.WriteStartObject();
+                json.WriteString("dest", file.Destination);
+                if (file.Mode is { } mode)
+                {
+                    json.WriteNumber("mode", mode);
+                }
+                else
+                {
+                    json.WriteNull("mode");
+                }
+
+                using (var content = File.OpenRead(file.Source))
+                {
+                    json.WriteString("sha256", Convert.ToHexStringLower(SHA256.HashData(content)));
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            WritePairs(json, "env", pipeline.Env);
+            WriteNullable(json, "user", pipeline.User);
+            WriteNullable(json, "workdir", pipeline.WorkingDirectory);
+            WriteList(json, "entrypoint", pipeline.Entrypoint);
+            WriteList(json, "cmd", pipeline.Cmd);
+            WritePairs(json, "labels", pipeline.Labels);
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private static void WriteList(Utf8JsonWriter json, string name, IReadOnlyList<string>? values)
+    {
+        if (values is null)
+        {
+            json.WriteNull(name);
+            return;
+        }
+
+        json.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            json.WriteStringValue(value);
+        }
+
+        json.WriteEndArray();
+    }
+
+    // Pairs keep definition order: a later ENV may refer to an earlier one.
+    private static void WritePairs(Utf8JsonWriter json, string name, IReadOnlyList<KeyValuePair<string, string>> pairs)
+    {
+        json.WriteStartArray(name);
+        foreach (var (key, value) in pairs)
+        {
+            json.WriteStartArray();
+            json.WriteStringValue(key);
+            json.WriteStringValue(value);
+            json.WriteEndArray();
+        }
+
+        json.WriteEndArray();
+    }
+}

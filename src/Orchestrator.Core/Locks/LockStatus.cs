@@ -1,0 +1,91 @@
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.References;
+
+namespace Orchestrator.Core.Locks;
+
+/// <summary>Whether a pipeline's lock still describes it.</summary>
+public enum LockState
+{
+    /// <summary>The lock matches the definition, its files and the base's current digest.</summary>
+    Fresh,
+
+    /// <summary>There is no lock next to the definition.</summary>
+    Missing,
+
+    /// <summary>The lock no longer matches; <see cref="LockStatus.Reasons"/> says why.</summary>
+    Stale,
+}
+
+/// <summary>The outcome of <see cref="Check"/>: the state, every reason, and a message that gives the fix.</summary>
+/// <param name="Pipeline">The pipeline.</param>
+/// <param name="State">Fresh, missing or stale.</param>
+/// <param name="Reasons">Why it is stale (empty otherwise).</param>
+public sealed record LockStatus(string Pipeline, LockState State, IReadOnlyList<string> Reasons)
+{
+    public bool IsFresh => State == LockState.Fresh;
+
+    /// <summary>One line for people: what is wrong and the command that fixes it.</summary>
+    public string Message => State switch
+    {
+        LockState.Fresh => $"the lock of {Pipeline} is fresh",
+        LockState.Missing => $"pipeline {Pipeline} has no lock: run 'orchestrator lock {Pipeline}' and commit pipelines/{Pipeline}.lock.yaml",
+        _ => $"the lock of {Pipeline} is stale ({string.Join("; ", Reasons)}): run 'orchestrator lock {Pipeline}' and commit the new lock",
+    };
+
+    /// <summary>
+    /// Compares <paramref name="pipelineLock"/> with <paramref name="pipeline"/> as it is now and with the
+    /// base variant's current digest in the first stage.
+    /// </summary>
+    public static LockStatus Check(PipelineLock? pipelineLock, PipelineDefinition pipeline, Digest currentBaseDigest)
+    {
+        if (pipelineLock is null)
+        {
+            return new LockStatus(pipeline.Name, LockState.Missing, []);
+        }
+
+        var reasons = new List<string>();
+        if (pipelineLock.Pipeline != pipeline.Name)
+        {
+            reasons.Add($"the lock is for pipeline '{pipelineLock.Pipeline}'");
+        }
+
+        if (pipelineLock.InputsChecksum != InputsChecksum.Compute(pipeline))
+        {
+            reasons.Add("the definition or its files changed since the lock was written");
+        }
+
+        if (pipelineLock.Base.Name != pipeline.Base.ToString())
+        {
+            reasons.Add($"the base changed from {pipelineLock.Base.Name} to {pipeline.Base}");
+        }
+        else if (pipelineLock.Base.Digest != currentBaseDigest)
+        {
+            reasons.Add($"base {pipeline.Base} moved from {pipelineLock.Base.Digest.ToShortString()} to {currentBaseDigest.ToShortString()}");
+        }
+
+        foreach (var package in pipeline.AptPackages)
+        {
+            if (pipeline.UnpinnedPackages.Contains(package.Name, StringComparer.Ordinal))
+            {
+                if (!pipelineLock.Packages.Any(p => p.Name == package.Name))
+                {
+                    reasons.Add($"{package.Name} is not in the lock");
+                }
+
+                continue;
+            }
+
+            var locked = pipelineLock.Packages.FirstOrDefault(p => p.Name == package.Name);
+            if (locked is null)
+            {
+                reasons.Add($"{package.Name}={package.Version} is not in the lock");
+            }
+            else if (locked.Version != package.Version)
+            {
+                reasons.Add($"{package.Name} is pinned to {package.Version} but locked at {locked.Version}");
+            }
+        }
+
+        return new LockStatus(pipeline.Name, reasons.Count == 0 ? LockState.Fresh : LockState.Stale, reasons);
+    }
+}

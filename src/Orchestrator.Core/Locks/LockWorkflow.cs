@@ -1,0 +1,296 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+using Orchestrator.Core.Workflows;
+
+namespace Orchestrator.Core.Locks;
+
+/// <summary>
+/// Resolves a pipeline's full apt closure on its base's current digest (in a throwaway container on
+/// the host network, since the engine has no bridge), checks locks for drift, and lists what is outdated.
+/// The lock's source date is the newest <c>Date:</c> of the Release files apt used: it is what the
+/// mirror looked like when the closure was resolved, and it is stable for as long as the mirror is.
+/// </summary>
+public sealed partial class LockWorkflow(OrchestratorServices services)
+{
+    /// <summary>Labels every container this workflow creates, so leftovers can be found and removed.</summary>
+    public const string ContainerLabel = "io.orchestrator.lock";
+
+    /// <summary>How long one apt run (update plus resolution) may take before it is killed.</summary>
+    public static readonly TimeSpan AptTimeout = TimeSpan.FromMinutes(10);
+
+    // apt drops to the _apt user for downloads; with every capability dropped it cannot, so it stays
+    // root (it only reads index files from the mirror here). Sections are split on '@@ ' marker lines.
+    internal const string ResolveScript = """
+        set -e
+        export DEBIAN_FRONTEND=noninteractive
+        o='-o APT::Sandbox::User=root'
+        apt-get $o update -qq >&2
+        echo '@@ release-dates'
+        cat /var/lib/apt/lists/*Release 2>/dev/null | grep '^Date:' || true
+        echo '@@ base-packages'
+        dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n'
+        echo '@@ simulate'
+        apt-get $o install -s --no-install-recommends "$@"
+        echo '@@ show'
+        apt-cache show --no-all-versions $(apt-get $o install -s --no-install-recommends "$@" | awk '/^Inst /{v=$3; if (v ~ /^\[/) v=$4; sub(/^\(/, "", v); print $2 "=" v}') "$@"
+        """;
+
+    internal const string PolicyScript = """
+        set -e
+        apt-get -o APT::Sandbox::User=root update -qq >&2
+        apt-cache policy "$@"
+        """;
+
+    private readonly ILogger<LockWorkflow> _logger = services.Logger<LockWorkflow>();
+
+    /// <summary>The digest-pinned reference the pipeline's base variant has in the first stage now.</summary>
+    /// <exception cref="JobFailedException">The base was never built.</exception>
+    public async Task<ImageReference> CurrentBaseAsync(PipelineDefinition pipeline, CancellationToken cancellationToken = default)
+    {
+        var bases = new BaseImageWorkflow(services);
+        var (image, variant) = services.Workspace.GetBaseVariant(pipeline.Base.ToString());
+        return await bases.ResolveAsync(image, variant, cancellationToken).ConfigureAwait(false)
+            ?? throw new JobFailedException(
+                $"base {pipeline.Base} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
+                $"build it with 'orchestrator base build {pipeline.Base}', then lock again");
+    }
+
+    /// <summary>Compares the pipeline's lock with its definition, files and the base's current digest.</summary>
+    public async Task<LockStatus> CheckAsync(string pipelineName, CancellationToken cancellationToken = default)
+    {
+        var pipeline = services.Workspace.GetPipeline(pipelineName);
+        var current = await CurrentBaseAsync(pipeline, cancellationToken).ConfigureAwait(false);
+        return LockStatus.Check(pipeline.Lock, pipeline, current.Digest!);
+    }
+
+    /// <summary>
+    /// Resolves the full closure that installing the pipeline's apt packages brings on its base's
+    /// current digest: <c>apt-get install -s</c> for the closure, <c>apt-cache show</c> for each
+    /// <c>.deb</c>'s SHA-256. Writes nothing; the caller writes the returned lock.
+    /// </summary>
+    /// <exception cref="InputException">No such pipeline.</exception>
+    /// <exception cref="JobFailedException">The base is missing, the mirror no longer serves a pinned version, or apt failed.</exception>
+    public async Task<PipelineLock> ResolveAsync(string pipelineName, CancellationToken cancellationToken = default)
+    {
+        var pipeline = services.Workspace.GetPipeline(pipelineName);
+        var baseReference = await CurrentBaseAsync(pipeline, cancellationToken).ConfigureAwait(false);
+        var arguments = pipeline.AptPackages
+            .Select(p => pipeline.UnpinnedPackages.Contains(p.Name, StringComparer.Ordinal) || p.Version.Length == 0 ? p.Name : p.ToString())
+            .ToList();
+
+        services.Reporter.Step($"resolving {arguments.Count} apt package(s) of {pipeline.Name} on {baseReference.Digest!.ToShortString()}");
+        var (exitCode, logs) = await RunAptAsync(baseReference, ResolveScript, arguments, cancellationToken).ConfigureAwait(false);
+        var sections = Sections(logs.Stdout);
+        if (exitCode != 0)
+        {
+            throw Failure(pipeline, baseReference, exitCode, logs);
+        }
+
+        var installs = AptOutput.ParseSimulation(sections.GetValueOrDefault("simulate", string.Empty));
+        var hashes = AptOutput.ParseShow(sections.GetValueOrDefault("show", string.Empty));
+        var basePackages = AptOutput.ParseDpkgQuery(sections.GetValueOrDefault("base-packages", string.Empty));
+        var direct = pipeline.AptPackages.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+
+        var closure = installs.Select(i => (i.Name, i.Version, i.Architecture)).ToList();
+        // A named package the base already has at the wanted version gets no Inst line; the lock still pins it.
+        foreach (var name in direct.Where(n => closure.All(c => c.Name != n)))
+        {
+            var installed = basePackages.FirstOrDefault(b => b.Name == name)
+                ?? throw new JobFailedException($"apt did not plan to install {name} and the base does not have it; rerun 'orchestrator lock {pipeline.Name}'");
+            closure.Add((installed.Name, installed.Version, installed.Architecture));
+        }
+
+        var packages = new List<LockedPackage>();
+        foreach (var (name, version, architecture) in closure)
+        {
+            if (!hashes.TryGetValue((name, version, architecture), out var sha256))
+            {
+                throw new JobFailedException(
+                    $"the mirror's index has no SHA256 for {name} {version} {architecture} (apt-cache show printed none); check the base's apt sources, then rerun 'orchestrator lock {pipeline.Name}'");
+            }
+
+            packages.Add(new LockedPackage(name, version, architecture, sha256, direct.Contains(name)));
+        }
+
+        var sourceDate = AptOutput.ParseNewestReleaseDate(sections.GetValueOrDefault("release-dates", string.Empty))
+            ?? throw new JobFailedException("apt's Release files carry no Date: line, so the lock has no source date; check the base's apt sources");
+
+        var (image, variant) = services.Workspace.GetBaseVariant(pipeline.Base.ToString());
+        var lockedBase = new LockedBase(pipeline.Base.ToString(), new BaseImageWorkflow(services).TagReference(image, variant), baseReference.Digest!)
+        {
+            Packages = basePackages,
+        };
+        var result = new PipelineLock(
+            PipelineLock.CurrentVersion,
+            pipeline.Name,
+            InputsChecksum.Compute(pipeline),
+            lockedBase,
+            sourceDate,
+            packages.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Architecture, StringComparer.Ordinal).ToList());
+        LogResolved(pipeline.Name, packages.Count, baseReference.Digest!);
+        return result;
+    }
+
+    /// <summary>
+    /// For every pipeline with a lock: whether its base moved since, and which locked packages have a
+    /// newer candidate in the mirror now (security updates first). Pipelines without a lock are skipped.
+    /// </summary>
+    public async Task<IReadOnlyList<OutdatedReport>> OutdatedAsync(CancellationToken cancellationToken = default)
+    {
+        var locked = services.Workspace.Pipelines.Values.Where(p => p.Lock is not null).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        var reports = new List<OutdatedReport>();
+        // One container per base variant, asking about every package any of its pipelines locks.
+        foreach (var group in locked.GroupBy(p => p.Base.ToString()))
+        {
+            var current = await CurrentBaseAsync(group.First(), cancellationToken).ConfigureAwait(false);
+            var names = group.SelectMany(p => p.Lock!.Packages.Select(l => l.Name)).Distinct().Order(StringComparer.Ordinal).ToList();
+            var policies = new Dictionary<string, PolicyEntry>(StringComparer.Ordinal);
+            if (names.Count > 0)
+            {
+                services.Reporter.Step($"asking the mirror about {names.Count} package(s) on {group.Key}");
+                var (exitCode, logs) = await RunAptAsync(current, PolicyScript, names, cancellationToken).ConfigureAwait(false);
+                if (exitCode != 0)
+                {
+                    throw new JobFailedException($"apt-cache policy failed on {current} (exit {exitCode}): {Tail(logs.Stderr)}; check that the mirror is reachable and retry");
+                }
+
+                foreach (var entry in AptOutput.ParsePolicy(logs.Stdout))
+                {
+                    policies.TryAdd(entry.Name, entry);
+                }
+            }
+
+            foreach (var pipeline in group)
+            {
+                var pipelineLock = pipeline.Lock!;
+                var updates = pipelineLock.Packages
+                    .Select(p => (Package: p, Policy: policies.GetValueOrDefault(p.Name)))
+                    .Where(x => x.Policy?.Candidate is { } candidate && DebianVersion.Compare(candidate, x.Package.Version) > 0)
+                    .Select(x => new OutdatedPackage(x.Package.Name, x.Package.Version, x.Policy!.Candidate!, x.Policy.CandidateFromSecurity, x.Package.Direct))
+                    .OrderByDescending(u => u.Security)
+                    .ThenBy(u => u.Name, StringComparer.Ordinal)
+                    .ToList();
+                reports.Add(new OutdatedReport(pipeline.Name, pipeline.Base.ToString(), pipelineLock.Base.Digest, current.Digest!, updates));
+            }
+        }
+
+        return reports;
+    }
+
+    private async Task<(long ExitCode, ContainerLogs Logs)> RunAptAsync(ImageReference image, string script, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var stage = services.Config.FirstStage;
+        await services.Engine.PullImageAsync(image, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        var spec = new ContainerSpec(
+            image.ToString(),
+            Entrypoint: ["/bin/sh", "-c", script],
+            Cmd: ["sh", .. arguments],
+            User: "0",
+            NetworkMode: "host",
+            Labels: new Dictionary<string, string> { [ContainerLabel] = image.Digest!.ToString() });
+        var id = await services.Engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await services.Engine.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            using var deadline = new CancellationTokenSource(AptTimeout, services.Time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+            long exitCode;
+            try
+            {
+                exitCode = await services.Engine.WaitContainerAsync(id, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await services.Engine.KillContainerAsync(id, CancellationToken.None).ConfigureAwait(false);
+                throw new JobFailedException($"apt took longer than {AptTimeout.TotalMinutes:0} minutes on {image} and was stopped; check that the mirror is reachable and retry");
+            }
+
+            return (exitCode, await services.Engine.GetContainerLogsAsync(id, cancellationToken).ConfigureAwait(false));
+        }
+        finally
+        {
+            await services.Engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private static JobFailedException Failure(PipelineDefinition pipeline, ImageReference baseReference, long exitCode, ContainerLogs logs)
+    {
+        var output = logs.Stdout + "\n" + logs.Stderr;
+        var missing = AptOutput.ParseMissingVersions(output);
+        if (missing.Count > 0)
+        {
+            var what = string.Join(", ", missing.Select(m => $"{m.Package} {m.Version}"));
+            return new JobFailedException(
+                $"the mirror no longer serves {what} (apt: version not found). Two ways out: " +
+                $"'orchestrator lock --update {pipeline.Name}' to move to what the mirror serves now (after changing or removing the pin in {Path.GetFileName(pipeline.SourceFile)}), " +
+                $"or give base {pipeline.Base} a 'snapshot:' mirror (snapshot.debian.org) that still serves it");
+        }
+
+        var unknown = AptOutput.ParseUnknownPackages(output);
+        if (unknown.Count > 0)
+        {
+            return new JobFailedException(
+                $"the mirror has no package named {string.Join(", ", unknown)} for base {pipeline.Base}: fix the name in {Path.GetFileName(pipeline.SourceFile)} ('apt-cache search WORD' finds it)");
+        }
+
+        return new JobFailedException($"apt failed resolving {pipeline.Name} on {baseReference} (exit {exitCode}): {Tail(logs.Stderr)}; check that the mirror is reachable and retry");
+    }
+
+    private static Dictionary<string, string> Sections(string stdout)
+    {
+        var sections = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? current = null;
+        var text = new System.Text.StringBuilder();
+        foreach (var line in stdout.ReplaceLineEndings("\n").Split('\n'))
+        {
+            if (line.StartsWith("@@ ", StringComparison.Ordinal))
+            {
+                if (current is not null)
+                {
+                    sections[current] = text.ToString();
+                }
+
+                current = line[3..].Trim();
+                text.Clear();
+                continue;
+            }
+
+            text.Append(line).Append('\n');
+        }
+
+        if (current is not null)
+        {
+            sections[current] = text.ToString();
+        }
+
+        return sections;
+    }
+
+    private static string Tail(string text)
+    {
+        var lines = text.Trim().Split('\n').TakeLast(5);
+        return string.Join(" | ", lines.Select(l => l.Trim()));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Locked {Pipeline}: {Count} package(s) on base {Digest}")]
+    private partial void LogResolved(string pipeline, int count, Digest digest);
+}
+
+/// <summary>What <c>orchestrator outdated</c> reports for one locked pipeline.</summary>
+/// <param name="Pipeline">The pipeline.</param>
+/// <param name="Base"><c>NAME/VARIANT</c>.</param>
+/// <param name="LockedBaseDigest">The base digest the lock names.</param>
+/// <param name="CurrentBaseDigest">The base's digest in the first stage now.</param>
+/// <param name="Packages">Locked packages with a newer candidate, security updates first.</param>
+public sealed record OutdatedReport(string Pipeline, string Base, Digest LockedBaseDigest, Digest CurrentBaseDigest, IReadOnlyList<OutdatedPackage> Packages)
+{
+    public bool BaseOutdated => LockedBaseDigest != CurrentBaseDigest;
+
+    public bool IsOutdated => BaseOutdated || Packages.Count > 0;
+}
+
+/// <summary>A locked package with a newer candidate in the mirror.</summary>
+public sealed record OutdatedPackage(string Name, string Locked, string Candidate, bool Security, bool Direct);
