@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Locks;
 using Orchestrator.Core.References;
 using Orchestrator.Definitions.Yaml;
 using YamlDotNet.RepresentationModel;
@@ -30,7 +31,12 @@ internal static partial class PipelineReader
     /// checked further, so one mistake is not reported twice). <paramref name="name"/> is the pipeline's
     /// name node, for the cross-file duplicate check, when it could be read.
     /// </summary>
-    public static PipelineDefinition? Read(SourceFile file, YamlNode root, IReadOnlyDictionary<string, BaseImageDefinition?> bases, out Located<string>? name)
+    /// <paramref name="hasLock"/> is true when a lock file sits next to the definition (even a broken one):
+    /// then packages may be written without a version, and <paramref name="pipelineLock"/> (when it could be
+    /// read) supplies the version they are locked at.
+    public static PipelineDefinition? Read(
+        SourceFile file, YamlNode root, IReadOnlyDictionary<string, BaseImageDefinition?> bases, out Located<string>? name,
+        bool hasLock = false, PipelineLock? pipelineLock = null)
     {
         name = null;
         var before = file.Diagnostics.Count;
@@ -56,7 +62,7 @@ internal static partial class PipelineReader
             file.Error(repo.Node, repositoryError, $"use a lower-case path such as 'repository: apps/{Slug(file.BaseName)}'");
         }
 
-        var apt = ReadPackages(file, reader);
+        var apt = ReadPackages(file, reader, hasLock, pipelineLock, out var unpinned);
         var files = ReadFiles(file, reader);
         var env = ReadEnv(file, reader.StringMap("env", example: "{ NAME: value }"), "env");
         var user = reader.String("user", example: "\"10001\"");
@@ -93,6 +99,9 @@ internal static partial class PipelineReader
         {
             Auto = auto,
             FloatingTags = floatingTags,
+            LockFile = LockPathFor(file.FullPath),
+            Lock = pipelineLock,
+            UnpinnedPackages = unpinned,
         };
     }
 
@@ -180,9 +189,14 @@ internal static partial class PipelineReader
         return new BaseVariantRef(definition.Name, variant);
     }
 
-    private static List<AptPackage> ReadPackages(SourceFile file, MappingReader reader)
+    /// <summary>Where the lock of the definition at <paramref name="definitionPath"/> lives: NAME.lock.yaml next to it.</summary>
+    public static string LockPathFor(string definitionPath) =>
+        Path.Combine(Path.GetDirectoryName(definitionPath)!, Path.GetFileNameWithoutExtension(definitionPath) + ".lock.yaml");
+
+    private static List<AptPackage> ReadPackages(SourceFile file, MappingReader reader, bool hasLock, PipelineLock? pipelineLock, out List<string> unpinned)
     {
         var result = new List<AptPackage>();
+        unpinned = [];
         var packages = reader.Mapping("packages", PackageKeys, what: "'packages'");
         var apt = packages?.StringMap("apt", allowEmptyValues: true, example: "{ python3-minimal: \"3.11.2-1+b1\" }");
         foreach (var (key, version) in apt ?? [])
@@ -196,9 +210,21 @@ internal static partial class PipelineReader
             }
 
             var pinFix = $"pin an exact version: {package}: \"{ExampleVersion(package)}\" ('apt-cache policy {package}' lists them)";
-            if (version is not { } v)
+            if (version is not { } v || (hasLock && v.Value.Length == 0))
             {
-                file.Error(key, $"apt package '{package}' has no version; every package is pinned so a rebuild installs the same bytes", pinFix);
+                if (!hasLock)
+                {
+                    file.Error(key, $"apt package '{package}' has no version and the pipeline has no lock ({Path.GetFileName(LockPathFor(file.FullPath))}); every package is pinned so a rebuild installs the same bytes", pinFix);
+                    continue;
+                }
+
+                // The lock pins it; a package the lock does not list yet keeps "" until 'orchestrator lock' runs.
+                if (nameOk && result.All(p => p.Name != package))
+                {
+                    unpinned.Add(package);
+                    result.Add(new AptPackage(package, pipelineLock?.Packages.FirstOrDefault(p => p.Name == package)?.Version ?? string.Empty));
+                }
+
                 continue;
             }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Locks;
 using Orchestrator.Definitions.Yaml;
 
 namespace Orchestrator.Definitions;
@@ -55,7 +56,17 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
                 continue;
             }
 
-            var pipeline = PipelineReader.Read(file, root, bases, out var name);
+            var lockPath = PipelineReader.LockPathFor(file.FullPath);
+            var hasLock = File.Exists(lockPath);
+            PipelineLock? pipelineLock = null;
+            if (hasLock)
+            {
+                var lockFile = SourceFile.For(lockPath, diagnostics);
+                var lockRoot = await lockFile.LoadAsync(cancellationToken).ConfigureAwait(false);
+                pipelineLock = lockRoot is null ? null : LockFileReader.Read(lockFile, lockRoot);
+            }
+
+            var pipeline = PipelineReader.Read(file, root, bases, out var name, hasLock, pipelineLock);
             if (name is not { } n)
             {
                 continue;

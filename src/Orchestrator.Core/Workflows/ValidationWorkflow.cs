@@ -58,6 +58,12 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
             results.AddRange((await RunFileTestsAsync(reference, pipeline.Validate.Files, cancellationToken).ConfigureAwait(false)).Select(Report));
         }
 
+        // Locks: dpkg's installed set must be exactly the lock's (base set plus closure).
+        if (pipeline.Lock is { } pipelineLock)
+        {
+            results.Add(Report(await new Locks.InstalledPackagesTest(services).RunAsync(reference, pipelineLock, cancellationToken).ConfigureAwait(false)));
+        }
+
         if (pipeline.Validate.Metadata is { } metadata)
         {
             results.Add(Report(CheckMetadata(image.Config, metadata)));
