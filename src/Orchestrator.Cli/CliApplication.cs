@@ -28,6 +28,8 @@ internal static class CliApplication
         root.Subcommands.Add(new HistoryCommand(console));
         root.Subcommands.Add(new ReleaseCommand(console));
         root.Subcommands.Add(new DaemonCommand(console));
+        root.Subcommands.Add(new LockCommand(console));
+        root.Subcommands.Add(new OutdatedCommand(console));
         return root;
     }
 

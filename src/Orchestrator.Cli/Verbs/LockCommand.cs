@@ -1,0 +1,102 @@
+using System.CommandLine;
+using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Locks;
+using Orchestrator.Core.Workflows;
+using Orchestrator.Definitions;
+
+namespace Orchestrator.Cli.Verbs;
+
+/// <summary>
+/// <c>orchestrator lock [PIPELINE] [--all] [--check] [--update]</c>: resolve the full apt closure on the
+/// base's current digest and write pipelines/NAME.lock.yaml; with --check, only compare (exit 1 on drift).
+/// </summary>
+internal sealed class LockCommand : VerbCommand
+{
+    private readonly Argument<string?> _pipeline = new("pipeline") { Description = "The pipeline's name (pipelines/NAME.yaml)", Arity = ArgumentArity.ZeroOrOne };
+    private readonly Option<bool> _all = new("--all") { Description = "Every pipeline" };
+    private readonly Option<bool> _check = new("--check") { Description = "Write nothing; exit 1 when a lock is missing or stale (for CI)" };
+    private readonly Option<bool> _update = new("--update") { Description = "Resolve again even when the lock is fresh (moves to what the mirror serves now)" };
+
+    public LockCommand(CliConsole console)
+        : base("lock", "Resolve a pipeline's full apt closure on its base's current digest and write pipelines/NAME.lock.yaml", console)
+    {
+        Arguments.Add(_pipeline);
+        Options.Add(_all);
+        Options.Add(_check);
+        Options.Add(_update);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    {
+        var pipelines = Targets(parseResult, services.Workspace);
+        var check = parseResult.GetValue(_check);
+        if (check && parseResult.GetValue(_update))
+        {
+            throw new InputException("--check writes nothing and --update rewrites the lock: pass one of them");
+        }
+
+        var workflow = new LockWorkflow(services);
+        var results = new List<object>();
+        var lines = new List<string>();
+        var drift = false;
+        foreach (var pipeline in pipelines)
+        {
+            var status = await workflow.CheckAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
+            if (check)
+            {
+                drift |= !status.IsFresh;
+                results.Add(new { pipeline = pipeline.Name, state = status.State.ToString().ToLowerInvariant(), reasons = status.Reasons, message = status.Message });
+                lines.Add(status.IsFresh ? $"{pipeline.Name}: fresh" : $"{pipeline.Name}: {status.Message}");
+                continue;
+            }
+
+            if (status.IsFresh && !parseResult.GetValue(_update))
+            {
+                results.Add(new { pipeline = pipeline.Name, state = "fresh", written = false, lockFile = pipeline.LockFile });
+                lines.Add($"{pipeline.Name}: the lock is fresh ({Relative(services, pipeline.LockFile!)}); 'orchestrator lock --update {pipeline.Name}' resolves it again");
+                continue;
+            }
+
+            var resolved = await workflow.ResolveAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
+            var path = pipeline.LockFile ?? throw new InputException($"pipeline {pipeline.Name} was not loaded from a file, so it has no lock path");
+            await LockFileWriter.WriteAsync(resolved, path, cancellationToken).ConfigureAwait(false);
+            results.Add(new
+            {
+                pipeline = pipeline.Name,
+                state = "written",
+                written = true,
+                lockFile = path,
+                baseDigest = resolved.Base.Digest.ToString(),
+                packages = resolved.Packages.Select(p => new { name = p.Name, version = p.Version, architecture = p.Architecture, sha256 = p.Sha256, direct = p.Direct }),
+            });
+            lines.Add($"{pipeline.Name}: locked {resolved.Packages.Count} package(s) ({resolved.Packages.Count(p => p.Direct)} direct) on {resolved.Base.Digest.ToShortString()} in {Relative(services, path)}");
+        }
+
+        WriteResult(parseResult, new { locks = results }, [.. lines]);
+        if (drift)
+        {
+            Console.Error.WriteLine("orchestrator: lock drift: run 'orchestrator lock PIPELINE' (or --all) and commit the lock files");
+            return ExitCodes.JobFailed;
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private List<PipelineDefinition> Targets(ParseResult parseResult, Workspace workspace)
+    {
+        var name = parseResult.GetValue(_pipeline);
+        var all = parseResult.GetValue(_all);
+        return (name, all) switch
+        {
+            (not null, true) => throw new InputException("pass a pipeline or --all, not both"),
+            (not null, false) => [workspace.GetPipeline(name)],
+            (null, true) => workspace.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList(),
+            _ => throw new InputException("name the pipeline to lock ('orchestrator lock NAME'), or pass --all"),
+        };
+    }
+
+    private static string Relative(OrchestratorServices services, string path) =>
+        Path.GetRelativePath(services.Config.RootDirectory, path).Replace('\\', '/');
+}
