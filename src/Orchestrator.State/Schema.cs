@@ -111,5 +111,12 @@ internal static class Schema
             PRIMARY KEY (job_id, sequence)
         ) WITHOUT ROWID;
         """,
+
+        // 3: the build cache: each pipeline build's cache key (sha256:…, see BuildCacheKey), looked up by
+        // subject and key; null for bases and for builds recorded before this step.
+        """
+        ALTER TABLE builds ADD COLUMN cache_key TEXT NULL;
+        CREATE INDEX ix_builds_subject_cache_key ON builds (subject, cache_key, at, id);
+        """,
     ];
 }

@@ -70,8 +70,8 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO builds (subject, kind, stage, reference, digest, tags, version, base_digest, actor, at, duration_ms, recorded_at)
-            VALUES ($subject, $kind, $stage, $reference, $digest, $tags, $version, $base_digest, $actor, $at, $duration_ms, $recorded_at)
+            INSERT INTO builds (subject, kind, stage, reference, digest, tags, version, base_digest, actor, at, duration_ms, recorded_at, cache_key)
+            VALUES ($subject, $kind, $stage, $reference, $digest, $tags, $version, $base_digest, $actor, $at, $duration_ms, $recorded_at, $cache_key)
             RETURNING id;
             """;
         command.Parameters.AddWithValue("$subject", record.Subject);
@@ -86,6 +86,7 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
         command.Parameters.AddWithValue("$at", FormatTimestamp(record.At));
         command.Parameters.AddWithValue("$duration_ms", ToMilliseconds(record.Duration));
         command.Parameters.AddWithValue("$recorded_at", FormatTimestamp(_timeProvider.GetUtcNow()));
+        command.Parameters.AddWithValue("$cache_key", (object?)record.CacheKey?.ToString() ?? DBNull.Value);
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
@@ -199,7 +200,7 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT id, subject, kind, stage, reference, tags, version, base_digest, actor, at, duration_ms
+            SELECT id, subject, kind, stage, reference, tags, version, base_digest, actor, at, duration_ms, cache_key
             FROM builds
             WHERE $subject IS NULL OR subject = $subject
             ORDER BY at DESC, id DESC
@@ -207,6 +208,32 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
             """;
         command.Parameters.AddWithValue("$subject", (object?)subject ?? DBNull.Value);
         command.Parameters.AddWithValue("$limit", limit);
+        return await ReadBuildsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<BuildRecord?> FindBuildByCacheKeyAsync(string subject, Digest cacheKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(cacheKey);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, subject, kind, stage, reference, tags, version, base_digest, actor, at, duration_ms, cache_key
+            FROM builds
+            WHERE subject = $subject AND cache_key = $cache_key
+            ORDER BY at DESC, id DESC
+            LIMIT 1;
+            """;
+        command.Parameters.AddWithValue("$subject", subject);
+        command.Parameters.AddWithValue("$cache_key", cacheKey.ToString());
+        var builds = await ReadBuildsAsync(command, cancellationToken).ConfigureAwait(false);
+        return builds.Count == 0 ? null : builds[0];
+    }
+
+    // Reads the rows of a SELECT of the builds columns in ListBuildsAsync's order.
+    private static async Task<List<BuildRecord>> ReadBuildsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
         var builds = new List<BuildRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -223,7 +250,10 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
                 reader.IsDBNull(7) ? null : ParseDigest(reader.GetString(7), "builds", id),
                 reader.GetString(8),
                 ParseTimestamp(reader.GetString(9), "builds", id),
-                TimeSpan.FromMilliseconds(reader.GetInt64(10))));
+                TimeSpan.FromMilliseconds(reader.GetInt64(10)))
+            {
+                CacheKey = reader.IsDBNull(11) ? null : ParseDigest(reader.GetString(11), "builds", id),
+            });
         }
 
         return builds;

@@ -41,6 +41,8 @@ public static class ResultDocuments
         tags = result.Tags,
         baseReference = result.BaseReference.ToString(),
         buildId = result.BuildId,
+        cacheHit = result.CacheHit,
+        cacheKey = result.CacheKey?.ToString(),
     };
 
     public static object Validation(ValidationResult result) => new

@@ -35,6 +35,14 @@ public interface IStateStore
 
     /// <summary>The promotions, newest first; all pipelines when null.</summary>
     Task<IReadOnlyList<PromotionRecord>> ListPromotionsAsync(string? pipeline = null, int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The newest build of <paramref name="subject"/> recorded with <paramref name="cacheKey"/> (see
+    /// <see cref="Workflows.BuildCacheKey"/>), or null. A store without a build cache always answers null,
+    /// which makes every build a cache miss.
+    /// </summary>
+    Task<BuildRecord?> FindBuildByCacheKeyAsync(string subject, Digest cacheKey, CancellationToken cancellationToken = default) =>
+        Task.FromResult<BuildRecord?>(null);
 }
 
 /// <summary>A build of a pipeline or a base variant, pushed to a stage.</summary>
@@ -63,6 +71,9 @@ public sealed record BuildRecord(
     TimeSpan Duration)
 {
     public Digest Digest => Reference.Digest!;
+
+    /// <summary>The build cache key of its inputs (<see cref="Workflows.BuildCacheKey"/>), or null (bases, older records). <value>The default is null.</value></summary>
+    public Digest? CacheKey { get; init; }
 }
 
 /// <summary>A validation of one digest.</summary>

@@ -41,6 +41,14 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
 
         var baseReference = await ResolveBaseAsync(pipeline, buildMissingBase, cancellationToken).ConfigureAwait(false);
 
+        // cache: the same inputs, already built and still in the stage, are reused without the engine; --no-cache rebuilds.
+        var cache = new BuildCache(services);
+        var cacheKey = cache.ComputeKey(pipeline, baseReference, CreateLabels(pipeline, baseReference, services.Config.RootDirectory));
+        if (!noCache && await cache.TryReuseAsync(pipeline, cacheKey, baseReference, started, cancellationToken).ConfigureAwait(false) is { } cached)
+        {
+            return cached;
+        }
+
         // Pull the base by digest from the stage first, so the build never reaches for any other registry.
         services.Reporter.Step($"pulling base {baseReference}");
         await services.Engine.PullImageAsync(baseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
@@ -88,10 +96,10 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         var reference = target.WithDigest(digest!);
         var record = new BuildRecord(
             0, pipeline.Name, "pipeline", stage.Name, reference, pipeline.Tags, pipeline.Version, baseReference.Digest,
-            services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started));
+            services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started)) { CacheKey = cacheKey };
         var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
         LogBuilt(pipeline.Name, digest!, stage.Name);
-        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id);
+        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id) { CacheKey = cacheKey };
     }
 
     private async Task<ImageReference> ResolveBaseAsync(PipelineDefinition pipeline, bool buildMissingBase, CancellationToken cancellationToken)

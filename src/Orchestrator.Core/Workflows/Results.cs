@@ -17,6 +17,12 @@ public sealed record BaseBuildResult(string Base, ImageReference Reference, stri
 public sealed record BuildResult(string Pipeline, ImageReference Reference, IReadOnlyList<string> Tags, ImageReference BaseReference, long BuildId)
 {
     public Digest Digest => Reference.Digest!;
+
+    /// <summary>True when nothing was built: an earlier build with the same cache key was reused. <value>The default is false.</value></summary>
+    public bool CacheHit { get; init; }
+
+    /// <summary>The build cache key of its inputs, or null when it was not computed. <value>The default is null.</value></summary>
+    public Digest? CacheKey { get; init; }
 }
 
 /// <summary>A validation of one digest; <see cref="Passed"/> when every test passed.</summary>

@@ -52,6 +52,9 @@ internal sealed class FakeStateStore : IStateStore
     public Task<IReadOnlyList<ValidationRecord>> ListValidationsAsync(string? pipeline = null, int limit = 100, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<ValidationRecord>>(Validations.Where(v => pipeline is null || v.Pipeline == pipeline).Reverse().Take(limit).ToList());
 
+    public Task<BuildRecord?> FindBuildByCacheKeyAsync(string subject, Digest cacheKey, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Builds.LastOrDefault(b => b.Subject == subject && b.CacheKey == cacheKey));
+
     public Task<IReadOnlyList<PromotionRecord>> ListPromotionsAsync(string? pipeline = null, int limit = 100, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<PromotionRecord>>(Promotions.Where(p => pipeline is null || p.Pipeline == pipeline).Reverse().Take(limit).ToList());
 }

@@ -1,0 +1,180 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.References;
+
+namespace Orchestrator.Core.Workflows;
+
+/// <summary>
+/// The content-addressed build cache key of a pipeline image: <c>sha256:…</c> over a canonical,
+/// versioned serialization of every input that can change the image. Two builds with the same key
+/// would build the same image, so a digest recorded under the key may be reused instead of rebuilt.
+/// </summary>
+/// <remarks>
+/// Inputs, and why each one is there:
+/// <list type="bullet">
+/// <item><see cref="RecipeVersion"/> and the SHA-256 of the Dockerfile <see cref="BuildContext"/> generates (with a
+/// placeholder base name): a change to how Orchestrator turns a definition into an image invalidates every key,
+/// even when no definition changed.</item>
+/// <item>The definition's meaningful fields (name, version, repository, base variant, packages, env, user, workdir,
+/// entrypoint, cmd, labels, tags, file destinations and modes), as canonical JSON: they are what the
+/// image is made of. Comments, whitespace and key order of the YAML never reach the parsed definition, and the
+/// validation spec does not change the image, so neither is in the key.</item>
+/// <item>The base digest: a rebuilt base (a new digest under the same tag) must rebuild everything on it.</item>
+/// <item>Each copied file's bytes (SHA-256 per file, in definition order) and effective mode, never its mtime: the
+/// build context gives every file a fixed timestamp, so the mtime cannot reach the image.</item>
+/// <item>The lock (its bytes or checksum), when the pipeline has one: it pins what apt resolves.</item>
+/// <item>Build arguments, sorted by name: they reach the Dockerfile's <c>ARG</c>s.</item>
+/// <item>The labels handed to the engine besides the definition's, when given: they land in the image config.</item>
+/// </list>
+/// </remarks>
+public static class BuildCacheKey
+{
+    /// <summary>
+    /// The version of the key's serialization and of the build recipe. Bump it when the way an image is
+    /// built changes in a way the generated Dockerfile does not show (build request options, context layout).
+    /// </summary>
+    public const int RecipeVersion = 1;
+
+    // Stands in for the stage's base repository in the hashed Dockerfile: the base is in the key by digest,
+    // and the registry host it is pulled from does not change what is built.
+    private const string PlaceholderRegistry = "base.invalid";
+
+    /// <summary>Computes the key of building <paramref name="pipeline"/> on <paramref name="baseDigest"/>.</summary>
+    /// <param name="pipeline">The definition; its copied files are read (they must exist).</param>
+    /// <param name="baseDigest">The digest of the base image it is built on.</param>
+    /// <param name="lockBytesOrChecksum">The pipeline's lock as text or a checksum of its bytes, or null when it has none.</param>
+    /// <param name="buildArgs">Build arguments passed to the engine, or null for none.</param>
+    /// <param name="engineLabels">Every label passed to the engine (including the definition's), or null for the definition's only.</param>
+    /// <returns>A SHA-256 digest; the same inputs always give the same key.</returns>
+    /// <exception cref="IOException">A copied file cannot be read.</exception>
+    public static Digest Compute(
+        PipelineDefinition pipeline,
+        Digest baseDigest,
+        string? lockBytesOrChecksum,
+        IReadOnlyDictionary<string, string>? buildArgs,
+        IReadOnlyDictionary<string, string>? engineLabels = null)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(baseDigest);
+
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("recipe", RecipeVersion);
+            var dockerfile = BuildContext.CreateDockerfile(pipeline, ImageReference.Create(PlaceholderRegistry, "base", digest: baseDigest));
+            json.WriteString("dockerfile", Sha256Hex(Encoding.UTF8.GetBytes(dockerfile)));
+            json.WriteString("name", pipeline.Name);
+            json.WriteString("version", pipeline.Version);
+            json.WriteString("repository", pipeline.Repository);
+            json.WriteString("base", pipeline.Base.ToString());
+            json.WriteString("baseDigest", baseDigest.ToString());
+
+            json.WriteStartArray("packages");
+            foreach (var package in pipeline.AptPackages)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(package.Name);
+                json.WriteStringValue(package.Version);
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+            WritePairs(json, "env", pipeline.Env);
+            WriteNullable(json, "user", pipeline.User);
+            WriteNullable(json, "workdir", pipeline.WorkingDirectory);
+            WriteList(json, "entrypoint", pipeline.Entrypoint);
+            WriteList(json, "cmd", pipeline.Cmd);
+            WritePairs(json, "labels", pipeline.Labels);
+            WriteList(json, "tags", pipeline.Tags);
+
+            json.WriteStartArray("files");
+            foreach (var file in pipeline.Files)
+            {
+                json.WriteStartObject();
+                json.WriteString("destination", file.Destination);
+                json.WriteNumber("mode", EffectiveMode(file));
+                json.WriteString("sha256", Sha256Hex(File.ReadAllBytes(file.Source)));
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            WriteNullable(json, "lock", lockBytesOrChecksum);
+            WritePairs(json, "buildArgs", Sorted(buildArgs));
+            WritePairs(json, "engineLabels", Sorted(engineLabels));
+            json.WriteEndObject();
+        }
+
+        var prefix = Encoding.UTF8.GetBytes($"orchestrator-build-cache/v{RecipeVersion}\n");
+        return Digest.Sha256Of([.. prefix, .. buffer.ToArray()]);
+    }
+
+    /// <summary>
+    /// The lock input for <see cref="Compute"/>: <c>sha256:…</c> of the bytes of <c>NAME.lock.yaml</c> next to the
+    /// definition (NAME is the definition's file name), or null when there is no lock file.
+    /// </summary>
+    public static string? LockChecksum(PipelineDefinition pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        var path = LockPath(pipeline);
+        return File.Exists(path) ? Digest.Sha256Of(File.ReadAllBytes(path)).ToString() : null;
+    }
+
+    /// <summary>Where a pipeline's lock file is: <c>NAME.lock.yaml</c> next to its definition.</summary>
+    public static string LockPath(PipelineDefinition pipeline) =>
+        Path.Combine(pipeline.Directory, Path.GetFileNameWithoutExtension(pipeline.SourceFile) + ".lock.yaml");
+
+    // The mode the build context gives the file: the definition's, else the source's permission bits.
+    private static int EffectiveMode(FileCopy file) =>
+        file.Mode ?? (OperatingSystem.IsWindows() ? 0b110_100_100 : (int)(File.GetUnixFileMode(file.Source) & (UnixFileMode)0b111_111_111));
+
+    private static List<KeyValuePair<string, string>> Sorted(IReadOnlyDictionary<string, string>? values) =>
+        values is null ? [] : [.. values.OrderBy(p => p.Key, StringComparer.Ordinal)];
+
+    private static string Sha256Hex(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
+
+    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private static void WriteList(Utf8JsonWriter json, string name, IReadOnlyList<string>? values)
+    {
+        if (values is null)
+        {
+            json.WriteNull(name);
+            return;
+        }
+
+        json.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            json.WriteStringValue(value);
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WritePairs(Utf8JsonWriter json, string name, IEnumerable<KeyValuePair<string, string>> pairs)
+    {
+        json.WriteStartArray(name);
+        foreach (var (key, value) in pairs)
+        {
+            json.WriteStartArray();
+            json.WriteStringValue(key);
+            json.WriteStringValue(value);
+            json.WriteEndArray();
+        }
+
+        json.WriteEndArray();
+    }
+}
