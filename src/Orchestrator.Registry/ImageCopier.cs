@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
+using Orchestrator.Core.Sbom;
 
 namespace Orchestrator.Registry;
 
@@ -88,6 +89,7 @@ public sealed partial class ImageCopier : IImageCopier
         // Mounting needs both repositories in one registry; across registries every byte must travel.
         var canMount = string.Equals(request.Source.Host, request.Target.Host, StringComparison.OrdinalIgnoreCase)
             && request.Source.PlainHttp == request.Target.PlainHttp;
+        var referrers = await PlanReferrersAsync(source, target, request, canMount, parallel, cancellationToken).ConfigureAwait(false);
         var ordered = blobs.Values.ToList();
         return new CopyPlan(
             request,
@@ -96,7 +98,67 @@ public sealed partial class ImageCopier : IImageCopier
             ordered.Where(b => !blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
             ordered.Where(b => blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
             tags,
-            conflicts);
+            conflicts)
+        {
+            Referrers = referrers,
+        };
+    }
+
+    // Referrers are listed in the source (API, else fallback tag) and walked like images, each on its own,
+    // so the plan says exactly what a real copy would write.
+    private async Task<List<PlannedReferrer>> PlanReferrersAsync(
+        IRegistryClient source, IRegistryClient target, CopyRequest request, bool canMount, ParallelOptions parallel, CancellationToken cancellationToken)
+    {
+        var planned = new List<PlannedReferrer>();
+        var listed = await OciReferrers.ListAsync(source, request.SourceRepository, request.Digest, cancellationToken).ConfigureAwait(false);
+        if (listed.Count == 0)
+        {
+            return planned;
+        }
+
+        var inTarget = (await OciReferrers.ListAsync(target, request.TargetRepository, request.Digest, cancellationToken).ConfigureAwait(false))
+            .Select(r => r.Digest).ToHashSet();
+        foreach (var referrer in listed.DistinctBy(r => r.Digest))
+        {
+            ManifestContent content;
+            try
+            {
+                content = await source.GetManifestAsync(request.SourceRepository, referrer.Digest.ToString(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (RegistryException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+            {
+                // A fallback index can outlive a deleted referrer; there is nothing left to copy.
+                LogReferrerMissing(_logger, referrer.Digest, request.SourceRepository, request.Digest);
+                continue;
+            }
+
+            if (content.Content.Length != referrer.Descriptor.Size)
+            {
+                throw new DigestMismatchException(
+                    $"the referrers of {request.Source.Host}/{request.SourceRepository}@{request.Digest} list {referrer.Digest} with size {referrer.Descriptor.Size}, but the source serves {content.Content.Length} bytes: the referrers index is inconsistent; delete tag '{request.Digest.ToReferrersTag()}' in the source and attach the referrers again");
+            }
+
+            var manifests = new List<(Descriptor Descriptor, ManifestContent Content)>();
+            var blobs = new Dictionary<Digest, Descriptor>();
+            await WalkAsync(source, request.SourceRepository, content, manifests, blobs, depth: 0, cancellationToken).ConfigureAwait(false);
+
+            var manifestPresent = new ConcurrentDictionary<Digest, bool>();
+            await Parallel.ForEachAsync(manifests, parallel, async (m, ct) =>
+                manifestPresent[m.Descriptor.Digest] = await target.HeadManifestAsync(request.TargetRepository, m.Descriptor.Digest.ToString(), ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+            var blobPresent = new ConcurrentDictionary<Digest, bool>();
+            await Parallel.ForEachAsync(blobs.Values, parallel, async (b, ct) =>
+                blobPresent[b.Digest] = await target.HeadBlobAsync(request.TargetRepository, b.Digest, ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+
+            planned.Add(new PlannedReferrer(
+                referrer,
+                manifestPresent[referrer.Digest],
+                inTarget.Contains(referrer.Digest),
+                manifests.Select(m => new PlannedManifest(m.Descriptor.Digest, m.Descriptor.MediaType, m.Descriptor.Size, manifestPresent[m.Descriptor.Digest])).ToList(),
+                blobs.Values.Where(b => !blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
+                blobs.Values.Where(b => blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList()));
+        }
+
+        return planned;
     }
 
     /// <inheritdoc />
@@ -120,21 +182,26 @@ public sealed partial class ImageCopier : IImageCopier
         long bytesCopied = 0;
         int copied = 0, mounted = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelBlobCopies, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(plan.BlobsToCopy, parallel, async (blob, ct) =>
+        async Task CopyBlobsAsync(IEnumerable<PlannedBlob> blobsToCopy)
         {
-            if (blob.CanMount && await target.MountBlobAsync(request.TargetRepository, blob.Digest, request.SourceRepository, ct).ConfigureAwait(false))
+            await Parallel.ForEachAsync(blobsToCopy, parallel, async (blob, ct) =>
             {
-                Interlocked.Increment(ref mounted);
-                LogBlobMounted(_logger, blob.Digest, request.TargetRepository, blob.Size);
-                progress?.Report(new CopyProgress(blob.Digest, blob.Size, blob.Size));
-                return;
-            }
+                if (blob.CanMount && await target.MountBlobAsync(request.TargetRepository, blob.Digest, request.SourceRepository, ct).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref mounted);
+                    LogBlobMounted(_logger, blob.Digest, request.TargetRepository, blob.Size);
+                    progress?.Report(new CopyProgress(blob.Digest, blob.Size, blob.Size));
+                    return;
+                }
 
-            await CopyBlobAsync(source, target, request, blob, progress, ct).ConfigureAwait(false);
-            Interlocked.Add(ref bytesCopied, blob.Size);
-            Interlocked.Increment(ref copied);
-            LogBlobCopied(_logger, blob.Digest, request.TargetRepository, blob.Size);
-        }).ConfigureAwait(false);
+                await CopyBlobAsync(source, target, request, blob, progress, ct).ConfigureAwait(false);
+                Interlocked.Add(ref bytesCopied, blob.Size);
+                Interlocked.Increment(ref copied);
+                LogBlobCopied(_logger, blob.Digest, request.TargetRepository, blob.Size);
+            }).ConfigureAwait(false);
+        }
+
+        await CopyBlobsAsync(plan.BlobsToCopy).ConfigureAwait(false);
 
         foreach (var blob in plan.BlobsPresent)
         {
@@ -174,6 +241,32 @@ public sealed partial class ImageCopier : IImageCopier
             if (isRoot)
             {
                 targetDigest = confirmed;
+            }
+        }
+
+        // Referrers after the digest is verified in the target (a subject must exist before what refers to it
+        // is listed), and before the tags, so a tagged image in the target always has its SBOM next to it.
+        var referrersCopied = 0;
+        if (plan.Referrers.Count > 0)
+        {
+            var alreadyCopied = plan.BlobsToCopy.Select(b => b.Digest).ToHashSet();
+            await CopyBlobsAsync(plan.Referrers.SelectMany(r => r.BlobsToCopy).DistinctBy(b => b.Digest).Where(b => alreadyCopied.Add(b.Digest)).ToList()).ConfigureAwait(false);
+            foreach (var referrer in plan.Referrers)
+            {
+                foreach (var planned in referrer.Manifests.Where(m => !m.PresentInTarget))
+                {
+                    await PutVerifiedAsync(source, target, request, planned, targetName, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (!referrer.PresentInTarget)
+                {
+                    referrersCopied++;
+                }
+            }
+
+            if (await OciReferrers.IndexAsync(target, request.TargetRepository, request.Digest, plan.Referrers.Select(r => r.Referrer).ToList(), cancellationToken).ConfigureAwait(false))
+            {
+                LogReferrersIndexed(_logger, request.Digest.ToReferrersTag(), request.TargetRepository, plan.Referrers.Count);
             }
         }
 
@@ -226,7 +319,20 @@ public sealed partial class ImageCopier : IImageCopier
             }
         }
 
-        return new CopyResult(targetDigest, bytesCopied, copied, mounted, plan.BlobsPresent.Count, applied);
+        return new CopyResult(targetDigest, bytesCopied, copied, mounted, plan.BlobsPresent.Count, applied) { ReferrersCopied = referrersCopied };
+    }
+
+    private async Task PutVerifiedAsync(IRegistryClient source, IRegistryClient target, CopyRequest request, PlannedManifest planned, string targetName, CancellationToken cancellationToken)
+    {
+        var content = await source.GetManifestAsync(request.SourceRepository, planned.Digest.ToString(), cancellationToken).ConfigureAwait(false);
+        var confirmed = await target.PutManifestAsync(request.TargetRepository, planned.Digest.ToString(), content.Content, content.MediaType, cancellationToken).ConfigureAwait(false);
+        if (confirmed != planned.Digest)
+        {
+            throw new DigestMismatchException(
+                $"{targetName} stored referrer manifest {planned.Digest} as {confirmed}: the registry rewrote the bytes; nothing was tagged. Use a registry that stores manifests unchanged");
+        }
+
+        LogManifestPut(_logger, planned.Digest, request.TargetRepository, planned.Size);
     }
 
     private async Task CopyBlobAsync(IRegistryClient source, IRegistryClient target, CopyRequest request, PlannedBlob blob, IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
@@ -326,6 +432,12 @@ public sealed partial class ImageCopier : IImageCopier
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Manifest {Digest} put to {Repository} ({Bytes} bytes, digest confirmed)")]
     private static partial void LogManifestPut(ILogger logger, Digest digest, string repository, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Referrer {Referrer} of {Digest} is listed in {Repository} but the source no longer has it; skipped")]
+    private static partial void LogReferrerMissing(ILogger logger, Digest referrer, string repository, Digest digest);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referrers index {Tag} in {Repository} updated ({Count} referrers copied)")]
+    private static partial void LogReferrersIndexed(ILogger logger, string tag, string repository, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tag {Tag} in {Repository} now points at {Digest}")]
     private static partial void LogTagApplied(ILogger logger, string tag, string repository, Digest digest);

@@ -10,6 +10,7 @@ using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
+using Orchestrator.Core.Sbom;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -290,6 +291,59 @@ internal sealed partial class RegistryClient : IRegistryClient
         }
 
         return tags;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<Referrer>?> GetReferrersAsync(string repository, Digest subject, CancellationToken cancellationToken = default)
+    {
+        var referrers = new List<Referrer>();
+        Uri? next = Url($"v2/{repository}/referrers/{subject}");
+        var pages = 0;
+        while (next is not null)
+        {
+            if (++pages > 1_000)
+            {
+                throw new RegistryException($"{BaseText}: the referrers of {repository}@{subject} did not end after 1000 pages: the registry's Link pagination loops; report it to the registry's operator");
+            }
+
+            var uri = next;
+            var operation = $"GET referrers of {repository}@{subject}";
+            using var response = await SendAsync(
+                () =>
+                {
+                    var request = new HttpRequestMessage(HttpMethod.Get, uri);
+                    request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(MediaTypes.OciIndex));
+                    return request;
+                },
+                PullScope(repository), operation, replayable: true, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+
+            // A registry with the API never answers 404 (spec "Listing Referrers"); distribution 2.8 does, with a plain-text page.
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+
+            await EnsureSuccessAsync(response, operation, cancellationToken).ConfigureAwait(false);
+            if (response.Content.Headers.ContentType?.MediaType != MediaTypes.OciIndex)
+            {
+                return null;
+            }
+
+            var body = await ReadLimitedAsync(response, MaxManifestBytes, cancellationToken).ConfigureAwait(false)
+                ?? throw new RegistryException($"{BaseText}: {operation} served more than {MaxManifestBytes} bytes in one page: check the registry", response.StatusCode);
+            try
+            {
+                referrers.AddRange(OciReferrers.ParseIndex(body, $"{BaseText}/{repository} referrers of {subject}"));
+            }
+            catch (JobFailedException ex)
+            {
+                throw new RegistryException($"{BaseText}: {operation} answered an invalid index ({ex.Message})", response.StatusCode, innerException: ex);
+            }
+
+            next = NextLink(response);
+        }
+
+        return referrers;
     }
 
     private async Task<Uri> StartUploadAsync(string repository, CancellationToken cancellationToken)

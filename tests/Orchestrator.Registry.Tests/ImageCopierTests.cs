@@ -23,6 +23,12 @@ public sealed class ImageCopierTests
         {
             if (r.Uri.Host == "source.test")
             {
+                // No referrers: neither the API nor a fallback tag (sha256-HEX) exists.
+                if (r.Uri.AbsolutePath.Contains("/referrers/", StringComparison.Ordinal) || r.Uri.AbsolutePath.Contains("/manifests/sha256-", StringComparison.Ordinal))
+                {
+                    return FakeHandler.Status(HttpStatusCode.NotFound);
+                }
+
                 if (r.Uri.AbsolutePath.Contains("/manifests/", StringComparison.Ordinal))
                 {
                     var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(manifest) };

@@ -43,6 +43,7 @@ public static class ResultDocuments
         buildId = result.BuildId,
         cacheHit = result.CacheHit,
         cacheKey = result.CacheKey?.ToString(),
+        sbom = result.SbomDigest?.ToString(),
     };
 
     public static object Validation(ValidationResult result) => new
@@ -73,6 +74,7 @@ public static class ResultDocuments
             blobsPresent = result.Plan.BlobsPresent.Select(b => new { digest = b.Digest.ToString(), size = b.Size }),
             tags = result.Plan.Tags.Select(t => new { tag = t.Tag, current = t.CurrentDigest?.ToString() }),
             conflicts = result.Plan.Conflicts.Select(c => new { tag = c.Tag, current = c.CurrentDigest.ToString() }),
+            referrers = result.Plan.Referrers.Select(r => new { digest = r.Digest.ToString(), artifactType = r.Referrer.ArtifactType, size = r.Referrer.Descriptor.Size, present = r.PresentInTarget, listed = r.ListedInTarget }),
         },
         copy = result.Copy is null ? null : new
         {
@@ -81,6 +83,7 @@ public static class ResultDocuments
             blobsMounted = result.Copy.BlobsMounted,
             blobsSkipped = result.Copy.BlobsSkipped,
             tagsApplied = result.Copy.TagsApplied,
+            referrersCopied = result.Copy.ReferrersCopied,
         },
     };
 

@@ -66,8 +66,38 @@ public sealed record CopyPlan(
 {
     public bool HasConflicts => Conflicts.Count > 0;
 
-    /// <summary>Bytes the copy will transfer (blobs to copy, not counting mounts).</summary>
-    public long BytesToCopy => BlobsToCopy.Where(b => !b.CanMount).Sum(b => b.Size);
+    /// <summary>
+    /// Referrers of the digest in the source (SBOMs, signatures, attestations: OCI 1.1 referrers API or
+    /// the <c>sha256-HEX</c> fallback tag), copied after the digest's own manifests and before the tags.
+    /// <value>The default is none.</value>
+    /// </summary>
+    public IReadOnlyList<PlannedReferrer> Referrers { get; init; } = [];
+
+    /// <summary>Bytes the copy will transfer (blobs to copy, the referrers' included, not counting mounts).</summary>
+    public long BytesToCopy =>
+        BlobsToCopy.Where(b => !b.CanMount).Sum(b => b.Size)
+        + Referrers.SelectMany(r => r.BlobsToCopy).DistinctBy(b => b.Digest).Where(b => !b.CanMount && !BlobsToCopy.Any(o => o.Digest == b.Digest)).Sum(b => b.Size);
+}
+
+/// <summary>
+/// A referrer in a plan: what the source lists, its manifests (children first, its own last) and blobs,
+/// and whether the target already has it and already lists it for the digest.
+/// </summary>
+/// <param name="Referrer">The referrer as the source lists it (descriptor, artifact type, annotations).</param>
+/// <param name="PresentInTarget">The target already has the referrer's manifest.</param>
+/// <param name="ListedInTarget">The target already lists it among the digest's referrers (API or fallback index).</param>
+/// <param name="Manifests">The referrer's manifests, children first, its own last.</param>
+/// <param name="BlobsToCopy">Its blobs the target lacks.</param>
+/// <param name="BlobsPresent">Its blobs the target has.</param>
+public sealed record PlannedReferrer(
+    Sbom.Referrer Referrer,
+    bool PresentInTarget,
+    bool ListedInTarget,
+    IReadOnlyList<PlannedManifest> Manifests,
+    IReadOnlyList<PlannedBlob> BlobsToCopy,
+    IReadOnlyList<PlannedBlob> BlobsPresent)
+{
+    public Digest Digest => Referrer.Digest;
 }
 
 /// <summary>A manifest in a plan, and whether the target already has it.</summary>
@@ -89,7 +119,11 @@ public sealed record CopyResult(
     int BlobsCopied,
     int BlobsMounted,
     int BlobsSkipped,
-    IReadOnlyList<string> TagsApplied);
+    IReadOnlyList<string> TagsApplied)
+{
+    /// <summary>Referrer manifests of the digest put to the target (those it already had are not counted). <value>The default is 0.</value></summary>
+    public int ReferrersCopied { get; init; }
+}
 
 /// <summary>Progress of a copy: one blob's bytes so far.</summary>
 public sealed record CopyProgress(Digest Blob, long BytesDone, long Size);

@@ -56,6 +56,15 @@ public interface IRegistryClient
 
     /// <summary><c>GET /v2/{name}/tags/list</c> (following <c>Link</c> pagination); empty when the repository is unknown.</summary>
     Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <c>GET /v2/{name}/referrers/{digest}</c> (distribution spec v1.1, "Listing Referrers"): the
+    /// manifests whose <c>subject</c> is <paramref name="subject"/>, or <c>null</c> when the registry has no
+    /// referrers API (a 404, or an answer that is not an image index); callers then use the fallback
+    /// tag schema (<see cref="Sbom.OciReferrers"/>). The default implementation reports no API.
+    /// </summary>
+    Task<IReadOnlyList<Sbom.Referrer>?> GetReferrersAsync(string repository, Digest subject, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<Sbom.Referrer>?>(null);
 }
 
 /// <summary>Creates registry clients; clients for the same endpoint share connections.</summary>

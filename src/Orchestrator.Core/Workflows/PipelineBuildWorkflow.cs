@@ -94,12 +94,16 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         }
 
         var reference = target.WithDigest(digest!);
+
+        // sbom: an SPDX SBOM attached to the digest as a referrer; failing to attach fails the build, before any record.
+        var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(stage, reference, cancellationToken).ConfigureAwait(false);
+
         var record = new BuildRecord(
             0, pipeline.Name, "pipeline", stage.Name, reference, pipeline.Tags, pipeline.Version, baseReference.Digest,
             services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started)) { CacheKey = cacheKey };
         var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
         LogBuilt(pipeline.Name, digest!, stage.Name);
-        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id) { CacheKey = cacheKey };
+        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id) { SbomDigest = sbom.Digest, CacheKey = cacheKey };
     }
 
     private async Task<ImageReference> ResolveBaseAsync(PipelineDefinition pipeline, bool buildMissingBase, CancellationToken cancellationToken)

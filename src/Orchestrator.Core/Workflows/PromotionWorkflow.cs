@@ -101,6 +101,11 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
     {
         services.Reporter.Detail($"manifests: {plan.Manifests.Count} ({plan.Manifests.Count(m => m.PresentInTarget)} already present)");
         services.Reporter.Detail($"blobs to copy: {plan.BlobsToCopy.Count} ({plan.BytesToCopy} bytes{(plan.BlobsToCopy.Any(b => b.CanMount) ? $", {plan.BlobsToCopy.Count(b => b.CanMount)} by mount" : string.Empty)}), already present: {plan.BlobsPresent.Count}");
+        foreach (var referrer in plan.Referrers)
+        {
+            services.Reporter.Detail($"referrer {referrer.Digest.ToShortString()} ({referrer.Referrer.ArtifactType ?? "no artifact type"}): {(referrer.PresentInTarget ? "already present" : "to copy")}{(referrer.ListedInTarget ? ", listed" : ", to list")}");
+        }
+
         foreach (var tag in plan.Tags)
         {
             var state = tag.CurrentDigest is null ? "new"

@@ -23,6 +23,9 @@ public sealed record BuildResult(string Pipeline, ImageReference Reference, IRea
 
     /// <summary>The build cache key of its inputs, or null when it was not computed. <value>The default is null.</value></summary>
     public Digest? CacheKey { get; init; }
+
+    /// <summary>The digest of the SBOM artifact attached to <see cref="Digest"/> as a referrer, or null when none was attached.</summary>
+    public Digest? SbomDigest { get; init; }
 }
 
 /// <summary>A validation of one digest; <see cref="Passed"/> when every test passed.</summary>

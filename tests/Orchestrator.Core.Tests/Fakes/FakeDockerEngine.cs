@@ -39,6 +39,9 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
     /// <summary>What a started container does; by default it exits 0 silently.</summary>
     public Func<ContainerSpec, ContainerScript> Script { get; set; } = _ => new ContainerScript(0);
 
+    /// <summary>What the SBOM's <c>dpkg-query</c> container does (apart from <see cref="Script"/>, so tests scripting their own commands need not know it).</summary>
+    public Func<ContainerSpec, ContainerScript> DpkgScript { get; set; } = _ => new ContainerScript(0, "hello\t2.10-3\tamd64\tinstall ok installed\n");
+
     /// <summary>When set, starting a container throws it.</summary>
     public Exception? StartThrows { get; set; }
 
@@ -132,6 +135,8 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
         return Task.CompletedTask;
     }
 
+    private ContainerScript ScriptFor(ContainerSpec spec) => spec.Entrypoint is ["dpkg-query"] ? DpkgScript(spec) : Script(spec);
+
     public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken cancellationToken = default)
     {
         var id = "c" + (CreatedContainers.Count + 1).ToString(CultureInfo.InvariantCulture);
@@ -150,7 +155,7 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
     public async Task<long> WaitContainerAsync(string id, CancellationToken cancellationToken = default)
     {
         Calls.Add($"Wait {id}");
-        var script = Script(_containers[id]);
+        var script = ScriptFor(_containers[id]);
         if (script.RunsForever)
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);
@@ -169,7 +174,7 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
     public Task<ContainerLogs> GetContainerLogsAsync(string id, CancellationToken cancellationToken = default)
     {
         Calls.Add($"Logs {id}");
-        var script = Script(_containers[id]);
+        var script = ScriptFor(_containers[id]);
         return Task.FromResult(new ContainerLogs(script.Stdout, script.Stderr));
     }
 

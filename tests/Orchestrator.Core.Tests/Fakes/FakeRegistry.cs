@@ -87,14 +87,37 @@ internal sealed class FakeRegistry(RegistryEndpoint endpoint) : IRegistryClient
             .Where(k => k.Repository == repository && !k.Reference.Contains(':', StringComparison.Ordinal))
             .Select(k => k.Reference).Order(StringComparer.Ordinal).ToList());
 
+    /// <summary>Blobs by repository and digest (the SBOM workflow uploads its artifact's blobs).</summary>
+    public Dictionary<(string Repository, Digest Digest), byte[]> Blobs { get; } = [];
+
+    /// <summary>When set, every blob upload fails with it (to test a failing attach).</summary>
+    public Exception? UploadThrows { get; set; }
+
     public Task<long?> HeadBlobAsync(string repository, Digest digest, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("the workflows do not read blobs directly");
+        Task.FromResult(Blobs.TryGetValue((repository, digest), out var blob) ? blob.LongLength : (long?)null);
 
     public Task<Stream> OpenBlobAsync(string repository, Digest digest, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("the workflows do not read blobs directly");
+        Blobs.TryGetValue((repository, digest), out var blob)
+            ? Task.FromResult<Stream>(new MemoryStream(blob, writable: false))
+            : throw new RegistryException($"fake: blob {repository}@{digest} is unknown", HttpStatusCode.NotFound, "BLOB_UNKNOWN");
 
-    public Task UploadBlobAsync(string repository, Digest digest, long size, Stream content, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("the workflows do not write blobs directly");
+    public async Task UploadBlobAsync(string repository, Digest digest, long size, Stream content, CancellationToken cancellationToken = default)
+    {
+        if (UploadThrows is not null)
+        {
+            throw UploadThrows;
+        }
+
+        using var buffer = new MemoryStream();
+        await content.CopyToAsync(buffer, cancellationToken);
+        var bytes = buffer.ToArray();
+        if (bytes.LongLength != size || !digest.Matches(bytes))
+        {
+            throw new DigestMismatchException($"fake: upload of {digest} to {repository} does not match its digest or size");
+        }
+
+        Blobs[(repository, digest)] = bytes;
+    }
 
     public Task<bool> MountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("the workflows do not mount blobs directly");
