@@ -196,16 +196,24 @@ public sealed class YamlReadingTests
     [Fact]
     public async Task LoadAsync_LockFiles_AreNotRead()
     {
-        // Given a pipeline lock file that is not a pipeline
+        // Given a pipeline lock file (read as the pipeline's lock, never as a pipeline of its own)
         using var ws = new TestWorkspace();
         ws.Write("pipelines/app.yaml", TestWorkspace.Pipeline);
-        ws.Write("pipelines/app.lock.yaml", "digests: { anything: here }\n");
+        ws.Write("pipelines/app.lock.yaml", $$"""
+            lock-version: 1
+            pipeline: app
+            inputs-checksum: "sha256:{{new string('a', 64)}}"
+            source-date-epoch: 0
+            base: { name: debian-bookworm/slim, reference: "127.0.0.1:5001/base/debian-bookworm:slim", digest: "sha256:{{new string('b', 64)}}" }
+            packages: []
+            """);
 
         // When loaded
         var workspace = await ws.LoadAsync();
 
-        // Then only the pipeline is there
+        // Then only the pipeline is there, carrying its lock
         Assert.Equal(["app"], workspace.Pipelines.Keys);
+        Assert.NotNull(workspace.Pipelines["app"].Lock);
     }
 }
 
