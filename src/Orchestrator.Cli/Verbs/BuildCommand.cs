@@ -1,32 +1,113 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
 
-/// <summary><c>orchestrator build PIPELINE</c>: build on the base's digest with the pinned packages, push to the first stage.</summary>
+/// <summary>
+/// <c>orchestrator build PIPELINE|--all</c>: build on the base's digest with the pinned packages, push to the first
+/// stage; a build whose cache key is already in the stage is a cache hit that reuses its digest.
+/// </summary>
 internal sealed class BuildCommand : JobVerbCommand
 {
-    private readonly Argument<string> _pipeline = VerbArguments.Pipeline();
-    private readonly Option<bool> _noCache = VerbArguments.NoCache();
+    private readonly Argument<string?> _pipeline = new("pipeline") { Description = "The pipeline's name (pipelines/NAME.yaml); omit with --all", Arity = ArgumentArity.ZeroOrOne };
+    private readonly Option<bool> _all = new("--all")
+    {
+        Description = "Build every base variant in use that is missing in the first stage, then every pipeline, in dependency order, two at a time",
+    };
+
+    private readonly Option<bool> _rebuildBases = new("--rebuild-bases") { Description = "With --all: rebuild every base in use, even those in the first stage" };
+    private readonly Option<bool> _noCache = new("--no-cache") { Description = "Rebuild even when the build cache has this build, without the engine's layer cache" };
 
     public BuildCommand(CliConsole console)
-        : base("build", "Build a pipeline's image and push it to the first stage with its tags; prints the digest-pinned reference", console)
+        : base("build", "Build a pipeline's image and push it to the first stage with its tags (or reuse a cached build); prints the digest-pinned reference", console)
     {
         Arguments.Add(_pipeline);
+        Options.Add(_all);
+        Options.Add(_rebuildBases);
         Options.Add(_noCache);
     }
 
-    protected override JobRequest CreateRequest(ParseResult parseResult) =>
-        new(JobKind.Build, parseResult.GetRequiredValue(_pipeline), NoCache: parseResult.GetValue(_noCache));
+    protected override JobRequest CreateRequest(ParseResult parseResult)
+    {
+        if (parseResult.GetValue(_all))
+        {
+            throw new InputException("--all builds in-process only: with a daemon, submit one build per pipeline ('orchestrator build NAME')");
+        }
+
+        return new(JobKind.Build, RequirePipeline(parseResult), NoCache: parseResult.GetValue(_noCache));
+    }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
     {
         RequireWaitingInProcess(parseResult);
+        var noCache = parseResult.GetValue(_noCache);
+        if (parseResult.GetValue(_all))
+        {
+            if (parseResult.GetValue(_pipeline) is not null)
+            {
+                throw new InputException("name one pipeline or pass --all, not both");
+            }
+
+            return await BuildAllAsync(parseResult, services, noCache, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (parseResult.GetValue(_rebuildBases))
+        {
+            throw new InputException("--rebuild-bases goes with --all; to rebuild one base, use 'orchestrator base build NAME/VARIANT'");
+        }
+
         var result = await new PipelineBuildWorkflow(services)
-            .BuildAsync(parseResult.GetRequiredValue(_pipeline), buildMissingBase: false, parseResult.GetValue(_noCache), cancellationToken).ConfigureAwait(false);
+            .BuildAsync(RequirePipeline(parseResult), buildMissingBase: false, noCache, cancellationToken).ConfigureAwait(false);
         WriteResult(parseResult, JsonOutput.Build(result), result.Reference.ToString());
         return 0;
     }
+
+    private async Task<int> BuildAllAsync(ParseResult parseResult, OrchestratorServices services, bool noCache, CancellationToken cancellationToken)
+    {
+        var result = await new BuildAllWorkflow(services)
+            .BuildAllAsync(parseResult.GetValue(_rebuildBases), noCache, BuildAllWorkflow.DefaultParallelism, onResult: null, cancellationToken).ConfigureAwait(false);
+        var entries = result.Bases.Concat(result.Pipelines).ToList();
+        var json = new
+        {
+            succeeded = result.Succeeded,
+            results = entries.Select(e => new
+            {
+                subject = e.Subject,
+                kind = e.Kind,
+                outcome = OutcomeText(e.Outcome),
+                reference = e.Reference?.ToString(),
+                digest = e.Reference?.Digest?.ToString(),
+                error = e.Error,
+            }),
+        };
+
+        // One line per base and pipeline, bases first: "KIND SUBJECT OUTCOME REFERENCE-or-ERROR".
+        var lines = entries.Select(e => $"{e.Kind} {e.Subject} {OutcomeText(e.Outcome)} {e.Reference?.ToString() ?? e.Error}").ToArray();
+        WriteResult(parseResult, json, lines);
+        if (result.Succeeded)
+        {
+            return 0;
+        }
+
+        // Exit 1 like a failed job, but without a second (error) document after the results on stdout.
+        var failed = entries.Where(e => e.Outcome is BuildAllOutcome.Failed or BuildAllOutcome.Skipped).Select(e => e.Subject);
+        Console.Error.WriteLine($"orchestrator: build --all: {string.Join(", ", failed)} did not build; fix the failures listed and run it again (what built is kept and will be cache hits)");
+        return 1;
+    }
+
+    private static string OutcomeText(BuildAllOutcome outcome) => outcome switch
+    {
+        BuildAllOutcome.Built => "built",
+        BuildAllOutcome.Present => "present",
+        BuildAllOutcome.CacheHit => "cache-hit",
+        BuildAllOutcome.Failed => "failed",
+        _ => "skipped",
+    };
+
+    private string RequirePipeline(ParseResult parseResult) =>
+        parseResult.GetValue(_pipeline)
+        ?? throw new InputException("name one pipeline, or pass --all to build every pipeline; 'orchestrator --help' shows the usage");
 }
