@@ -41,6 +41,22 @@ internal static class Janitor
             {
                 digests.Add(values.First());
             }
+
+            // A referrers fallback tag (sha256-HEX) lists SBOMs that no tag names: delete them too.
+            if (tag.GetString()!.StartsWith("sha256-", StringComparison.Ordinal))
+            {
+                using var get = new HttpRequestMessage(HttpMethod.Get, $"http://{registry}/v2/{repository}/manifests/{tag.GetString()}");
+                get.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.oci.image.index.v1+json"));
+                var index = await Http.SendAsync(get);
+                if (index.IsSuccessStatusCode)
+                {
+                    using var listed = JsonDocument.Parse(await index.Content.ReadAsStringAsync());
+                    if (listed.RootElement.TryGetProperty("manifests", out var manifests) && manifests.ValueKind == JsonValueKind.Array)
+                    {
+                        digests.UnionWith(manifests.EnumerateArray().Select(m => m.TryGetProperty("digest", out var d) ? d.GetString() : null).OfType<string>());
+                    }
+                }
+            }
         }
 
         foreach (var digest in digests)
