@@ -33,6 +33,7 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
         echo '@@ base-packages'
         dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n'
         echo '@@ simulate'
+        [ $# -eq 0 ] && exit 0
         apt-get $o install -s --no-install-recommends "$@"
         echo '@@ show'
         apt-cache show --no-all-versions $(apt-get $o install -s --no-install-recommends "$@" | awk '/^Inst /{v=$3; if (v ~ /^\[/) v=$4; sub(/^\(/, "", v); print $2 "=" v}') "$@"

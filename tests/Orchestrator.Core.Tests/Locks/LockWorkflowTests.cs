@@ -47,6 +47,23 @@ public sealed class LockWorkflowTests : IDisposable
     }
 
     [Fact]
+    public async Task ResolveAsync_NoAptPackages_LocksAnEmptyClosureWithTheBaseSet()
+    {
+        // Given a pipeline with no apt packages; the script stops after listing the base (no simulate or show output)
+        _harness.SeedBase();
+        _harness.Engine.Script = _ => new ContainerScript(0, "@@ release-dates\n" + AptSamples.ReleaseDates + "\n@@ base-packages\n" + AptSamples.DpkgQuery + "@@ simulate\n");
+
+        // When the lock is resolved
+        var pipelineLock = await new LockWorkflow(_harness.Services).ResolveAsync("hello");
+
+        // Then the closure is empty but the base's installed set is recorded, and apt got no package arguments
+        Assert.Empty(pipelineLock.Packages);
+        Assert.Equal(3, pipelineLock.Base.Packages.Count);
+        Assert.Equal(["sh"], Assert.Single(_harness.Engine.CreatedContainers).Cmd);
+        Assert.Contains("[ $# -eq 0 ] && exit 0", LockWorkflow.ResolveScript);
+    }
+
+    [Fact]
     public async Task ResolveAsync_VersionGoneFromMirror_FailsNamingPackageVersionAndBothWaysOut()
     {
         // Given apt cannot find the pinned version
