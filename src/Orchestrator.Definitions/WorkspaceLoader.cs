@@ -17,6 +17,13 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
 {
     private readonly ILogger logger = logger ?? NullLogger.Instance;
 
+    /// <summary>
+    /// Accept apt packages written without a version even when the pipeline has no lock yet, so
+    /// <c>orchestrator lock</c> can write the first lock of such a pipeline. Everything else refuses them.
+    /// <value>The default is false.</value>
+    /// </summary>
+    public bool AllowUnpinnedWithoutLock { get; init; }
+
     /// <inheritdoc />
     /// <exception cref="DefinitionException">
     /// Any file is missing, malformed or inconsistent; <see cref="DefinitionException.Errors"/> holds every
@@ -66,7 +73,7 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
                 pipelineLock = lockRoot is null ? null : LockFileReader.Read(lockFile, lockRoot);
             }
 
-            var pipeline = PipelineReader.Read(file, root, bases, out var name, hasLock, pipelineLock);
+            var pipeline = PipelineReader.Read(file, root, bases, out var name, hasLock || AllowUnpinnedWithoutLock, pipelineLock);
             if (name is not { } n)
             {
                 continue;

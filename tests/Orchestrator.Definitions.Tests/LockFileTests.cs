@@ -97,6 +97,20 @@ public sealed class LockFileTests : IDisposable
     }
 
     [Fact]
+    public async Task Load_UnpinnedWithoutLockForTheLockVerb_AcceptedWithAnEmptyVersion()
+    {
+        // Given an unpinned package and no lock, loaded the way 'orchestrator lock' loads
+        _workspace.Write("pipelines/app.yaml", TestWorkspace.Pipeline.Replace("python3-minimal: \"3.11.2-1+b1\"", "python3-minimal:", StringComparison.Ordinal));
+        var workspace = await new WorkspaceLoader { AllowUnpinnedWithoutLock = true }.LoadAsync(_workspace.ConfigPath);
+
+        // Then the package is there unpinned, with no version and no lock yet
+        var pipeline = workspace.GetPipeline("app");
+        Assert.Equal(new Core.Definitions.AptPackage("python3-minimal", string.Empty), Assert.Single(pipeline.AptPackages));
+        Assert.Equal(["python3-minimal"], pipeline.UnpinnedPackages);
+        Assert.Null(pipeline.Lock);
+    }
+
+    [Fact]
     public async Task Load_UnpinnedPackageWithLock_TakesTheLockedVersionAndAttachesTheLock()
     {
         // Given the same unpinned pipeline, with a lock that pins python3-minimal

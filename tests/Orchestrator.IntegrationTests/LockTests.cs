@@ -66,6 +66,35 @@ public sealed partial class LockTests(RealPartsFixture fixture)
         Assert.Equal(JsonValueKind.Array, report.GetProperty("packages").ValueKind);
     }
 
+    [Fact]
+    public async Task Lock_UnpinnedPackage_RefusedByCheckUntilLockWritesTheFirstLock()
+    {
+        // Given a hello pipeline whose package is written without a version, and no lock
+        var name = fixture.Workspace.AddHelloPipeline("hello-unpinned");
+        var definition = Path.Combine(fixture.Workspace.Root, "pipelines", $"{name}.yaml");
+        await File.WriteAllTextAsync(definition, (await File.ReadAllTextAsync(definition)).Replace("hello: \"2.10-3\"", "hello:", StringComparison.Ordinal));
+        try
+        {
+            // Then the definitions are refused, naming the package
+            var refused = await CliRunner.RunAsync(Config, "check");
+            Assert.True(refused.ExitCode == 2, refused.ToString());
+            Assert.Contains("'hello' has no version", refused.Stderr);
+
+            // When it is locked, Then the lock pins the mirror's hello and the definitions load again
+            var locked = await CliRunner.RunAsync(Config, "lock", name);
+            Assert.True(locked.ExitCode == 0, locked.ToString());
+            Assert.Matches(HelloLine(), await File.ReadAllTextAsync(Path.Combine(fixture.Workspace.Root, "pipelines", $"{name}.lock.yaml")));
+            var fresh = await CliRunner.RunAsync(Config, "lock", name, "--check");
+            Assert.True(fresh.ExitCode == 0, fresh.ToString());
+        }
+        finally
+        {
+            // The other tests load the same workspace: leave no pipeline behind that they could trip on
+            File.Delete(definition);
+            File.Delete(Path.Combine(fixture.Workspace.Root, "pipelines", $"{name}.lock.yaml"));
+        }
+    }
+
     [GeneratedRegex("""\{ name: "hello", version: "2\.10-3", architecture: "amd64", sha256: "[0-9a-f]{64}", direct: true \}""")]
     private static partial Regex HelloLine();
 }

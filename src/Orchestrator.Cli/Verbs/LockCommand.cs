@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Locks;
@@ -26,6 +28,19 @@ internal sealed class LockCommand : VerbCommand
         Options.Add(_all);
         Options.Add(_check);
         Options.Add(_update);
+    }
+
+    protected override bool NeedsServices => false;
+
+    // The definitions are loaded here rather than by the shared services, because a pipeline whose
+    // packages are unpinned has no lock yet and every other verb refuses it until this one writes it.
+    protected override async Task<int> ExecuteWithoutServicesAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var configPath = CliServices.ResolveConfigPath(parseResult.GetValue(CliOptions.Config));
+        var workspace = await new WorkspaceLoader { AllowUnpinnedWithoutLock = true }.LoadAsync(configPath, cancellationToken).ConfigureAwait(false);
+        await using var composed = await ComposedServices.CreateAsync(
+            workspace, new ConsoleJobReporter(Console.Error, parseResult.GetValue(CliOptions.Verbose)), NullLoggerFactory.Instance, Console.Environment.Time, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(parseResult, composed.Services, cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
