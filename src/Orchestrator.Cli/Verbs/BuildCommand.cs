@@ -19,7 +19,7 @@ internal sealed class BuildCommand : JobVerbCommand
     };
 
     private readonly Option<bool> _rebuildBases = new("--rebuild-bases") { Description = "With --all: rebuild every base in use, even those in the first stage" };
-    private readonly Option<bool> _noCache = new("--no-cache") { Description = "Rebuild even when the build cache has this build, without the engine's layer cache" };
+    private readonly Option<bool> _noCache = VerbArguments.NoCache();
 
     public BuildCommand(CliConsole console)
         : base("build", "Build a pipeline's image and push it to the first stage with its tags (or reuse a cached build); prints the digest-pinned reference", console)

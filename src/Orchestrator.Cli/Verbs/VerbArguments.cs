@@ -11,7 +11,7 @@ internal static class VerbArguments
 
     public static Option<string?> Digest(string description) => new("--digest", "-d") { Description = description };
 
-    public static Option<bool> NoCache() => new("--no-cache") { Description = "Build without the engine's layer cache" };
+    public static Option<bool> NoCache() => new("--no-cache") { Description = "Rebuild even when the build cache has this build, without the engine's layer cache" };
 
     /// <summary>Parses a digest given on the command line.</summary>
     /// <exception cref="InputException">Malformed; the message says how.</exception>
