@@ -41,6 +41,10 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
 
         var baseReference = await ResolveBaseAsync(pipeline, buildMissingBase, cancellationToken).ConfigureAwait(false);
 
+        // locks: a pipeline with a lock installs exactly its closure (every package, direct and transitive,
+        // at its locked version) and is refused when the lock no longer matches its inputs or its base.
+        pipeline = ApplyLock(pipeline, baseReference);
+
         // cache: the same inputs, already built and still in the stage, are reused without the engine; --no-cache rebuilds.
         var cache = new BuildCache(services);
         var cacheKey = cache.ComputeKey(pipeline, baseReference, CreateLabels(pipeline, baseReference, services.Config.RootDirectory));
@@ -66,7 +70,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
                 await BuildContext.WriteAsync(pipeline, dockerfile, context, cancellationToken).ConfigureAwait(false);
             }
 
-            services.Reporter.Step($"building {target.Name} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} pinned package(s)");
+            services.Reporter.Step($"building {target.Name} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} {(pipeline.Lock is null ? "pinned" : "locked")} package(s)");
             await using (var context = File.OpenRead(contextPath))
             {
                 var request = new ImageBuildRequest(
@@ -104,6 +108,24 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
         LogBuilt(pipeline.Name, digest!, stage.Name);
         return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id) { SbomDigest = sbom.Digest, CacheKey = cacheKey };
+    }
+
+    /// <summary>The pipeline to build: with a fresh lock, its packages become the locked closure.</summary>
+    /// <exception cref="JobFailedException">The lock is stale; the message names why and the fix (<c>orchestrator lock NAME</c>).</exception>
+    internal static PipelineDefinition ApplyLock(PipelineDefinition pipeline, ImageReference baseReference)
+    {
+        if (pipeline.Lock is not { } pipelineLock)
+        {
+            return pipeline;
+        }
+
+        var status = Locks.LockStatus.Check(pipelineLock, pipeline, baseReference.Digest!);
+        if (!status.IsFresh)
+        {
+            throw new JobFailedException(status.Message);
+        }
+
+        return pipeline with { AptPackages = pipelineLock.ToAptPackages() };
     }
 
     private async Task<ImageReference> ResolveBaseAsync(PipelineDefinition pipeline, bool buildMissingBase, CancellationToken cancellationToken)

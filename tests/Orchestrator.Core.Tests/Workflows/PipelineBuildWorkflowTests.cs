@@ -197,6 +197,53 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
         Assert.Empty(_harness.Engine.Calls);
     }
 
+    [Fact]
+    public async Task BuildAsync_FreshLock_InstallsExactlyTheLockedClosure()
+    {
+        // Given a pipeline naming one package, whose fresh lock holds it and a dependency
+        var baseReference = _harness.SeedBase();
+        _harness.Hello = _harness.Hello with { AptPackages = [new AptPackage("hello", "2.10-3")] };
+        _harness.Hello = _harness.Hello with { Lock = LockFor(_harness.Hello, baseReference.Digest!) };
+
+        // When it is built
+        await Build();
+
+        // Then the Dockerfile installs every locked package at its locked version, and nothing else
+        var dockerfile = (await ReadTarAsync(Assert.Single(_harness.Engine.Builds).Context))["Dockerfile"];
+        var install = Assert.Single(dockerfile.Split('\n'), l => l.StartsWith("RUN ", StringComparison.Ordinal));
+        Assert.Contains("'hello=2.10-3'", install, StringComparison.Ordinal);
+        Assert.Contains("'libc6=2.36-9+deb12u13'", install, StringComparison.Ordinal);
+        Assert.Equal(2, install.Split(' ').Count(w => w.StartsWith('\'') && w.Contains('=', StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task BuildAsync_LockOnAnotherBase_RefusedWithTheFixBeforeAnyEngineCall()
+    {
+        // Given a lock resolved on a base digest that is no longer the current one
+        var baseReference = _harness.SeedBase();
+        var older = Digest.Sha256Of("an older base"u8);
+        _harness.Hello = _harness.Hello with { Lock = LockFor(_harness.Hello, older) };
+
+        // When it is built
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => Build());
+
+        // Then it is refused, naming the fix, and the engine never built anything
+        Assert.Contains("orchestrator lock hello", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_harness.Engine.Builds);
+        Assert.NotEqual(older, baseReference.Digest);
+    }
+
+    private static Core.Locks.PipelineLock LockFor(PipelineDefinition pipeline, Digest baseDigest) => new(
+        Core.Locks.PipelineLock.CurrentVersion,
+        pipeline.Name,
+        Core.Locks.InputsChecksum.Compute(pipeline),
+        new Core.Locks.LockedBase($"{pipeline.Base}", ImageReference.Parse($"{WorkflowHarness.StagingHost}/{WorkflowHarness.BaseRepository}:{pipeline.Base.Variant}"), baseDigest),
+        1_700_000_000,
+        [
+            new Core.Locks.LockedPackage("hello", "2.10-3", "amd64", new string('a', 64), Direct: true),
+            new Core.Locks.LockedPackage("libc6", "2.36-9+deb12u13", "amd64", new string('b', 64), Direct: false),
+        ]);
+
     private Task<BuildResult> Build(bool buildMissingBase = false, bool noCache = false) =>
         new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello", buildMissingBase, noCache);
 
