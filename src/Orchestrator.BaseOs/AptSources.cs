@@ -39,6 +39,16 @@ public static class AptSources
     /// <returns>Mirror and security mirror URIs without a trailing '/'.</returns>
     public static (string Mirror, string SecurityMirror) DetectMirrors(string? suite = null) => DetectMirrors("/etc/apt", suite);
 
+    /// <summary>snapshot.debian.org's copy of the Debian archive; a timestamp folder follows.</summary>
+    public const string SnapshotArchive = "http://snapshot.debian.org/archive/debian";
+
+    /// <summary>snapshot.debian.org's copy of the security archive; a timestamp folder follows.</summary>
+    public const string SnapshotSecurityArchive = "http://snapshot.debian.org/archive/debian-security";
+
+    /// <summary>The mirror and security mirror of snapshot <paramref name="timestamp"/> (<c>yyyyMMddTHHmmssZ</c>), without a trailing '/'.</summary>
+    public static (string Mirror, string SecurityMirror) SnapshotMirrors(string timestamp) =>
+        ($"{SnapshotArchive}/{timestamp}", $"{SnapshotSecurityArchive}/{timestamp}");
+
     /// <summary>The security mirror that goes with <paramref name="mirror"/> when none is configured: its sibling <c>…/debian-security</c>, or the default.</summary>
     public static string SecurityMirrorFor(string mirror)
     {
@@ -49,10 +59,13 @@ public static class AptSources
     /// <summary>
     /// The text of <c>/etc/apt/sources.list.d/debian.sources</c> as the official images have it:
     /// <c>SUITE SUITE-updates</c> on the mirror and <c>SUITE-security</c> on the security mirror
-    /// (rolling suites such as sid have only the first stanza, with no -updates).
+    /// (rolling suites such as sid have only the first stanza, with no -updates). With
+    /// <paramref name="snapshot"/> every stanza also says <c>Check-Valid-Until: no</c>: a snapshot's
+    /// Release files expire days after the timestamp, and apt would refuse them as stale afterwards.
     /// </summary>
-    public static string RenderDebianSources(string suite, string mirror, string securityMirror, IReadOnlyList<string> components)
+    public static string RenderDebianSources(string suite, string mirror, string securityMirror, IReadOnlyList<string> components, bool snapshot = false)
     {
+        var validity = snapshot ? "Check-Valid-Until: no\n" : string.Empty;
         var componentText = string.Join(' ', components.Count == 0 ? ["main"] : components);
         var rolling = RollingSuites.Contains(suite);
         var text = new System.Text.StringBuilder();
@@ -60,7 +73,8 @@ public static class AptSources
             .Append("URIs: ").Append(mirror.TrimEnd('/')).Append('\n')
             .Append("Suites: ").Append(rolling ? suite : $"{suite} {suite}-updates").Append('\n')
             .Append("Components: ").Append(componentText).Append('\n')
-            .Append("Signed-By: ").Append(DebianArchiveKeyring).Append('\n');
+            .Append("Signed-By: ").Append(DebianArchiveKeyring).Append('\n')
+            .Append(validity);
         if (!rolling)
         {
             text.Append('\n')
@@ -68,7 +82,8 @@ public static class AptSources
                 .Append("URIs: ").Append(securityMirror.TrimEnd('/')).Append('\n')
                 .Append("Suites: ").Append(suite).Append("-security\n")
                 .Append("Components: ").Append(componentText).Append('\n')
-                .Append("Signed-By: ").Append(DebianArchiveKeyring).Append('\n');
+                .Append("Signed-By: ").Append(DebianArchiveKeyring).Append('\n')
+            .Append(validity);
         }
 
         return text.ToString();

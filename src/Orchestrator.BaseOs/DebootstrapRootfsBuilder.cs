@@ -107,7 +107,11 @@ public sealed class DebootstrapRootfsBuilder : IRootfsBuilder
             }
 
             log?.Report("Configuring apt sources and image defaults" + (variant.Slim ? ", slimming" : string.Empty));
-            RootfsCustomizer.Apply(rootfs, AptSources.RenderDebianSources(variant.Suite, mirror, securityMirror, variant.Components), variant.Slim);
+            RootfsCustomizer.Apply(rootfs, AptSources.RenderDebianSources(variant.Suite, mirror, securityMirror, variant.Components, snapshot: variant.Snapshot is not null), variant.Slim);
+
+            // Read after customizing (what the image will hold) and before tarring (the tree is deleted after).
+            var packages = await DpkgStatusFile.ReadInstalledAsync(rootfs, cancellationToken).ConfigureAwait(false);
+            log?.Report($"{packages.Count} packages installed");
 
             log?.Report($"Writing {tarPath}");
             var archive = await ProcessRunner.RunAsync(tar, BuildTarArguments(rootfs, tarPath), logFile, log, environment, cancellationToken).ConfigureAwait(false);
@@ -122,7 +126,12 @@ public sealed class DebootstrapRootfsBuilder : IRootfsBuilder
             _logger.LogInformation(
                 "Built {Base}/{Variant}: {TarPath}, {SizeBytes} bytes in {ElapsedSeconds:F0} s",
                 image.Name, variant.Name, tarPath, size, _timeProvider.GetElapsedTime(started).TotalSeconds);
-            return new RootfsArchive(tarPath, variant.Suite, mirror, securityMirror, size);
+            return new RootfsArchive(tarPath, variant.Suite, mirror, securityMirror, size)
+            {
+                Snapshot = variant.Snapshot,
+                DebootstrapVariant = variant.DebootstrapVariant,
+                Packages = packages,
+            };
         }
         catch (Exception) when (File.Exists(tarPath))
         {
@@ -135,9 +144,25 @@ public sealed class DebootstrapRootfsBuilder : IRootfsBuilder
         }
     }
 
-    /// <summary>The mirror and security mirror for <paramref name="variant"/>: its own, else the machine's, else the mirror's sibling.</summary>
+    /// <summary>
+    /// The mirror and security mirror for <paramref name="variant"/>: snapshot.debian.org's at its
+    /// snapshot, else its own, else the machine's, else the mirror's sibling.
+    /// </summary>
+    /// <exception cref="InputException">The variant names a snapshot and a mirror or security mirror too.</exception>
     internal static (string Mirror, string SecurityMirror) ResolveMirrors(BaseVariantDefinition variant, Func<string?, (string Mirror, string SecurityMirror)> detectMirrors)
     {
+        if (variant.Snapshot is not null)
+        {
+            if (variant.Mirror is not null || variant.SecurityMirror is not null)
+            {
+                throw new InputException(
+                    $"The variant '{variant.Name}' names snapshot {variant.Snapshot} and a mirror ({variant.Mirror ?? variant.SecurityMirror}); a snapshot is its own mirror. " +
+                    "Remove 'mirror:' and 'security-mirror:', or remove 'snapshot:'.");
+            }
+
+            return AptSources.SnapshotMirrors(variant.Snapshot);
+        }
+
         if (variant.Mirror is not null)
         {
             return (variant.Mirror.TrimEnd('/'), variant.SecurityMirror?.TrimEnd('/') ?? AptSources.SecurityMirrorFor(variant.Mirror));

@@ -36,6 +36,15 @@ public sealed class DebootstrapIntegrationTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(Path.GetDirectoryName(archive.TarPath)!, "rootfs")));
         Assert.True(lines > 0);
 
+        // And the provenance says what it was built from, with dpkg's package set, sorted
+        Assert.Equal("minbase", archive.DebootstrapVariant);
+        Assert.Null(archive.Snapshot);
+        Assert.StartsWith("http", archive.Mirror, StringComparison.Ordinal);
+        Assert.NotEmpty(archive.Packages);
+        Assert.Contains(archive.Packages, p => p.Name == "dpkg" && p.Version.Length > 0 && p.Architecture.Length > 0);
+        Assert.Contains(archive.Packages, p => p.Name == "bash");
+        Assert.Equal(archive.Packages.Select(p => p.Name).Order(StringComparer.Ordinal), archive.Packages.Select(p => p.Name));
+
         var entries = new Dictionary<string, (TarEntryType Type, int Uid, int Gid, string? Text, long Length)>();
         await using (var stream = File.OpenRead(archive.TarPath))
         using (var reader = new TarReader(stream))

@@ -38,7 +38,16 @@ public sealed record BaseVariantDefinition(
     string? DebootstrapVariant,
     bool Slim,
     IReadOnlyList<string> Include,
-    References.ImageReference? From);
+    References.ImageReference? From)
+{
+    /// <summary>
+    /// A snapshot.debian.org timestamp, <c>yyyyMMddTHHmmssZ</c> (e.g. <c>20250520T000000Z</c>), or null.
+    /// When set, the mirror is <c>http://snapshot.debian.org/archive/debian/TIMESTAMP</c> and the security
+    /// mirror <c>http://snapshot.debian.org/archive/debian-security/TIMESTAMP</c>, so versions the live
+    /// mirror no longer serves stay installable; <see cref="Mirror"/> and <see cref="SecurityMirror"/> are then null.
+    /// </summary>
+    public string? Snapshot { get; init; }
+}
 
 /// <summary>A pipeline's <c>base:</c>, <c>NAME/VARIANT</c>, resolved against the loaded bases.</summary>
 public sealed record BaseVariantRef(string BaseName, string Variant)

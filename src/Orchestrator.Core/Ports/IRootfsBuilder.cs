@@ -23,4 +23,17 @@ public interface IRootfsBuilder
 /// <param name="Mirror">The mirror used.</param>
 /// <param name="SecurityMirror">The security mirror written into the apt sources.</param>
 /// <param name="SizeBytes">The tar's size in bytes.</param>
-public sealed record RootfsArchive(string TarPath, string Suite, string Mirror, string SecurityMirror, long SizeBytes);
+public sealed record RootfsArchive(string TarPath, string Suite, string Mirror, string SecurityMirror, long SizeBytes)
+{
+    /// <summary>The snapshot.debian.org timestamp (<c>yyyyMMddTHHmmssZ</c>) the mirrors point at, or null for a live mirror.</summary>
+    public string? Snapshot { get; init; }
+
+    /// <summary>debootstrap's <c>--variant</c> (<c>minbase</c>, …), or null for its default.</summary>
+    public string? DebootstrapVariant { get; init; }
+
+    /// <summary>
+    /// The installed packages (from the root filesystem's <c>var/lib/dpkg/status</c>, status
+    /// <c>install ok installed</c>) sorted by name then architecture (ordinal); empty when the builder did not read them.
+    /// </summary>
+    public IReadOnlyList<Locks.InstalledPackage> Packages { get; init; } = [];
+}
