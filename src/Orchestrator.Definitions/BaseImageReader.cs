@@ -9,12 +9,17 @@ namespace Orchestrator.Definitions;
 internal static class BaseImageReader
 {
     private static readonly string[] TopKeys =
-        ["name", "repository", "default-variant", "suite", "mirror", "security-mirror", "components", "include", "variants"];
+        ["name", "repository", "default-variant", "suite", "mirror", "security-mirror", "snapshot", "components", "include", "variants"];
 
     private static readonly string[] VariantKeys =
-        ["suite", "mirror", "security-mirror", "components", "include", "debootstrap-variant", "slim", "from"];
+        ["suite", "mirror", "security-mirror", "snapshot", "components", "include", "debootstrap-variant", "slim", "from"];
 
     private static readonly string[] DebootstrapVariants = ["minbase", "buildd", "fakechroot"];
+
+    /// <summary>snapshot.debian.org's timestamp format, as in <c>/archive/debian/20250520T000000Z</c>.</summary>
+    private const string SnapshotFormat = "yyyyMMdd'T'HHmmss'Z'";
+
+    private const string SnapshotExample = "20250520T000000Z";
 
     /// <summary>The definition, or null when the file has errors.</summary>
     public static BaseImageDefinition? Read(SourceFile file, YamlNode root)
@@ -125,16 +130,44 @@ internal static class BaseImageReader
             file.Error(key, $"variant '{name}' has no suite", "set 'suite: bookworm' at the top of the file (all variants inherit it) or in the variant");
         }
 
+        var snapshot = own.Snapshot ?? defaults.Snapshot;
+        var mirror = own.Mirror ?? defaults.Mirror;
+        var securityMirror = own.SecurityMirror ?? defaults.SecurityMirror;
+        if (reader is not null && reader.Raw("from") is null)
+        {
+            CheckInheritedSnapshotConflict(file, reader, name, own, defaults);
+        }
+
         return new BaseVariantDefinition(
             name,
             suite ?? string.Empty,
-            own.Mirror ?? defaults.Mirror,
-            own.SecurityMirror ?? defaults.SecurityMirror,
+            mirror,
+            securityMirror,
             own.Components ?? defaults.Components ?? ["main"],
             debootstrapVariant?.Value,
             slim ?? false,
             own.Include ?? defaults.Include ?? [],
-            from);
+            from)
+        {
+            Snapshot = snapshot,
+        };
+    }
+
+    // A snapshot is its own mirror; one level's snapshot and the other level's mirror would silently fight over the sources.
+    private static void CheckInheritedSnapshotConflict(SourceFile file, MappingReader reader, string name, Settings own, Settings defaults)
+    {
+        if (own.Snapshot is not null && own.Mirror is null && own.SecurityMirror is null && (defaults.Mirror ?? defaults.SecurityMirror) is not null)
+        {
+            var inherited = defaults.Mirror is not null ? "mirror" : "security-mirror";
+            file.Error(reader.KeyNode("snapshot")!, $"variant '{name}' names snapshot {own.Snapshot} but inherits '{inherited}: {defaults.Mirror ?? defaults.SecurityMirror}' from the top of the file; a snapshot is its own mirror",
+                $"move '{inherited}:' from the top of the file into the variants that use it, or remove 'snapshot:' here");
+        }
+        else if (own.Snapshot is null && defaults.Snapshot is not null && (own.Mirror ?? own.SecurityMirror) is not null)
+        {
+            var key = own.Mirror is not null ? "mirror" : "security-mirror";
+            file.Error(reader.KeyNode(key)!, $"variant '{name}' sets '{key}' but inherits 'snapshot: {defaults.Snapshot}' from the top of the file; a snapshot is its own mirror",
+                $"move 'snapshot:' from the top of the file into the variants that use it, or remove '{key}:' here");
+        }
     }
 
     private static ImageReference? ReadFrom(SourceFile file, Located<string> text)
@@ -194,12 +227,48 @@ internal static class BaseImageReader
             }
         }
 
+        var mirror = Mirror(file, reader, "mirror", "http://deb.debian.org/debian");
+        var securityMirror = Mirror(file, reader, "security-mirror", "http://deb.debian.org/debian-security");
+        var snapshot = Snapshot(file, reader);
+        if (snapshot is not null)
+        {
+            foreach (var conflicting in new[] { "mirror", "security-mirror" }.Where(k => reader.Raw(k) is not null))
+            {
+                file.Error(reader.KeyNode(conflicting)!,
+                    $"'{conflicting}' and 'snapshot: {snapshot}' in {reader.What}: a snapshot is its own mirror ({SnapshotUrl(conflicting, snapshot)})",
+                    $"remove '{conflicting}:' to use snapshot.debian.org, or remove 'snapshot:' to use the mirror");
+            }
+        }
+
         return new Settings(
             suite?.Value,
-            Mirror(file, reader, "mirror", "http://deb.debian.org/debian"),
-            Mirror(file, reader, "security-mirror", "http://deb.debian.org/debian-security"),
+            mirror,
+            securityMirror,
             components?.Select(c => c.Value).ToList(),
-            include?.Select(i => i.Value).ToList());
+            include?.Select(i => i.Value).ToList(),
+            snapshot);
+    }
+
+    private static string SnapshotUrl(string key, string snapshot) =>
+        $"http://snapshot.debian.org/archive/{(key == "mirror" ? "debian" : "debian-security")}/{snapshot}";
+
+    private static string? Snapshot(SourceFile file, MappingReader reader)
+    {
+        var value = reader.String("snapshot", example: SnapshotExample);
+        if (value is not { } snapshot)
+        {
+            return null;
+        }
+
+        if (!DateTime.TryParseExact(snapshot.Value, SnapshotFormat, System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out _))
+        {
+            file.Error(snapshot.Node, $"snapshot '{snapshot.Value}' is not a snapshot.debian.org timestamp (yyyyMMddTHHmmssZ, UTC)",
+                $"write e.g. 'snapshot: {SnapshotExample}'; https://snapshot.debian.org lists the timestamps of each day");
+            return null;
+        }
+
+        return snapshot.Value;
     }
 
     private static string? Mirror(SourceFile file, MappingReader reader, string key, string example)
@@ -215,8 +284,8 @@ internal static class BaseImageReader
     }
 
     /// <summary>The settings a variant inherits from the top of the file, or sets itself.</summary>
-    private sealed record Settings(string? Suite, string? Mirror, string? SecurityMirror, IReadOnlyList<string>? Components, IReadOnlyList<string>? Include)
+    private sealed record Settings(string? Suite, string? Mirror, string? SecurityMirror, IReadOnlyList<string>? Components, IReadOnlyList<string>? Include, string? Snapshot)
     {
-        public static Settings None { get; } = new(null, null, null, null, null);
+        public static Settings None { get; } = new(null, null, null, null, null, null);
     }
 }

@@ -162,4 +162,148 @@ public sealed class BaseImageTests
         Assert.Contains(errors, e => e.Message.Contains("'default-variant'", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Message.Contains("'variants'", StringComparison.Ordinal));
     }
+    [Fact]
+    public async Task LoadAsync_SnapshotAtTopAndInVariant_InheritedOrOverriddenMirrorsNull()
+    {
+        // Given a top-level snapshot, a variant overriding it, and a variant that only inherits
+        using var ws = new TestWorkspace();
+        ws.Write(File, """
+            repository: base/debian-bookworm
+            default-variant: full
+            suite: bookworm
+            snapshot: 20250520T000000Z
+            variants:
+              full: {}
+              slim:
+                snapshot: 20240102T030405Z
+            """);
+
+        // When loaded
+        var bookworm = (await ws.LoadAsync()).Bases["debian-bookworm"];
+
+        // Then each variant has its snapshot and no mirrors of its own
+        Assert.Equal(("20250520T000000Z", (string?)null, (string?)null), (bookworm.Variants["full"].Snapshot, bookworm.Variants["full"].Mirror, bookworm.Variants["full"].SecurityMirror));
+        Assert.Equal("20240102T030405Z", bookworm.Variants["slim"].Snapshot);
+    }
+
+    [Fact]
+    public async Task LoadAsync_NoSnapshot_SnapshotNull()
+    {
+        // Given the usual base without a snapshot
+        using var ws = new TestWorkspace();
+        ws.Write(File, TestWorkspace.Base);
+
+        // When loaded
+        var bookworm = (await ws.LoadAsync()).Bases["debian-bookworm"];
+
+        // Then no variant has a snapshot
+        Assert.All(bookworm.Variants.Values, v => Assert.Null(v.Snapshot));
+    }
+
+    [Theory]
+    [InlineData("2025-05-20")]
+    [InlineData("20250520")]
+    [InlineData("20251320T000000Z")]
+    [InlineData("20250520T000000")]
+    [InlineData("20250520T250000Z")]
+    public async Task LoadAsync_MalformedSnapshot_RefusedAtTheValueWithExample(string snapshot)
+    {
+        // Given a variant whose snapshot is not a yyyyMMddTHHmmssZ timestamp
+        using var ws = new TestWorkspace();
+        var text = TestWorkspace.Base + $"\n  pinned:\n    snapshot: '{snapshot}'\n";
+        var path = ws.Write(File, text);
+
+        // When loaded
+        var error = await ws.SingleErrorAsync();
+
+        // Then the value is named with the format and an example
+        error.AssertAt(path, text, $"'{snapshot}'");
+        error.AssertSays($"snapshot '{snapshot}' is not a snapshot.debian.org timestamp (yyyyMMddTHHmmssZ, UTC)", "snapshot: 20250520T000000Z");
+    }
+
+    [Theory]
+    [InlineData("mirror: http://deb.debian.org/debian", "http://snapshot.debian.org/archive/debian/20250520T000000Z")]
+    [InlineData("security-mirror: http://deb.debian.org/debian-security", "http://snapshot.debian.org/archive/debian-security/20250520T000000Z")]
+    public async Task LoadAsync_SnapshotAndMirrorInOneVariant_RefusedAtTheMirrorKey(string mirrorLine, string snapshotUrl)
+    {
+        // Given a variant naming both a snapshot and a mirror
+        using var ws = new TestWorkspace();
+        var text = TestWorkspace.Base + $"\n  pinned:\n    snapshot: 20250520T000000Z\n    {mirrorLine}\n";
+        var path = ws.Write(File, text);
+
+        // When loaded
+        var error = await ws.SingleErrorAsync();
+
+        // Then the mirror key is named, with the snapshot URL it clashes with and both ways out
+        var key = mirrorLine[..mirrorLine.IndexOf(':', StringComparison.Ordinal)];
+        error.AssertAt(path, text, "    " + mirrorLine, skip: 4);
+        error.AssertSays($"'{key}' and 'snapshot: 20250520T000000Z' in variant 'pinned': a snapshot is its own mirror ({snapshotUrl})",
+            $"remove '{key}:' to use snapshot.debian.org, or remove 'snapshot:' to use the mirror");
+    }
+
+    [Fact]
+    public async Task LoadAsync_SnapshotAndMirrorAtTheTop_RefusedOnce()
+    {
+        // Given both at the top of the file
+        using var ws = new TestWorkspace();
+        var text = TestWorkspace.Base.Replace("suite: bookworm", "suite: bookworm\nmirror: http://deb.debian.org/debian\nsnapshot: 20250520T000000Z", StringComparison.Ordinal);
+        var path = ws.Write(File, text);
+
+        // When loaded
+        var error = await ws.SingleErrorAsync();
+
+        // Then the top-level mirror is named once (not again per variant)
+        error.AssertAt(path, text, "mirror:");
+        error.AssertSays("'mirror' and 'snapshot: 20250520T000000Z' in the base image", "remove 'mirror:'");
+    }
+
+    [Fact]
+    public async Task LoadAsync_VariantSnapshotUnderTopMirror_RefusedAtTheVariantSnapshot()
+    {
+        // Given a top-level mirror and a variant naming a snapshot
+        using var ws = new TestWorkspace();
+        var text = TestWorkspace.Base.Replace("suite: bookworm", "suite: bookworm\nmirror: http://deb.debian.org/debian", StringComparison.Ordinal)
+            + "\n  pinned:\n    snapshot: 20250520T000000Z\n";
+        var path = ws.Write(File, text);
+
+        // When loaded
+        var error = await ws.SingleErrorAsync();
+
+        // Then the variant's snapshot is named, saying what it inherits
+        error.AssertAt(path, text, "snapshot:");
+        error.AssertSays("variant 'pinned' names snapshot 20250520T000000Z but inherits 'mirror: http://deb.debian.org/debian'", "move 'mirror:' from the top of the file");
+    }
+
+    [Fact]
+    public async Task LoadAsync_VariantMirrorUnderTopSnapshot_RefusedAtTheVariantMirror()
+    {
+        // Given a top-level snapshot and a variant naming a security mirror
+        using var ws = new TestWorkspace();
+        var text = TestWorkspace.Base.Replace("suite: bookworm", "suite: bookworm\nsnapshot: 20250520T000000Z", StringComparison.Ordinal)
+            + "\n  live:\n    security-mirror: http://deb.debian.org/debian-security\n";
+        var path = ws.Write(File, text);
+
+        // When loaded
+        var error = await ws.SingleErrorAsync();
+
+        // Then the variant's security-mirror is named
+        error.AssertAt(path, text, "security-mirror:");
+        error.AssertSays("variant 'live' sets 'security-mirror' but inherits 'snapshot: 20250520T000000Z'", "move 'snapshot:' from the top of the file");
+    }
+
+    [Fact]
+    public async Task LoadAsync_SnapshotWithFrom_RefusedAsIgnored()
+    {
+        // Given an upstream variant that also names a snapshot
+        using var ws = new TestWorkspace();
+        var text = TestWorkspace.Base + $"\n  upstream:\n    from: registry.example/library/debian@sha256:{new string('c', 64)}\n    snapshot: 20250520T000000Z\n";
+        var path = ws.Write(File, text);
+
+        // When loaded
+        var error = await ws.SingleErrorAsync();
+
+        // Then the snapshot is named as ignored
+        error.AssertAt(path, text, "snapshot:");
+        error.AssertSays("so 'snapshot' would be ignored", "remove 'snapshot'");
+    }
 }
