@@ -79,13 +79,22 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
             await using (var tar = File.OpenRead(rootfs.TarPath))
             {
                 // The official Debian images start a shell by default; so do these.
-                string[] changes = ["CMD [\"bash\"]", $"LABEL org.opencontainers.image.base.name=\"{image.Name}/{variant.Name}\" org.opencontainers.image.version=\"{variant.Suite}\""];
+                string[] changes =
+                [
+                    "CMD [\"bash\"]",
+                    $"LABEL org.opencontainers.image.base.name=\"{image.Name}/{variant.Name}\" org.opencontainers.image.version=\"{variant.Suite}\"",
+                    ProvenanceLabels(rootfs, services.Time.GetUtcNow()),
+                ];
                 await services.Engine.ImportImageAsync(tar, tagReference.Name, variant.Name, changes, new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
             }
 
             services.Reporter.Step($"pushing {tagReference}");
             var digest = await services.Engine.PushImageAsync(
                 tagReference.Name, variant.Name, OrchestratorServices.CredentialsFor(services.Config.FirstStage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+            await WritePackageListAsync(image, variant, digest, rootfs, cancellationToken).ConfigureAwait(false);
+            services.Reporter.Step(
+                $"base built from {rootfs.Suite} on {rootfs.Mirror} " +
+                (rootfs.Packages.Count == 0 ? "(package set not reported by the builder)" : $"({rootfs.Packages.Count} packages, packages {PackageListDigest(rootfs.Packages)})"));
             return tagReference.WithDigest(digest);
         }
         finally
@@ -114,6 +123,65 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
         return TagReference(image, variant).WithDigest(copied.TargetDigest);
     }
 
+    /// <summary>
+    /// The package list as written to the state folder: one <c>NAME VERSION ARCH</c> line per package
+    /// in the builder's order (sorted), each ending in <c>\n</c>, UTF-8.
+    /// </summary>
+    internal static string PackageListText(IReadOnlyList<Locks.InstalledPackage> packages) =>
+        string.Concat(packages.Select(p => p + "\n"));
+
+    /// <summary>sha256 of <see cref="PackageListText"/>, so <c>sha256sum</c> of the written list matches the image label.</summary>
+    internal static Digest PackageListDigest(IReadOnlyList<Locks.InstalledPackage> packages) =>
+        Digest.Sha256Of(System.Text.Encoding.UTF8.GetBytes(PackageListText(packages)));
+
+    /// <summary>
+    /// The import <c>changes</c> line recording what the root filesystem was built from:
+    /// <c>io.orchestrator.base.{suite,mirror,security-mirror,snapshot,variant,packages-sha256}</c> and
+    /// <c>org.opencontainers.image.created</c> (RFC 3339, UTC). <c>snapshot</c> is written only for a
+    /// snapshot build, <c>packages-sha256</c> only when the builder reported packages; <c>variant</c>
+    /// is debootstrap's <c>--variant</c>, <c>default</c> when none was given.
+    /// </summary>
+    internal static string ProvenanceLabels(RootfsArchive rootfs, DateTimeOffset created)
+    {
+        var labels = new List<(string Key, string Value)>
+        {
+            ("io.orchestrator.base.suite", rootfs.Suite),
+            ("io.orchestrator.base.mirror", rootfs.Mirror),
+            ("io.orchestrator.base.security-mirror", rootfs.SecurityMirror),
+        };
+        if (rootfs.Snapshot is not null)
+        {
+            labels.Add(("io.orchestrator.base.snapshot", rootfs.Snapshot));
+        }
+
+        labels.Add(("io.orchestrator.base.variant", rootfs.DebootstrapVariant ?? "default"));
+        if (rootfs.Packages.Count > 0)
+        {
+            labels.Add(("io.orchestrator.base.packages-sha256", PackageListDigest(rootfs.Packages).ToString()));
+        }
+
+        labels.Add(("org.opencontainers.image.created", created.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)));
+        return "LABEL " + string.Join(' ', labels.Select(l => $"{l.Key}={Quote(l.Value)}"));
+    }
+
+    // Dockerfile double-quoted value: backslash and quote escaped, so a value cannot end the label early.
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
+    // Kept beside the state so two builds' package sets can be diffed after their trees are gone.
+    private async Task WritePackageListAsync(BaseImageDefinition image, BaseVariantDefinition variant, Digest digest, RootfsArchive rootfs, CancellationToken cancellationToken)
+    {
+        if (rootfs.Packages.Count == 0)
+        {
+            return;
+        }
+
+        var folder = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(services.Config.StatePath))!, "bases");
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, $"{image.Name}-{variant.Name}-{digest.Encoded[..12]}.packages.txt");
+        await File.WriteAllTextAsync(path, PackageListText(rootfs.Packages), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), cancellationToken).ConfigureAwait(false);
+        LogPackageListWritten($"{image.Name}/{variant.Name}", digest, path);
+    }
+
     // The builder's scratch folder (tar, debootstrap log) is only worth keeping when something failed.
     private void TryDeleteScratch(string tarPath)
     {
@@ -138,4 +206,7 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Base {Subject} built as {Digest}")]
     private partial void LogBaseBuilt(string subject, Digest digest);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Package list of {Subject} {Digest} written to {Path}")]
+    private partial void LogPackageListWritten(string subject, Digest digest, string path);
 }

@@ -1,4 +1,9 @@
+using System.Security.Cryptography;
+using System.Text;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Locks;
+using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using Orchestrator.Core.Tests.Fakes;
 using Orchestrator.Core.Workflows;
@@ -180,6 +185,98 @@ public sealed class BaseImageWorkflowTests : IDisposable
         // Then there is nothing, and the HEAD asked for the variant tag
         Assert.Null(resolved);
         Assert.Equal([(WorkflowHarness.BaseRepository, "slim")], _harness.Staging.Heads);
+    }
+
+    [Fact]
+    public async Task BuildAsync_BuilderReportsProvenance_ImportLabelsSayWhatTheBaseWasBuiltFrom()
+    {
+        // Given a builder reporting a snapshot build with three packages
+        var services = _harness.Services with { Rootfs = new ProvenanceRootfsBuilder(_harness.Rootfs, "20250520T000000Z", "minbase", Packages) };
+
+        // When slim is built
+        await new BaseImageWorkflow(services).BuildAsync("debian-bookworm/slim");
+
+        // Then the import carries one LABEL change with suite, mirrors, snapshot, variant, package checksum and creation time
+        var import = Assert.Single(_harness.Engine.Imports);
+        var expectedSha = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(PackageLines)));
+        Assert.Contains(
+            "LABEL io.orchestrator.base.suite=\"bookworm\" io.orchestrator.base.mirror=\"http://deb.example/debian\" " +
+            "io.orchestrator.base.security-mirror=\"http://deb.example/debian-security\" io.orchestrator.base.snapshot=\"20250520T000000Z\" " +
+            $"io.orchestrator.base.variant=\"minbase\" io.orchestrator.base.packages-sha256=\"{expectedSha}\" org.opencontainers.image.created=\"2025-03-14T15:09:26Z\"",
+            import.Changes);
+
+        // And the step says where it came from and how many packages it holds
+        Assert.Contains(_harness.Reporter.Steps, s => s == $"base built from bookworm on http://deb.example/debian (3 packages, packages {expectedSha})");
+    }
+
+    [Fact]
+    public async Task BuildAsync_BuilderReportsPackages_PackageListWrittenBesideTheStateNamedByDigest()
+    {
+        // Given a builder reporting packages
+        var services = _harness.Services with { Rootfs = new ProvenanceRootfsBuilder(_harness.Rootfs, null, null, Packages) };
+
+        // When full is built
+        var result = await new BaseImageWorkflow(services).BuildAsync("debian-bookworm/full");
+
+        // Then <state dir>/bases/NAME-VARIANT-<12 hex>.packages.txt holds the sorted "name version arch" lines, whose sha256 is the label's
+        var path = Path.Combine(Path.GetDirectoryName(_harness.Config.StatePath)!, "bases", $"debian-bookworm-full-{result.Digest.Encoded[..12]}.packages.txt");
+        Assert.Equal(PackageLines, await File.ReadAllTextAsync(path));
+        var sha = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path)));
+        var labels = Assert.Single(Assert.Single(_harness.Engine.Imports).Changes, c => c.Contains("io.orchestrator.base.", StringComparison.Ordinal));
+        Assert.Contains($"io.orchestrator.base.packages-sha256=\"{sha}\"", labels, StringComparison.Ordinal);
+
+        // And without a snapshot or debootstrap variant, no snapshot label and variant "default"
+        Assert.DoesNotContain("io.orchestrator.base.snapshot", labels, StringComparison.Ordinal);
+        Assert.Contains("io.orchestrator.base.variant=\"default\"", labels, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BuildAsync_BuilderReportsNoPackages_NoChecksumLabelNoListAndStepSaysSo()
+    {
+        // Given the plain fake builder, which reports no package set
+        // When built
+        await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+
+        // Then the mirrors are labelled but no package checksum is claimed and no list is written
+        var changes = Assert.Single(_harness.Engine.Imports).Changes;
+        Assert.Contains(changes, c => c.Contains("io.orchestrator.base.mirror=\"http://deb.example/debian\"", StringComparison.Ordinal));
+        Assert.DoesNotContain(changes, c => c.Contains("packages-sha256", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(Path.GetDirectoryName(_harness.Config.StatePath)!, "bases")));
+        Assert.Contains(_harness.Reporter.Steps, s => s == "base built from bookworm on http://deb.example/debian (package set not reported by the builder)");
+    }
+
+    [Fact]
+    public void ProvenanceLabels_ValueWithQuoteAndBackslash_Escaped()
+    {
+        // Given a mirror URL carrying a quote and a backslash
+        var archive = new RootfsArchive("/t.tar", "bookworm", "http://m.example/a\"b\\c", "http://s.example", 1);
+
+        // When the labels are rendered
+        var labels = BaseImageWorkflow.ProvenanceLabels(archive, WorkflowHarness.Now);
+
+        // Then the value cannot end the label early
+        Assert.Contains("io.orchestrator.base.mirror=\"http://m.example/a\\\"b\\\\c\"", labels, StringComparison.Ordinal);
+    }
+
+    private const string PackageLines = "bash 5.2.15-2+b7 amd64\ndpkg 1.21.22 amd64\nlibc6 2.36-9+deb12u10 amd64\n";
+
+    private static readonly InstalledPackage[] Packages =
+    [
+        new("bash", "5.2.15-2+b7", "amd64"),
+        new("dpkg", "1.21.22", "amd64"),
+        new("libc6", "2.36-9+deb12u10", "amd64"),
+    ];
+
+    /// <summary>The harness's builder, with the provenance a real debootstrap build reports.</summary>
+    private sealed class ProvenanceRootfsBuilder(IRootfsBuilder inner, string? snapshot, string? debootstrapVariant, IReadOnlyList<InstalledPackage> packages) : IRootfsBuilder
+    {
+        public async Task<RootfsArchive> BuildAsync(BaseImageDefinition image, BaseVariantDefinition variant, string workDirectory, IProgress<string>? log = null, CancellationToken cancellationToken = default) =>
+            await inner.BuildAsync(image, variant, workDirectory, log, cancellationToken) with
+            {
+                Snapshot = snapshot,
+                DebootstrapVariant = debootstrapVariant,
+                Packages = packages,
+            };
     }
 
     private void SetFrom(string variant, ImageReference from)
