@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Build benchmark (issue 4): how long a pipeline build takes cold, as a cache hit, and as a plain
+# 'docker build' + 'docker push' of the same Dockerfile, in one run on this machine.
+#
+#   ./bench/build-cache.sh [ROUNDS]        # default 3 rounds
+#
+# Everything it creates lives under a unique repository prefix (bench-<8 hex>/…) in a throwaway
+# workspace, and is removed on exit, failure or Ctrl-C: the manifests in both registries, the local
+# images under the prefix, and the temp folder. Needs what scripts/setup needs (root).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rounds="${1:-3}"
+staging=127.0.0.1:5001
+production=127.0.0.1:5002
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$rounds' (usage: $0 [ROUNDS])"
+
+# 1. The engine and registries --------------------------------------------------------------------
+"$repo/scripts/setup"
+
+# 2. A throwaway workspace under a unique prefix ---------------------------------------------------
+prefix="bench-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+work="$(mktemp -d "${TMPDIR:-/tmp}/orchestrator-bench-XXXXXX")"
+pipeline=hello-python
+app_repository="$prefix/apps/$pipeline"
+plain_repository="$prefix/plain/$pipeline"
+base_repository="$prefix/base/debian-bookworm"
+
+# Every manifest a repository's tags reach, plus the referrers (SBOMs) its sha256-HEX fallback tags
+# list, deleted by digest: the same sweep as the integration tests' Janitor.
+delete_repository() { # registry, repository
+    local registry=$1 repository=$2 tags tag digest
+    tags="$(curl -fsS --max-time 10 "http://$registry/v2/$repository/tags/list" 2>/dev/null)" || return 0
+    local digests=()
+    for tag in $(printf '%s' "$tags" | sed -n 's/.*"tags":\[\([^]]*\)\].*/\1/p' | tr -d '"' | tr ',' ' '); do
+        digest="$(curl -fsSI --max-time 10 \
+            -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+            -H 'Accept: application/vnd.oci.image.index.v1+json' \
+            -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+            -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+            "http://$registry/v2/$repository/manifests/$tag" 2>/dev/null \
+            | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: *//p')" || true
+        [ -n "$digest" ] && digests+=("$digest")
+        if [[ "$tag" == sha256-* ]]; then
+            while read -r digest; do [ -n "$digest" ] && digests+=("$digest"); done < <(
+                curl -fsS --max-time 10 -H 'Accept: application/vnd.oci.image.index.v1+json' \
+                    "http://$registry/v2/$repository/manifests/$tag" 2>/dev/null \
+                    | grep -o '"digest": *"sha256:[0-9a-f]\{64\}"' | grep -o 'sha256:[0-9a-f]*' || true)
+        fi
+    done
+    [ "${#digests[@]}" -gt 0 ] || return 0
+    printf '%s\n' "${digests[@]}" | sort -u | while read -r digest; do
+        curl -fsS --max-time 10 -X DELETE "http://$registry/v2/$repository/manifests/$digest" >/dev/null 2>&1 || true
+    done
+}
+
+remove_local_images() { # under the prefix; the argument narrows it to one sub-path (e.g. apps/)
+    local under="${1:-}" ids
+    ids="$(docker images --no-trunc --format '{{.Repository}} {{.ID}}' \
+        | awk -v p="/$prefix/$under" 'index($1, p) { print $2 }' | sort -u)"
+    # shellcheck disable=SC2086 # one id per word
+    [ -z "$ids" ] || docker rmi -f $ids >/dev/null 2>&1 || true
+}
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    say "cleaning up $prefix (registries, local images, $work)"
+    for registry in "$staging" "$production"; do
+        for repository in "$app_repository" "$plain_repository" "$base_repository"; do
+            delete_repository "$registry" "$repository"
+        done
+    done
+    # Images built on the base first: the engine refuses to remove a parent that still has children.
+    remove_local_images apps/
+    remove_local_images plain/
+    remove_local_images
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$work/base-images" "$work/pipelines" "$work/plain/files"
+cat >"$work/orchestrator.yaml" <<YAML
+engine:
+  endpoint: unix:///var/run/docker.sock
+stages: [staging, production]
+registries:
+  staging:    { url: http://$staging }
+  production: { url: http://$production }
+state:
+  path: state/state.db
+paths:
+  work: work
+YAML
+# base-images/debian-bookworm.yaml's slim variant, under the prefix.
+cat >"$work/base-images/debian-bookworm.yaml" <<YAML
+repository: $base_repository
+default-variant: slim
+suite: bookworm
+components: [main]
+variants:
+  slim:
+    debootstrap-variant: minbase
+    slim: true
+YAML
+# The bundled pipeline as it is, moved under the prefix.
+sed "s#^repository: apps/$pipeline#repository: $app_repository#" "$repo/pipelines/$pipeline.yaml" >"$work/pipelines/$pipeline.yaml"
+grep -q "^repository: $app_repository" "$work/pipelines/$pipeline.yaml" \
+    || die "pipelines/$pipeline.yaml no longer has 'repository: apps/$pipeline'; update this script"
+cp -r "$repo/pipelines/$pipeline" "$work/pipelines/"
+
+orchestrator() { "$repo/orchestrator" "$@" --config "$work/orchestrator.yaml"; }
+now() { date +%s.%N; }
+
+# 3. The base, once (not timed) ------------------------------------------------------------------
+say "workspace $work, prefix $prefix; building the slim base (not timed)"
+base_reference="$(orchestrator base build debian-bookworm/slim | tail -n 1)"
+[[ "$base_reference" == *@sha256:* ]] || die "base build printed '$base_reference', not a digest-pinned reference"
+base_name="${base_reference%@*}"; base_name="${base_name%:slim}"
+base_digest="${base_reference#*@}"
+say "base $base_name@$base_digest"
+
+# The Dockerfile Orchestrator generates for this pipeline (BuildContext.CreateDockerfile), by hand:
+# FROM the base by digest, one RUN with the exact pin, COPY of files/0, ENV, WORKDIR, USER, ENTRYPOINT.
+# The context file carries the pipeline's mode 0755, as Orchestrator's tar entry does (the classic
+# builder has no COPY --chmod). After the first round the script compares both images' histories.
+cp "$repo/pipelines/$pipeline/hello.py" "$work/plain/files/0"
+chmod 0755 "$work/plain/files/0"
+cat >"$work/plain/Dockerfile" <<DOCKERFILE
+FROM $base_name@$base_digest
+RUN set -eux; export DEBIAN_FRONTEND=noninteractive; apt-get update; apt-get install -y --no-install-recommends 'python3-minimal=3.11.2-1+b1'; apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
+COPY ["files/0","/app/hello.py"]
+ENV PYTHONUNBUFFERED="1"
+ENV PYTHONDONTWRITEBYTECODE="1"
+WORKDIR /app
+USER 10001
+ENTRYPOINT ["python3","/app/hello.py"]
+DOCKERFILE
+
+# A build's instructions as the engine recorded them; COPY's content hash is dropped (it covers
+# file metadata the two contexts need not share).
+instructions() { # image
+    docker history --no-trunc --format '{{.CreatedBy}}' "$1" | sed -E 's/(COPY|ADD) (file|dir):[0-9a-f]+ /\1 /'
+}
+
+labels_of() { # image → sorted KEY=VALUE lines
+    docker inspect --format '{{range $k, $v := .Config.Labels}}{{$k}}={{$v}}{{"\n"}}{{end}}' "$1" | sed '/^$/d' | LC_ALL=C sort
+}
+
+# 4. The rounds ----------------------------------------------------------------------------------
+results="$work/results.tsv"
+: >"$results"
+for round in $(seq 1 "$rounds"); do
+    # Cold: nothing of the pipeline's left in the engine, and Orchestrator's build cache bypassed.
+    remove_local_images apps/
+    remove_local_images plain/
+    docker builder prune -f >/dev/null
+    say "round $round/$rounds: cold build"
+    start="$(now)"
+    app_reference="$(orchestrator build "$pipeline" --no-cache | tail -n 1)"
+    end="$(now)"
+    printf 'cold\t%s\n' "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')" >>"$results"
+
+    say "round $round/$rounds: cache-hit build"
+    start="$(now)"
+    hit_reference="$(orchestrator build "$pipeline" | tail -n 1)"
+    end="$(now)"
+    printf 'hit\t%s\n' "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')" >>"$results"
+    [ "$hit_reference" = "$app_reference" ] \
+        || die "the cache-hit build printed $hit_reference, not the cold build's $app_reference: it was not a cache hit"
+
+    # The plain path gets the labels Orchestrator passes to the engine (those of its image that the
+    # base does not already carry) and, like Orchestrator, ends with a push.
+    app_image="${app_reference%@*}"
+    labels=()
+    while IFS= read -r label; do [ -n "$label" ] && labels+=(--label "$label"); done < <(
+        LC_ALL=C comm -23 <(labels_of "$app_image:latest") <(labels_of "$base_name@$base_digest"))
+    plain_image="$staging/$plain_repository:round-$round"
+    say "round $round/$rounds: plain docker build + push"
+    start="$(now)"
+    # The classic builder, as the Engine API build Orchestrator calls; its deprecation notice goes to the log.
+    DOCKER_BUILDKIT=0 docker build --network host --no-cache -q -t "$plain_image" "${labels[@]}" "$work/plain" \
+        >"$work/plain.log" 2>&1 || { cat "$work/plain.log" >&2; die "the plain docker build failed"; }
+    docker push -q "$plain_image" >>"$work/plain.log" 2>&1 || { cat "$work/plain.log" >&2; die "the plain docker push failed"; }
+    end="$(now)"
+    printf 'plain\t%s\n' "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')" >>"$results"
+
+    if [ "$round" = 1 ] && ! diff <(instructions "$app_image:latest") <(instructions "$plain_image") >"$work/history.diff"; then
+        say "warning: the plain Dockerfile's instructions differ from Orchestrator's (< Orchestrator, > plain):"
+        cat "$work/history.diff" >&2
+    fi
+done
+
+# 5. The table -----------------------------------------------------------------------------------
+echo
+awk -F '\t' -v rounds="$rounds" '
+    { times[$1] = times[$1] " " $2 }
+    function stats(kind,    n, v, i, j, t) {
+        n = split(substr(times[kind], 2), v, " ")
+        for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > t + 0; j--) v[j + 1] = v[j]; v[j + 1] = t }
+        median[kind] = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        low[kind] = v[1]; high[kind] = v[n]
+    }
+    END {
+        stats("cold"); stats("hit"); stats("plain")
+        printf "%-26s %10s %10s %10s %10s\n", "build (" rounds " rounds)", "median s", "min s", "max s", "vs plain"
+        printf "%-26s %10.2f %10.2f %10.2f %9.2fx\n", "cold build", median["cold"], low["cold"], high["cold"], median["cold"] / median["plain"]
+        printf "%-26s %10.2f %10.2f %10.2f %9.3fx\n", "cache-hit build", median["hit"], low["hit"], high["hit"], median["hit"] / median["plain"]
+        printf "%-26s %10.2f %10.2f %10.2f %9.2fx\n", "plain docker build+push", median["plain"], low["plain"], high["plain"], 1
+        printf "\ncache hit is %.0f× faster than a plain docker build\n", median["plain"] / median["hit"]
+    }' "$results"
