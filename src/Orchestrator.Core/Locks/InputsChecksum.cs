@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Orchestrator.Core.Definitions;
 
+using Orchestrator.Core.Workflows;
+
 namespace Orchestrator.Core.Locks;
 
 /// <summary>
@@ -71,59 +73,17 @@ public static class InputsChecksum
             }
 
             json.WriteEndArray();
-            WritePairs(json, "env", pipeline.Env);
-            WriteNullable(json, "user", pipeline.User);
-            WriteNullable(json, "workdir", pipeline.WorkingDirectory);
-            WriteList(json, "entrypoint", pipeline.Entrypoint);
-            WriteList(json, "cmd", pipeline.Cmd);
-            WritePairs(json, "labels", pipeline.Labels);
+            json.WritePairs("env", pipeline.Env);
+            json.WriteNullable("user", pipeline.User);
+            json.WriteNullable("workdir", pipeline.WorkingDirectory);
+            json.WriteList("entrypoint", pipeline.Entrypoint);
+            json.WriteList("cmd", pipeline.Cmd);
+            json.WritePairs("labels", pipeline.Labels);
             json.WriteEndObject();
         }
 
         return buffer.ToArray();
     }
 
-    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
-    {
-        if (value is null)
-        {
-            json.WriteNull(name);
-        }
-        else
-        {
-            json.WriteString(name, value);
-        }
-    }
-
-    private static void WriteList(Utf8JsonWriter json, string name, IReadOnlyList<string>? values)
-    {
-        if (values is null)
-        {
-            json.WriteNull(name);
-            return;
-        }
-
-        json.WriteStartArray(name);
-        foreach (var value in values)
-        {
-            json.WriteStringValue(value);
-        }
-
-        json.WriteEndArray();
-    }
-
     // Pairs keep definition order: a later ENV may refer to an earlier one.
-    private static void WritePairs(Utf8JsonWriter json, string name, IReadOnlyList<KeyValuePair<string, string>> pairs)
-    {
-        json.WriteStartArray(name);
-        foreach (var (key, value) in pairs)
-        {
-            json.WriteStartArray();
-            json.WriteStringValue(key);
-            json.WriteStringValue(value);
-            json.WriteEndArray();
-        }
-
-        json.WriteEndArray();
-    }
 }

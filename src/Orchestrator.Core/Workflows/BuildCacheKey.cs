@@ -82,28 +82,28 @@ public static class BuildCacheKey
             }
 
             json.WriteEndArray();
-            WritePairs(json, "env", pipeline.Env);
-            WriteNullable(json, "user", pipeline.User);
-            WriteNullable(json, "workdir", pipeline.WorkingDirectory);
-            WriteList(json, "entrypoint", pipeline.Entrypoint);
-            WriteList(json, "cmd", pipeline.Cmd);
-            WritePairs(json, "labels", pipeline.Labels);
-            WriteList(json, "tags", pipeline.Tags);
+            json.WritePairs("env", pipeline.Env);
+            json.WriteNullable("user", pipeline.User);
+            json.WriteNullable("workdir", pipeline.WorkingDirectory);
+            json.WriteList("entrypoint", pipeline.Entrypoint);
+            json.WriteList("cmd", pipeline.Cmd);
+            json.WritePairs("labels", pipeline.Labels);
+            json.WriteList("tags", pipeline.Tags);
 
             json.WriteStartArray("files");
             foreach (var file in pipeline.Files)
             {
                 json.WriteStartObject();
                 json.WriteString("destination", file.Destination);
-                json.WriteNumber("mode", EffectiveMode(file));
+                json.WriteNumber("mode", BuildContext.EffectiveMode(file));
                 json.WriteString("sha256", Sha256Hex(File.ReadAllBytes(file.Source)));
                 json.WriteEndObject();
             }
 
             json.WriteEndArray();
-            WriteNullable(json, "lock", lockBytesOrChecksum);
-            WritePairs(json, "buildArgs", Sorted(buildArgs));
-            WritePairs(json, "engineLabels", Sorted(engineLabels));
+            json.WriteNullable("lock", lockBytesOrChecksum);
+            json.WritePairs("buildArgs", Sorted(buildArgs));
+            json.WritePairs("engineLabels", Sorted(engineLabels));
             json.WriteEndObject();
         }
 
@@ -126,55 +126,8 @@ public static class BuildCacheKey
     public static string LockPath(PipelineDefinition pipeline) =>
         Path.Combine(pipeline.Directory, Path.GetFileNameWithoutExtension(pipeline.SourceFile) + ".lock.yaml");
 
-    // The mode the build context gives the file: the definition's, else the source's permission bits.
-    private static int EffectiveMode(FileCopy file) =>
-        file.Mode ?? (OperatingSystem.IsWindows() ? 0b110_100_100 : (int)(File.GetUnixFileMode(file.Source) & (UnixFileMode)0b111_111_111));
-
     private static List<KeyValuePair<string, string>> Sorted(IReadOnlyDictionary<string, string>? values) =>
         values is null ? [] : [.. values.OrderBy(p => p.Key, StringComparer.Ordinal)];
 
     private static string Sha256Hex(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
-
-    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
-    {
-        if (value is null)
-        {
-            json.WriteNull(name);
-        }
-        else
-        {
-            json.WriteString(name, value);
-        }
-    }
-
-    private static void WriteList(Utf8JsonWriter json, string name, IReadOnlyList<string>? values)
-    {
-        if (values is null)
-        {
-            json.WriteNull(name);
-            return;
-        }
-
-        json.WriteStartArray(name);
-        foreach (var value in values)
-        {
-            json.WriteStringValue(value);
-        }
-
-        json.WriteEndArray();
-    }
-
-    private static void WritePairs(Utf8JsonWriter json, string name, IEnumerable<KeyValuePair<string, string>> pairs)
-    {
-        json.WriteStartArray(name);
-        foreach (var (key, value) in pairs)
-        {
-            json.WriteStartArray();
-            json.WriteStringValue(key);
-            json.WriteStringValue(value);
-            json.WriteEndArray();
-        }
-
-        json.WriteEndArray();
-    }
 }

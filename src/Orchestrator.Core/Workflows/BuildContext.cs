@@ -82,10 +82,14 @@ public static class BuildContext
         {
             var file = pipeline.Files[i];
             var content = await File.ReadAllBytesAsync(file.Source, cancellationToken).ConfigureAwait(false);
-            var mode = file.Mode ?? (OperatingSystem.IsWindows() ? 0b110_100_100 : (int)(File.GetUnixFileMode(file.Source) & (UnixFileMode)0b111_111_111));
+            var mode = EffectiveMode(file);
             await WriteEntryAsync(writer, FileEntryName(i), content, mode, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The mode a copied file gets in the image: the definition's, else the source's permission bits.</summary>
+    internal static int EffectiveMode(FileCopy file) =>
+        file.Mode ?? (OperatingSystem.IsWindows() ? 0b110_100_100 : (int)(File.GetUnixFileMode(file.Source) & (UnixFileMode)0b111_111_111));
 
     private static string FileEntryName(int index) => $"files/{index}";
 
