@@ -10,36 +10,10 @@ namespace Orchestrator.Cli.Tests;
 /// </summary>
 public sealed class BuildCommandTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("orchestrator-cli-build-").FullName;
 
-    public BuildCommandTests()
-    {
-        Directory.CreateDirectory(Path.Combine(_root, "base-images"));
-        Directory.CreateDirectory(Path.Combine(_root, "pipelines"));
-        File.WriteAllText(Path.Combine(_root, "orchestrator.yaml"), """
-            stages: [staging, production]
-            registries:
-              staging: { url: http://127.0.0.1:9 }
-              production: { url: http://127.0.0.1:9 }
-            state:
-              path: state/state.db
-            """);
-        File.WriteAllText(Path.Combine(_root, "base-images", "deb.yaml"), """
-            repository: base/deb
-            default-variant: slim
-            suite: bookworm
-            variants:
-              slim: { debootstrap-variant: minbase, slim: true }
-            """);
-        File.WriteAllText(Path.Combine(_root, "pipelines", "app.yaml"), """
-            name: app
-            version: 1.0.0
-            base: deb/slim
-            repository: apps/app
-            """);
-    }
+    private readonly CliWorkspace _workspace = new();
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _workspace.Dispose();
 
     [Theory]
     [InlineData(new[] { "build" }, "--all")]
@@ -74,12 +48,5 @@ public sealed class BuildCommandTests : IDisposable
         Assert.Contains("app", stderr, StringComparison.Ordinal);
     }
 
-    private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var console = new CliConsole(stdout, stderr) { Environment = CliEnvironment.System with { GetVariable = _ => null } };
-        var exitCode = await CliApplication.RunAsync([.. args, "--config", Path.Combine(_root, "orchestrator.yaml")], console);
-        return (exitCode, stdout.ToString(), stderr.ToString());
-    }
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => _workspace.RunAsync(args);
 }

@@ -11,52 +11,19 @@ namespace Orchestrator.Cli.Tests;
 public sealed class CliApplicationTests : IDisposable
 {
     private const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    private readonly string _root = Directory.CreateTempSubdirectory("orchestrator-cli-").FullName;
 
-    public CliApplicationTests()
-    {
-        Directory.CreateDirectory(Path.Combine(_root, "base-images"));
-        Directory.CreateDirectory(Path.Combine(_root, "pipelines"));
-        File.WriteAllText(Path.Combine(_root, "orchestrator.yaml"), """
-            stages: [staging, production]
-            registries:
-              staging: { url: http://127.0.0.1:9 }
-              production: { url: http://127.0.0.1:9 }
-            state:
-              path: state/state.db
-            """);
-        File.WriteAllText(Path.Combine(_root, "base-images", "deb.yaml"), """
-            repository: base/deb
-            default-variant: slim
-            suite: bookworm
-            variants:
-              slim: { debootstrap-variant: minbase, slim: true }
-            """);
-        File.WriteAllText(Path.Combine(_root, "pipelines", "app.yaml"), """
-            name: app
-            version: 1.0.0
-            base: deb/slim
-            repository: apps/app
-            packages:
-              apt:
-                hello: "2.10-3"
-            """);
-    }
+    private readonly CliWorkspace _workspace = new(CliWorkspace.DefaultPipeline + "\n" + """
+        packages:
+          apt:
+            hello: "2.10-3"
+        """);
 
-    private string ConfigPath => Path.Combine(_root, "orchestrator.yaml");
+    private string ConfigPath => _workspace.ConfigPath;
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _workspace.Dispose();
 
     // In-process: a daemon named by the machine's environment (ORCHESTRATOR_URL) must not take these over.
-    private static CliConsole Hermetic(CliConsole console) => console with { Environment = CliEnvironment.System with { GetVariable = _ => null } };
-
-    private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var exitCode = await CliApplication.RunAsync([.. args, "--config", ConfigPath], Hermetic(new CliConsole(stdout, stderr)));
-        return (exitCode, stdout.ToString(), stderr.ToString());
-    }
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => _workspace.RunAsync(args);
 
     [Fact]
     public async Task Check_ValidWorkspace_ExitsZeroWithSummary()
@@ -73,7 +40,7 @@ public sealed class CliApplicationTests : IDisposable
     public async Task Check_UnpinnedPackage_ExitsTwoNamingFileLineColumnAndPackage()
     {
         // Given a pipeline whose package has no version, on line 7 column 5
-        File.WriteAllText(Path.Combine(_root, "pipelines", "app.yaml"), """
+        File.WriteAllText(Path.Combine(_workspace.Root, "pipelines", "app.yaml"), """
             name: app
             version: 1.0.0
             base: deb/slim
@@ -102,7 +69,7 @@ public sealed class CliApplicationTests : IDisposable
     public async Task Build_BadDefinitions_ExitsTwoBeforeContactingAnything()
     {
         // Given a pipeline on a base that does not exist
-        File.WriteAllText(Path.Combine(_root, "pipelines", "app.yaml"), """
+        File.WriteAllText(Path.Combine(_workspace.Root, "pipelines", "app.yaml"), """
             name: app
             version: 1.0.0
             base: nope/slim
@@ -206,7 +173,7 @@ public sealed class CliApplicationTests : IDisposable
     public async Task Check_MissingConfig_ExitsTwoWithTheFix()
     {
         var stderr = new StringWriter();
-        var exitCode = await CliApplication.RunAsync(["check", "--config", Path.Combine(_root, "nope.yaml")], Hermetic(new CliConsole(new StringWriter(), stderr)));
+        var exitCode = await CliApplication.RunAsync(["check", "--config", Path.Combine(_workspace.Root, "nope.yaml")], new CliConsole(new StringWriter(), stderr) { Environment = CliWorkspace.Hermetic });
 
         Assert.Equal(2, exitCode);
         Assert.Contains("--config", stderr.ToString());

@@ -19,38 +19,12 @@ public sealed class ReleaseVerbsTests : IDisposable
     private const string Built = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
     private const string BaseDigest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
     private static readonly DateTimeOffset BuiltAt = new(2026, 11, 20, 10, 0, 0, TimeSpan.Zero);
-    private readonly string _root = Directory.CreateTempSubdirectory("orchestrator-cli-release-").FullName;
 
-    public ReleaseVerbsTests()
-    {
-        Directory.CreateDirectory(Path.Combine(_root, "base-images"));
-        Directory.CreateDirectory(Path.Combine(_root, "pipelines"));
-        File.WriteAllText(ConfigPath, """
-            stages: [staging, production]
-            registries:
-              staging: { url: http://127.0.0.1:9 }
-              production: { url: http://127.0.0.1:19 }
-            state:
-              path: state/state.db
-            """);
-        File.WriteAllText(Path.Combine(_root, "base-images", "deb.yaml"), """
-            repository: base/deb
-            default-variant: slim
-            suite: bookworm
-            variants:
-              slim: { debootstrap-variant: minbase, slim: true }
-            """);
-        File.WriteAllText(Path.Combine(_root, "pipelines", "app.yaml"), """
-            name: app
-            version: 1.0.0
-            base: deb/slim
-            repository: apps/app
-            """);
-    }
+    private readonly CliWorkspace _workspace = new(productionPort: 19);
 
-    private string ConfigPath => Path.Combine(_root, "orchestrator.yaml");
+    private string ConfigPath => _workspace.ConfigPath;
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _workspace.Dispose();
 
     /// <summary>Records a build in staging and, unless told otherwise, its passing validation and its promotion to production.</summary>
     private async Task SeedAsync(bool promoted = true)
