@@ -99,7 +99,6 @@ internal static partial class PipelineReader
         {
             Auto = auto,
             FloatingTags = floatingTags,
-            LockFile = LockPathFor(file.FullPath),
             Lock = pipelineLock,
             UnpinnedPackages = unpinned,
         };
@@ -189,10 +188,6 @@ internal static partial class PipelineReader
         return new BaseVariantRef(definition.Name, variant);
     }
 
-    /// <summary>Where the lock of the definition at <paramref name="definitionPath"/> lives: NAME.lock.yaml next to it.</summary>
-    public static string LockPathFor(string definitionPath) =>
-        Path.Combine(Path.GetDirectoryName(definitionPath)!, Path.GetFileNameWithoutExtension(definitionPath) + ".lock.yaml");
-
     private static List<AptPackage> ReadPackages(SourceFile file, MappingReader reader, bool hasLock, PipelineLock? pipelineLock, out List<string> unpinned)
     {
         var result = new List<AptPackage>();
@@ -214,7 +209,7 @@ internal static partial class PipelineReader
             {
                 if (!hasLock)
                 {
-                    file.Error(key, $"apt package '{package}' has no version and the pipeline has no lock ({Path.GetFileName(LockPathFor(file.FullPath))}); every package is pinned so a rebuild installs the same bytes", pinFix);
+                    file.Error(key, $"apt package '{package}' has no version and the pipeline has no lock ({Path.GetFileName(PipelineDefinition.LockPathFor(file.FullPath))}); every package is pinned so a rebuild installs the same bytes", pinFix);
                     continue;
                 }
 

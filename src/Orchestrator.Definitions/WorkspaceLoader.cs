@@ -63,7 +63,7 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
                 continue;
             }
 
-            var lockPath = PipelineReader.LockPathFor(file.FullPath);
+            var lockPath = PipelineDefinition.LockPathFor(file.FullPath);
             var hasLock = File.Exists(lockPath);
             PipelineLock? pipelineLock = null;
             if (hasLock)

@@ -70,12 +70,12 @@ internal sealed class LockCommand : VerbCommand
             if (status.IsFresh && !parseResult.GetValue(_update))
             {
                 results.Add(new { pipeline = pipeline.Name, state = "fresh", written = false, lockFile = pipeline.LockFile });
-                lines.Add($"{pipeline.Name}: the lock is fresh ({Relative(services, pipeline.LockFile!)}); 'orchestrator lock --update {pipeline.Name}' resolves it again");
+                lines.Add($"{pipeline.Name}: the lock is fresh ({Relative(services, pipeline.LockFile)}); 'orchestrator lock --update {pipeline.Name}' resolves it again");
                 continue;
             }
 
             var resolved = await workflow.ResolveAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
-            var path = pipeline.LockFile ?? throw new InputException($"pipeline {pipeline.Name} was not loaded from a file, so it has no lock path");
+            var path = pipeline.LockFile;
             await LockFileWriter.WriteAsync(resolved, path, cancellationToken).ConfigureAwait(false);
             results.Add(new
             {

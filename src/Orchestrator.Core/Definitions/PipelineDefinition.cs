@@ -48,9 +48,9 @@ public sealed record PipelineDefinition(
 
     /// <summary>
     /// Where the pipeline's lock is or would be: <c>NAME.lock.yaml</c> next to the definition (NAME is
-    /// the definition's file name). <value>Null for definitions built in code without one.</value>
+    /// the definition's file name).
     /// </summary>
-    public string? LockFile { get; init; }
+    public string LockFile => LockPathFor(SourceFile);
 
     /// <summary>The lock read from <see cref="LockFile"/>, or null when there is none. <value>The default is null.</value></summary>
     public Locks.PipelineLock? Lock { get; init; }
@@ -61,6 +61,10 @@ public sealed record PipelineDefinition(
     /// <value>The default is none.</value>
     /// </summary>
     public IReadOnlyList<string> UnpinnedPackages { get; init; } = [];
+
+    /// <summary>Where the lock of the definition at <paramref name="definitionPath"/> lives: NAME.lock.yaml next to it.</summary>
+    public static string LockPathFor(string definitionPath) =>
+        Path.Combine(Path.GetDirectoryName(definitionPath)!, Path.GetFileNameWithoutExtension(definitionPath) + ".lock.yaml");
 
     /// <summary>The folder holding the definition; file sources are relative to it.</summary>
     public string Directory => Path.GetDirectoryName(SourceFile)!;

@@ -118,13 +118,9 @@ public static class BuildCacheKey
     public static string? LockChecksum(PipelineDefinition pipeline)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
-        var path = LockPath(pipeline);
+        var path = pipeline.LockFile;
         return File.Exists(path) ? Digest.Sha256Of(File.ReadAllBytes(path)).ToString() : null;
     }
-
-    /// <summary>Where a pipeline's lock file is: <c>NAME.lock.yaml</c> next to its definition.</summary>
-    public static string LockPath(PipelineDefinition pipeline) =>
-        Path.Combine(pipeline.Directory, Path.GetFileNameWithoutExtension(pipeline.SourceFile) + ".lock.yaml");
 
     private static List<KeyValuePair<string, string>> Sorted(IReadOnlyDictionary<string, string>? values) =>
         values is null ? [] : [.. values.OrderBy(p => p.Key, StringComparer.Ordinal)];

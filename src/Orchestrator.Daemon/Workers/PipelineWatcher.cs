@@ -170,8 +170,7 @@ internal sealed class PipelineWatcher(
     private async Task<Fingerprint> ComputeAsync(Workspace current, PipelineDefinition pipeline, CancellationToken cancellationToken)
     {
         var definition = await HashFileAsync(pipeline.SourceFile, cancellationToken).ConfigureAwait(false) ?? "missing";
-        var lockPath = Path.Combine(pipeline.Directory, Path.GetFileNameWithoutExtension(pipeline.SourceFile) + ".lock.yaml");
-        var lockHash = await HashFileAsync(lockPath, cancellationToken).ConfigureAwait(false);
+        var lockHash = await HashFileAsync(pipeline.LockFile, cancellationToken).ConfigureAwait(false);
 
         using var files = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var file in pipeline.Files)

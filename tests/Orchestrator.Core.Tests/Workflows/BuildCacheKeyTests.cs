@@ -151,7 +151,7 @@ public sealed class BuildCacheKeyTests : IDisposable
         var path = _harness.WriteFile("hello.lock.yaml", "packages: []\n");
 
         // Then the checksum is the SHA-256 of its bytes
-        Assert.Equal(path, BuildCacheKey.LockPath(pipeline));
+        Assert.Equal(path, pipeline.LockFile);
         Assert.Equal(Digest.Sha256Of(File.ReadAllBytes(path)).ToString(), BuildCacheKey.LockChecksum(pipeline));
     }
 
