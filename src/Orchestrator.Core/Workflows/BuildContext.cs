@@ -34,7 +34,15 @@ public static class BuildContext
         {
             // name=version for every package: apt refuses a version the mirror does not serve instead of
             // silently installing another one. Lists and caches go in the same layer so they never ship.
-            dockerfile.Append("RUN set -eux; export DEBIAN_FRONTEND=noninteractive; apt-get update; ")
+            // SOURCE_DATE_EPOCH: tools that stamp a date into what they write (shadow's last-change day,
+            // gzip headers, pyc files) use the lock's source date instead of the clock.
+            dockerfile.Append("RUN set -eux; export DEBIAN_FRONTEND=noninteractive");
+            if (pipeline.Lock is { } pipelineLock)
+            {
+                dockerfile.Append(" SOURCE_DATE_EPOCH=").Append(pipelineLock.SourceDateEpoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            dockerfile.Append("; apt-get update; ")
                 .Append("apt-get install -y --no-install-recommends ")
                 .AppendJoin(' ', pipeline.AptPackages.Select(p => ShellQuote(p.ToString())))
                 .Append("; apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log\n");

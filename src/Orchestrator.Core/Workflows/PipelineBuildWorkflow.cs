@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Images;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 
@@ -45,6 +46,8 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         // at its locked version) and is refused when the lock no longer matches its inputs or its base.
         pipeline = ApplyLock(pipeline, baseReference);
 
+        Digest digest;
+
         // cache: the same inputs, already built and still in the stage, are reused without the engine; --no-cache rebuilds.
         var cache = new BuildCache(services);
         var cacheKey = cache.ComputeKey(pipeline, baseReference, CreateLabels(pipeline, baseReference, services.Config.RootDirectory));
@@ -53,62 +56,106 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
             return cached;
         }
 
-        // Pull the base by digest from the stage first, so the build never reaches for any other registry.
-        services.Reporter.Step($"pulling base {baseReference}");
-        await services.Engine.PullImageAsync(baseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
-
         var target = ImageReference.Create(stage.Registry.Host, pipeline.Repository);
-        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference);
-        var labels = CreateLabels(pipeline, baseReference, services.Config.RootDirectory);
-
-        var contextPath = Path.Combine(services.Config.WorkDirectory, $"context-{pipeline.Name}-{Guid.NewGuid():N}.tar");
-        Directory.CreateDirectory(services.Config.WorkDirectory);
+        var scratch = ScratchFolder(pipeline);
         try
         {
-            await using (var context = File.Create(contextPath))
-            {
-                await BuildContext.WriteAsync(pipeline, dockerfile, context, cancellationToken).ConfigureAwait(false);
-            }
-
-            services.Reporter.Step($"building {target.Name} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} {(pipeline.Lock is null ? "pinned" : "locked")} package(s)");
-            await using (var context = File.OpenRead(contextPath))
-            {
-                var request = new ImageBuildRequest(
-                    pipeline.Tags.Select(t => target.WithTag(t).ToString()).ToList(), Labels: labels, NoCache: noCache);
-                await services.Engine.BuildImageAsync(context, request, new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
-            }
+            var image = await BuildImageAsync(pipeline, baseReference, noCache, scratch, cancellationToken).ConfigureAwait(false);
+            services.Reporter.Step($"pushing {target.Name} as {image.Digest.ToShortString()} ({string.Join(", ", pipeline.Tags)})");
+            digest = await ImagePublisher.PublishAsync(
+                services.RegistryFor(stage), pipeline.Repository, image, pipeline.Tags, baseReference.Repository, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            File.Delete(contextPath);
+            TryDelete(scratch);
         }
 
-        Digest? digest = null;
-        foreach (var tag in pipeline.Tags)
-        {
-            services.Reporter.Step($"pushing {target.WithTag(tag)}");
-            var pushed = await services.Engine.PushImageAsync(
-                target.Name, tag, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
-            if (digest is not null && pushed != digest)
-            {
-                throw new JobFailedException($"the tags of one build were pushed as different digests ({digest} and {pushed}); rerun the build");
-            }
-
-            digest = pushed;
-        }
-
-        var reference = target.WithDigest(digest!);
+        var reference = target.WithDigest(digest);
 
         // sbom: an SPDX SBOM attached to the digest as a referrer; failing to attach fails the build, before any record.
-        var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(stage, reference, cancellationToken).ConfigureAwait(false);
+        var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(stage, reference, DateTimeOffset.FromUnixTimeSeconds(pipeline.Lock!.SourceDateEpoch), cancellationToken).ConfigureAwait(false);
 
         var record = new BuildRecord(
             0, pipeline.Name, "pipeline", stage.Name, reference, pipeline.Tags, pipeline.Version, baseReference.Digest,
             services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started)) { CacheKey = cacheKey };
         var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
-        LogBuilt(pipeline.Name, digest!, stage.Name);
+        LogBuilt(pipeline.Name, digest, stage.Name);
         return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id) { SbomDigest = sbom.Digest, CacheKey = cacheKey };
     }
+
+    /// <summary>
+    /// Builds <paramref name="pipeline"/> (already under its lock) on the engine and returns its
+    /// normalized form, written under <paramref name="scratch"/> and not pushed: same lock, same files,
+    /// same base, same digest (<see cref="EngineImageNormalizer"/>).
+    /// </summary>
+    /// <param name="pipeline">The pipeline, with <see cref="PipelineDefinition.Lock"/> set.</param>
+    /// <param name="baseReference">The base by digest in the first stage.</param>
+    /// <param name="noCache">Ignore the engine's layer cache.</param>
+    /// <param name="scratch">Scratch folder (context, export, blobs); the caller deletes it.</param>
+    /// <param name="cancellationToken">Cancels the build.</param>
+    /// <exception cref="JobFailedException">The build failed.</exception>
+    internal async Task<OciImage> BuildImageAsync(PipelineDefinition pipeline, ImageReference baseReference, bool noCache, string scratch, CancellationToken cancellationToken)
+    {
+        var stage = services.Config.FirstStage;
+        var sourceDate = pipeline.Lock?.SourceDateEpoch ?? throw new JobFailedException(MissingLockMessage(pipeline));
+
+        // Pull the base by digest from the stage first, so the build never reaches for any other registry.
+        services.Reporter.Step($"pulling base {baseReference}");
+        await services.Engine.PullImageAsync(baseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+
+        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference);
+        var labels = CreateLabels(pipeline, baseReference, services.Config.RootDirectory);
+        var contextPath = Path.Combine(scratch, "context.tar");
+        await using (var context = File.Create(contextPath))
+        {
+            await BuildContext.WriteAsync(pipeline, dockerfile, context, cancellationToken).ConfigureAwait(false);
+        }
+
+        services.Reporter.Step($"building {pipeline.Repository} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} locked package(s)");
+        string imageId;
+        await using (var context = File.OpenRead(contextPath))
+        {
+            // A local name only: what the registry gets is the normalized image, never the engine's own.
+            var request = new ImageBuildRequest([LocalBuildTag(pipeline)], Labels: labels, NoCache: noCache);
+            imageId = await services.Engine.BuildImageAsync(context, request, new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        }
+
+        services.Reporter.Step("normalizing the new layers and writing the image config (source date " +
+            DateTimeOffset.FromUnixTimeSeconds(sourceDate).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) + ")");
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [Labels.BaseName] = labels[Labels.BaseName],
+            [Labels.BaseDigest] = labels[Labels.BaseDigest],
+        };
+        return await new EngineImageNormalizer(services).NormalizeAsync(imageId, baseReference, sourceDate, scratch, annotations, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The engine-local tag a pipeline's build gets: <c>orchestrator-build/NAME:latest</c>, never a registry's name.</summary>
+    internal static string LocalBuildTag(PipelineDefinition pipeline) => $"orchestrator-build/{pipeline.Name}:latest";
+
+    /// <summary>A fresh scratch folder for one build under the work directory.</summary>
+    internal string ScratchFolder(PipelineDefinition pipeline)
+    {
+        var folder = Path.Combine(services.Config.WorkDirectory, $"build-{pipeline.Name}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    internal static void TryDelete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Scratch space: a leftover folder is not worth failing a finished build.
+        }
+    }
+
+    private static string MissingLockMessage(PipelineDefinition pipeline) =>
+        $"pipeline {pipeline.Name} has no lock ({Path.GetFileName(PipelineDefinition.LockPathFor(pipeline.SourceFile))}): " +
+        $"run 'orchestrator lock {pipeline.Name}' to resolve and record its package closure and source date, then commit the lock and build again";
 
     /// <summary>The pipeline to build: with a fresh lock, its packages become the locked closure.</summary>
     /// <exception cref="JobFailedException">The lock is stale; the message names why and the fix (<c>orchestrator lock NAME</c>).</exception>
@@ -116,7 +163,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     {
         if (pipeline.Lock is not { } pipelineLock)
         {
-            return pipeline;
+            throw new JobFailedException(MissingLockMessage(pipeline));
         }
 
         var status = Locks.LockStatus.Check(pipelineLock, pipeline, baseReference.Digest!);
