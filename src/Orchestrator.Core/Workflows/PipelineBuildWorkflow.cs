@@ -36,21 +36,13 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">The base is missing (and not built), or the build or push failed.</exception>
     public async Task<BuildResult> BuildAsync(string pipelineName, bool buildMissingBase = false, bool noCache = false, CancellationToken cancellationToken = default)
     {
-        var pipeline = services.Workspace.GetPipeline(pipelineName);
         var stage = services.Config.FirstStage;
         var started = Stopwatch.GetTimestamp();
-
-        var baseReference = await ResolveBaseAsync(pipeline, buildMissingBase, cancellationToken).ConfigureAwait(false);
-
-        // locks: a pipeline with a lock installs exactly its closure (every package, direct and transitive,
-        // at its locked version) and is refused when the lock no longer matches its inputs or its base.
-        pipeline = ApplyLock(pipeline, baseReference);
-
+        var (pipeline, baseReference, cacheKey) = await PrepareAsync(services.Workspace.GetPipeline(pipelineName), buildMissingBase, cancellationToken).ConfigureAwait(false);
         Digest digest;
 
         // cache: the same inputs, already built and still in the stage, are reused without the engine; --no-cache rebuilds.
         var cache = new BuildCache(services);
-        var cacheKey = cache.ComputeKey(pipeline, baseReference, CreateLabels(pipeline, baseReference, services.Config.RootDirectory));
         if (!noCache && await cache.TryReuseAsync(pipeline, cacheKey, baseReference, started, cancellationToken).ConfigureAwait(false) is { } cached)
         {
             return cached;
@@ -81,6 +73,22 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
         LogBuilt(pipeline.Name, digest, stage.Name);
         return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id) { SbomDigest = sbom.Digest, CacheKey = cacheKey };
+    }
+
+    /// <summary>
+    /// What a build of <paramref name="pipeline"/> starts from: the pipeline under its lock (its packages the
+    /// locked closure), the base by digest, and the cache key of all its inputs.
+    /// </summary>
+    /// <exception cref="JobFailedException">The lock is missing or stale, or the base is missing and not to be built.</exception>
+    internal async Task<(PipelineDefinition Pipeline, ImageReference Base, Digest CacheKey)> PrepareAsync(PipelineDefinition pipeline, bool buildMissingBase, CancellationToken cancellationToken)
+    {
+        var baseReference = await ResolveBaseAsync(pipeline, buildMissingBase, cancellationToken).ConfigureAwait(false);
+
+        // locks: a pipeline installs exactly its locked closure (every package, direct and transitive, at its
+        // locked version), and is refused without a lock or when the lock no longer matches its inputs or its base.
+        var locked = ApplyLock(pipeline, baseReference);
+        var cacheKey = new BuildCache(services).ComputeKey(locked, baseReference, CreateLabels(locked, baseReference, services.Config.RootDirectory));
+        return (locked, baseReference, cacheKey);
     }
 
     /// <summary>
