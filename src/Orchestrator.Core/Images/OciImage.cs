@@ -36,24 +36,15 @@ public sealed record OciImage(ImageConfig Config, byte[] ConfigJson, Descriptor 
             json.WriteNumber("schemaVersion", 2);
             json.WriteString("mediaType", MediaTypes.OciManifest);
             json.WritePropertyName("config");
-            WriteDescriptor(json, configDescriptor);
+            json.WriteDescriptor(configDescriptor);
             json.WriteStartArray("layers");
             foreach (var layer in layers)
             {
-                WriteDescriptor(json, layer.Descriptor);
+                json.WriteDescriptor(layer.Descriptor);
             }
 
             json.WriteEndArray();
-            if (annotations is { Count: > 0 })
-            {
-                json.WriteStartObject("annotations");
-                foreach (var (key, value) in annotations.OrderBy(a => a.Key, StringComparer.Ordinal))
-                {
-                    json.WriteString(key, value);
-                }
-
-                json.WriteEndObject();
-            }
+            json.WriteAnnotations(annotations);
 
             json.WriteEndObject();
         }
@@ -83,13 +74,4 @@ public sealed record OciImage(ImageConfig Config, byte[] ConfigJson, Descriptor 
         element.GetProperty("mediaType").GetString() ?? throw new InvalidDataException("a descriptor has no mediaType"),
         Digest.Parse(element.GetProperty("digest").GetString() ?? string.Empty),
         element.GetProperty("size").GetInt64());
-
-    private static void WriteDescriptor(Utf8JsonWriter json, Descriptor descriptor)
-    {
-        json.WriteStartObject();
-        json.WriteString("mediaType", descriptor.MediaType);
-        json.WriteString("digest", descriptor.Digest.ToString());
-        json.WriteNumber("size", descriptor.Size);
-        json.WriteEndObject();
-    }
 }
