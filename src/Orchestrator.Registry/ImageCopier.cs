@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
@@ -15,7 +16,9 @@ namespace Orchestrator.Registry;
 /// the very digest the source does. Blobs stream through a hashing pass-through (never held in
 /// memory) with bounded parallelism; within one registry they are mounted instead. Manifests go
 /// children first, root last, each confirmed by <c>Docker-Content-Digest</c>; tags go last, and only
-/// when no tag would move.
+/// when no tag would move. Across registries, a blob this copier already put into another repository
+/// of the target registry is mounted from there (as skopeo's blob-info cache does), so promoting many
+/// images on one base sends the base once. One copier is meant to live as long as its factory.
 /// </summary>
 public sealed partial class ImageCopier : IImageCopier
 {
@@ -23,6 +26,11 @@ public sealed partial class ImageCopier : IImageCopier
     private readonly ILogger _logger;
     private readonly RegistryClientOptions _options;
     private readonly TimeProvider _timeProvider;
+
+    // Target registry authority and blob digest -> a repository there known to hold it; bounded, since a
+    // stale or evicted hint only costs a declined mount and a streamed copy.
+    private readonly ConcurrentDictionary<(string Registry, Digest Digest), string> _mountHints = new();
+    private const int MaxMountHints = 50_000;
 
     /// <summary>Creates a copier.</summary>
     /// <param name="factory">Creates the source and target clients.</param>
@@ -95,7 +103,7 @@ public sealed partial class ImageCopier : IImageCopier
             request,
             rootReferences.MediaType,
             manifests.Select(m => new PlannedManifest(m.Descriptor.Digest, m.Descriptor.MediaType, m.Descriptor.Size, manifestPresent[m.Descriptor.Digest])).ToList(),
-            ordered.Where(b => !blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
+            ordered.Where(b => !blobPresent[b.Digest]).Select(b => ToCopy(request, b, canMount)).ToList(),
             ordered.Where(b => blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
             tags,
             conflicts)
@@ -154,12 +162,35 @@ public sealed partial class ImageCopier : IImageCopier
                 manifestPresent[referrer.Digest],
                 inTarget.Contains(referrer.Digest),
                 manifests.Select(m => new PlannedManifest(m.Descriptor.Digest, m.Descriptor.MediaType, m.Descriptor.Size, manifestPresent[m.Descriptor.Digest])).ToList(),
-                blobs.Values.Where(b => !blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
+                blobs.Values.Where(b => !blobPresent[b.Digest]).Select(b => ToCopy(request, b, canMount)).ToList(),
                 blobs.Values.Where(b => blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList()));
         }
 
         return planned;
     }
+
+    private PlannedBlob ToCopy(CopyRequest request, Descriptor blob, bool canMount)
+    {
+        if (canMount)
+        {
+            return new PlannedBlob(blob.Digest, blob.Size, blob.MediaType, CanMount: true);
+        }
+
+        var hint = _mountHints.TryGetValue((RegistryKey(request.Target), blob.Digest), out var repository) && repository != request.TargetRepository ? repository : null;
+        return new PlannedBlob(blob.Digest, blob.Size, blob.MediaType, CanMount: hint is not null) { MountFrom = hint };
+    }
+
+    private void RememberLocation(CopyRequest request, Digest blob)
+    {
+        if (_mountHints.Count >= MaxMountHints)
+        {
+            _mountHints.Clear();
+        }
+
+        _mountHints[(RegistryKey(request.Target), blob)] = request.TargetRepository;
+    }
+
+    private static string RegistryKey(RegistryEndpoint endpoint) => endpoint.BaseUri.GetLeftPart(UriPartial.Authority);
 
     /// <inheritdoc />
     public async Task<CopyResult> CopyAsync(CopyPlan plan, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -186,15 +217,17 @@ public sealed partial class ImageCopier : IImageCopier
         {
             await Parallel.ForEachAsync(blobsToCopy, parallel, async (blob, ct) =>
             {
-                if (blob.CanMount && await target.MountBlobAsync(request.TargetRepository, blob.Digest, request.SourceRepository, ct).ConfigureAwait(false))
+                if (blob.CanMount && await target.MountBlobAsync(request.TargetRepository, blob.Digest, blob.MountFrom ?? request.SourceRepository, ct).ConfigureAwait(false))
                 {
                     Interlocked.Increment(ref mounted);
+                    RememberLocation(request, blob.Digest);
                     LogBlobMounted(_logger, blob.Digest, request.TargetRepository, blob.Size);
                     progress?.Report(new CopyProgress(blob.Digest, blob.Size, blob.Size));
                     return;
                 }
 
                 await CopyBlobAsync(source, target, request, blob, progress, ct).ConfigureAwait(false);
+                RememberLocation(request, blob.Digest);
                 Interlocked.Add(ref bytesCopied, blob.Size);
                 Interlocked.Increment(ref copied);
                 LogBlobCopied(_logger, blob.Digest, request.TargetRepository, blob.Size);
@@ -205,6 +238,7 @@ public sealed partial class ImageCopier : IImageCopier
 
         foreach (var blob in plan.BlobsPresent)
         {
+            RememberLocation(request, blob.Digest);
             LogBlobSkipped(_logger, blob.Digest, request.TargetRepository, blob.Size);
         }
 
