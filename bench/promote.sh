@@ -5,7 +5,7 @@
 #
 #   ./bench/promote.sh [--rounds N] [--large-mib M] [--large-layers L] [--shared S] [--base-mib B]
 #
-# Defaults: 3 rounds, a 256 MiB image of 5 layers, 20 services on a 40 MiB base (about 2 minutes here).
+# Defaults: 5 rounds, a 256 MiB image of 5 layers, 20 services on a 40 MiB base (about 30 s here).
 # Every repository it creates lives under a unique prefix (bench-<8 hex>/…) and is deleted on exit or
 # failure: manifests by digest, then blob links. Blob bytes stay until the registries' garbage collector runs.
 set -euo pipefail

@@ -219,7 +219,7 @@ internal sealed record BenchOptions(int Rounds, int LargeMiB, int LargeLayers, i
 {
     public static BenchOptions Parse(string[] args)
     {
-        var o = new BenchOptions(Rounds: 3, LargeMiB: 256, LargeLayers: 5, Shared: 20, BaseMiB: 40);
+        var o = new BenchOptions(Rounds: 5, LargeMiB: 256, LargeLayers: 5, Shared: 20, BaseMiB: 40);
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             var value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);

@@ -1,0 +1,199 @@
+using System.Text;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.References;
+using static Orchestrator.Registry.Tests.SyntheticImages;
+
+namespace Orchestrator.Registry.Tests;
+
+/// <summary>
+/// Promotions through a proxy in front of the real staging registry that tampers with manifests or cuts
+/// blob downloads, and promotions of many images into one target registry (mount hints).
+/// </summary>
+[Trait("Category", "Integration")]
+[Collection(RegistryIntegrationCollection.Name)]
+public sealed class ProxyIntegrationTests : IDisposable
+{
+    private readonly RegistryClientFactory _factory = new();
+    private readonly IRegistryClient _staging;
+    private readonly IRegistryClient _production;
+
+    public ProxyIntegrationTests()
+    {
+        _staging = _factory.Create(Staging);
+        _production = _factory.Create(Production);
+    }
+
+    public void Dispose() => _factory.Dispose();
+
+    [Fact]
+    public async Task PlanAsync_ProxyTampersManifest_DigestMismatchAndNothingWritten()
+    {
+        // Given an image in staging, read through a proxy that appends a space to every manifest body
+        var repository = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var image = await PushImageAsync(_staging, repository, [200_000]);
+        cleanup.Add(_staging, repository, image);
+        cleanup.Add(_production, repository, image);
+        await using var proxy = await RegistryProxy.StartAsync(Staging, tamperManifest: (_, body) => [.. body, (byte)' ']);
+        var copier = new ImageCopier(_factory);
+
+        // When its promotion is planned from the proxy
+        var request = new CopyRequest(proxy.Endpoint, repository, image.Digest, Production, repository, ["t1"]);
+        var error = await Assert.ThrowsAsync<DigestMismatchException>(() => copier.PlanAsync(request));
+
+        // Then the refusal names the requested digest and what the bytes hash to, and production has nothing
+        var tampered = Digest.Sha256Of([.. image.Manifest, (byte)' ']);
+        Assert.Contains(image.Digest.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.Contains($"hashes to {tampered}", error.Message, StringComparison.Ordinal);
+        Assert.Null(await _production.HeadManifestAsync(repository, image.Digest.ToString()));
+        Assert.Null(await _production.HeadManifestAsync(repository, "t1"));
+        Assert.Null(await _production.HeadBlobAsync(repository, image.Blobs[1]));
+    }
+
+    [Fact]
+    public async Task PlanAsync_ProxyTampersOnlyAChildOfAnIndex_DigestMismatchNamingTheChild()
+    {
+        // Given an index over two images in staging, read through a proxy that rewrites the arm64 child only
+        var repository = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var amd64 = await PushImageAsync(_staging, repository, [100_000], architecture: "amd64");
+        var arm64 = await PushImageAsync(_staging, repository, [110_000], architecture: "arm64");
+        var index = await PushIndexAsync(_staging, repository, (amd64, "amd64"), (arm64, "arm64"));
+        foreach (var m in new[] { amd64, arm64, index })
+        {
+            cleanup.Add(_staging, repository, m);
+        }
+
+        await using var proxy = await RegistryProxy.StartAsync(
+            Staging,
+            tamperManifest: (path, body) => path.EndsWith(arm64.Digest.ToString(), StringComparison.Ordinal)
+                ? Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(body).Replace("110000", "110001", StringComparison.Ordinal))
+                : null);
+        var copier = new ImageCopier(_factory);
+
+        // When the index's promotion is planned
+        var error = await Assert.ThrowsAsync<DigestMismatchException>(() =>
+            copier.PlanAsync(new CopyRequest(proxy.Endpoint, repository, index.Digest, Production, repository, ["multi"])));
+
+        // Then the child is named, and production has neither the index nor the other child
+        Assert.Contains(arm64.Digest.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.Null(await _production.HeadManifestAsync(repository, index.Digest.ToString()));
+        Assert.Null(await _production.HeadManifestAsync(repository, amd64.Digest.ToString()));
+    }
+
+    [Fact]
+    public async Task CopyAsync_ConnectionCutMidBlobWithoutRetries_FailsUntaggedAndRerunCopiesOnlyWhatIsMissing()
+    {
+        // Given an image of three layers, served through a proxy that cuts the second layer's first download after 1 MiB
+        var repository = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var image = await PushImageAsync(_staging, repository, [300_000, 3_000_000, 400_000]);
+        cleanup.Add(_staging, repository, image);
+        cleanup.Add(_production, repository, image);
+        var cutBlob = image.Blobs[2];
+        var cut = 0;
+        await using var proxy = await RegistryProxy.StartAsync(
+            Staging,
+            cutAfter: path => path.EndsWith(cutBlob.ToString(), StringComparison.Ordinal) && Interlocked.Exchange(ref cut, 1) == 0 ? 1024 * 1024 : null);
+        var options = new RegistryClientOptions { MaxRetryAttempts = 0, MaxParallelBlobCopies = 1 };
+        using var factory = new RegistryClientFactory(options: options);
+        var copier = new ImageCopier(factory, options: options);
+        var request = new CopyRequest(proxy.Endpoint, repository, image.Digest, Production, repository, ["r1"]);
+
+        // When it is promoted and the connection drops mid-blob
+        var first = await copier.PlanAsync(request);
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => copier.CopyAsync(first));
+
+        // Then the copy failed on the cut blob, with no manifest or tag in production, and the blobs before it in place
+        Assert.Equal(1, proxy.Cuts);
+        Assert.IsNotType<DigestMismatchException>(failure);
+        Assert.Null(await _production.HeadManifestAsync(repository, image.Digest.ToString()));
+        Assert.Null(await _production.HeadManifestAsync(repository, "r1"));
+        Assert.Null(await _production.HeadBlobAsync(repository, cutBlob));
+        Assert.Equal(300_000, await _production.HeadBlobAsync(repository, image.Blobs[1]));
+
+        // When the promotion is run again
+        var rerun = await copier.PlanAsync(request);
+        var result = await copier.CopyAsync(rerun);
+
+        // Then only what was missing travelled, and production ends identical to staging
+        Assert.Equal(
+            new[] { image.Blobs[0], image.Blobs[1] }.Select(d => d.ToString()).Order(StringComparer.Ordinal),
+            rerun.BlobsPresent.Select(b => b.Digest.ToString()).Order(StringComparer.Ordinal));
+        Assert.Equal([cutBlob, image.Blobs[3]], rerun.BlobsToCopy.Select(b => b.Digest));
+        Assert.Equal(2, result.BlobsCopied);
+        Assert.Equal(2, result.BlobsSkipped);
+        Assert.Equal(3_400_000, result.BytesCopied);
+        Assert.Equal(["r1"], result.TagsApplied);
+        Assert.Equal(image.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:r1"));
+        Assert.Equal(3_000_000, await _production.HeadBlobAsync(repository, cutBlob));
+    }
+
+    [Fact]
+    public async Task CopyAsync_ConnectionCutMidBlobWithRetries_RetriedWholeAndVerified()
+    {
+        // Given a proxy that cuts a 2 MB layer's first download after 512 KiB, and one quick retry allowed
+        var repository = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var image = await PushImageAsync(_staging, repository, [2_000_000]);
+        cleanup.Add(_staging, repository, image);
+        cleanup.Add(_production, repository, image);
+        var cut = 0;
+        await using var proxy = await RegistryProxy.StartAsync(
+            Staging,
+            cutAfter: path => path.EndsWith(image.Blobs[1].ToString(), StringComparison.Ordinal) && Interlocked.Exchange(ref cut, 1) == 0 ? 512 * 1024 : null);
+        var options = new RegistryClientOptions { MaxRetryAttempts = 1, RetryDelay = TimeSpan.FromMilliseconds(10) };
+        using var factory = new RegistryClientFactory(options: options);
+        var copier = new ImageCopier(factory, options: options);
+
+        // When it is promoted
+        var result = await copier.CopyAsync(await copier.PlanAsync(new CopyRequest(proxy.Endpoint, repository, image.Digest, Production, repository, ["r2"])));
+
+        // Then the cut happened, the blob was copied again from its start, and production serves the digest
+        Assert.Equal(1, proxy.Cuts);
+        Assert.Equal(2, result.BlobsCopied);
+        Assert.Equal(2_000_000, await _production.HeadBlobAsync(repository, image.Blobs[1]));
+        Assert.Equal(image.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:r2"));
+    }
+
+    [Fact]
+    public async Task CopyAsync_SecondImageOnTheSameBaseIntoAnotherRepository_MountsTheBaseFromTheFirst()
+    {
+        // Given two images in staging sharing a base layer
+        var first = UniqueRepository();
+        var second = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var one = await PushImageAsync(_staging, first, [500_000, 100_000]);
+        var baseLayer = one.Blobs[1];
+        Assert.True(await _staging.MountBlobAsync(second, baseLayer, first));
+        var two = await PushImageWithBaseAsync(second, baseLayer, 500_000);
+        cleanup.Add(_staging, first, one);
+        cleanup.Add(_staging, second, two);
+        cleanup.Add(_production, first, one);
+        cleanup.Add(_production, second, two);
+        var copier = new ImageCopier(_factory);
+        await copier.CopyAsync(await copier.PlanAsync(new CopyRequest(Staging, first, one.Digest, Production, first, ["1"])));
+
+        // When the second is promoted into its own production repository by the same copier
+        var plan = await copier.PlanAsync(new CopyRequest(Staging, second, two.Digest, Production, second, ["1"]));
+        var result = await copier.CopyAsync(plan);
+
+        // Then the base was planned and done as a mount from the first repository, and production serves the digest
+        var planned = Assert.Single(plan.BlobsToCopy, b => b.Digest == baseLayer);
+        Assert.True(planned.CanMount);
+        Assert.Equal(first, planned.MountFrom);
+        Assert.Equal(1, result.BlobsMounted);
+        Assert.Equal(two.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{second}:1"));
+    }
+
+    private async Task<PushedImage> PushImageWithBaseAsync(string repository, Digest baseLayer, long baseSize)
+    {
+        var top = await PushImageAsync(_staging, repository, [50_000]);
+        var manifest = Encoding.UTF8.GetString(top.Manifest).Replace("\"layers\":[", $"\"layers\":[{{\"mediaType\":\"{MediaTypes.OciLayerGzip}\",\"digest\":\"{baseLayer}\",\"size\":{baseSize}}},", StringComparison.Ordinal);
+        var bytes = Encoding.UTF8.GetBytes(manifest);
+        var digest = await _staging.PutManifestAsync(repository, Digest.Sha256Of(bytes).ToString(), bytes, MediaTypes.OciManifest);
+        await _staging.DeleteManifestAsync(repository, top.Digest);
+        return new PushedImage(digest, MediaTypes.OciManifest, bytes, [top.Blobs[0], baseLayer, top.Blobs[1]]);
+    }
+}
