@@ -32,6 +32,10 @@ public sealed partial class ImageCopier : IImageCopier
     private readonly ConcurrentDictionary<(string Registry, Digest Digest), string> _mountHints = new();
     private const int MaxMountHints = 50_000;
 
+    // Target registry authority -> blob transfers in flight to it, over every copy this copier runs at once
+    // (the daemon runs several jobs), so concurrent promotions share MaxParallelBlobCopies instead of multiplying it.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _transfers = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Creates a copier.</summary>
     /// <param name="factory">Creates the source and target clients.</param>
     /// <param name="logger">Logs each blob skipped, mounted or copied.</param>
@@ -213,25 +217,39 @@ public sealed partial class ImageCopier : IImageCopier
         long bytesCopied = 0;
         int copied = 0, mounted = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelBlobCopies, CancellationToken = cancellationToken };
+        var transfers = _transfers.GetOrAdd(RegistryKey(request.Target), _ => new SemaphoreSlim(_options.MaxParallelBlobCopies));
         async Task CopyBlobsAsync(IEnumerable<PlannedBlob> blobsToCopy)
         {
             await Parallel.ForEachAsync(blobsToCopy, parallel, async (blob, ct) =>
             {
-                if (blob.CanMount && await target.MountBlobAsync(request.TargetRepository, blob.Digest, blob.MountFrom ?? request.SourceRepository, ct).ConfigureAwait(false))
+                await transfers.WaitAsync(ct).ConfigureAwait(false);
+                try
                 {
-                    Interlocked.Increment(ref mounted);
-                    RememberLocation(request, blob.Digest);
-                    LogBlobMounted(_logger, blob.Digest, request.TargetRepository, blob.Size);
-                    progress?.Report(new CopyProgress(blob.Digest, blob.Size, blob.Size));
-                    return;
+                    await TransferAsync(blob, ct).ConfigureAwait(false);
                 }
-
-                await CopyBlobAsync(source, target, request, blob, progress, ct).ConfigureAwait(false);
-                RememberLocation(request, blob.Digest);
-                Interlocked.Add(ref bytesCopied, blob.Size);
-                Interlocked.Increment(ref copied);
-                LogBlobCopied(_logger, blob.Digest, request.TargetRepository, blob.Size);
+                finally
+                {
+                    transfers.Release();
+                }
             }).ConfigureAwait(false);
+        }
+
+        async Task TransferAsync(PlannedBlob blob, CancellationToken ct)
+        {
+            if (blob.CanMount && await target.MountBlobAsync(request.TargetRepository, blob.Digest, blob.MountFrom ?? request.SourceRepository, ct).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref mounted);
+                RememberLocation(request, blob.Digest);
+                LogBlobMounted(_logger, blob.Digest, request.TargetRepository, blob.Size);
+                progress?.Report(new CopyProgress(blob.Digest, blob.Size, blob.Size));
+                return;
+            }
+
+            await CopyBlobAsync(source, target, request, blob, progress, ct).ConfigureAwait(false);
+            RememberLocation(request, blob.Digest);
+            Interlocked.Add(ref bytesCopied, blob.Size);
+            Interlocked.Increment(ref copied);
+            LogBlobCopied(_logger, blob.Digest, request.TargetRepository, blob.Size);
         }
 
         await CopyBlobsAsync(plan.BlobsToCopy).ConfigureAwait(false);

@@ -38,7 +38,10 @@ public sealed class RegistryClientOptions
     /// </summary>
     public long MonolithicUploadLimit { get; set; } = 32L * 1024 * 1024;
 
-    /// <summary>Blobs copied (or checked while planning) at the same time. Default 4; allowed 1 to 32.</summary>
+    /// <summary>
+    /// Blobs copied (or checked while planning) at the same time, per target registry: concurrent copies by one
+    /// <see cref="ImageCopier"/> into the same registry share this bound. Default 4; allowed 1 to 32.
+    /// </summary>
     public int MaxParallelBlobCopies { get; set; } = 4;
 
     /// <summary>

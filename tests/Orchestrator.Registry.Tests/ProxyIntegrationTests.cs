@@ -187,6 +187,68 @@ public sealed class ProxyIntegrationTests : IDisposable
         Assert.Equal(two.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{second}:1"));
     }
 
+    [Fact]
+    public async Task CopyAsync_TwoConcurrentCopiesIntoOneRegistry_ShareMaxParallelBlobCopies()
+    {
+        // Given two images of four layers and a copier allowed two blob copies at a time
+        var repositories = new[] { UniqueRepository(), UniqueRepository() };
+        await using var cleanup = new Cleanup();
+        var images = new List<PushedImage>();
+        foreach (var repository in repositories)
+        {
+            var image = await PushImageAsync(_staging, repository, [400_000, 400_000, 400_000, 400_000]);
+            cleanup.Add(_staging, repository, image);
+            cleanup.Add(_production, repository, image);
+            images.Add(image);
+        }
+
+        var options = new RegistryClientOptions { MaxParallelBlobCopies = 2 };
+        var counter = new InFlightUploads();
+        using var factory = new RegistryClientFactory(null, null, options, () => counter, null);
+        var copier = new ImageCopier(factory, options: options);
+        var plans = await Task.WhenAll(repositories.Select((r, i) => copier.PlanAsync(new CopyRequest(Staging, r, images[i].Digest, Production, r, ["c"]))));
+
+        // When both copies run at once
+        var results = await Task.WhenAll(plans.Select(p => copier.CopyAsync(p)));
+
+        // Then both completed, and never more than two blob uploads were in flight to production together
+        Assert.All(results, r => Assert.Equal(5, r.BlobsCopied));
+        Assert.InRange(counter.Max, 1, 2);
+    }
+
+    /// <summary>Real sockets; counts blob upload bodies (PUT or PATCH under /blobs/uploads/) in flight at once.</summary>
+    private sealed class InFlightUploads() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _current;
+        private int _max;
+
+        public int Max => Volatile.Read(ref _max);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var upload = (request.Method == HttpMethod.Put || request.Method == HttpMethod.Patch) && request.RequestUri!.AbsolutePath.Contains("/blobs/uploads/", StringComparison.Ordinal);
+            if (!upload)
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            var now = Interlocked.Increment(ref _current);
+            int seen;
+            while (now > (seen = Volatile.Read(ref _max)) && Interlocked.CompareExchange(ref _max, now, seen) != seen)
+            {
+            }
+
+            try
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _current);
+            }
+        }
+    }
+
     private async Task<PushedImage> PushImageWithBaseAsync(string repository, Digest baseLayer, long baseSize)
     {
         var top = await PushImageAsync(_staging, repository, [50_000]);
