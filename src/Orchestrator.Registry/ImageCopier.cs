@@ -78,13 +78,7 @@ public sealed partial class ImageCopier : IImageCopier
         var rootReferences = await WalkAsync(source, request.SourceRepository, root, manifests, blobs, depth: 0, cancellationToken).ConfigureAwait(false);
 
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelBlobCopies, CancellationToken = cancellationToken };
-        var manifestPresent = new ConcurrentDictionary<Digest, bool>();
-        await Parallel.ForEachAsync(manifests, parallel, async (m, ct) =>
-            manifestPresent[m.Descriptor.Digest] = await target.HeadManifestAsync(request.TargetRepository, m.Descriptor.Digest.ToString(), ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
-
-        var blobPresent = new ConcurrentDictionary<Digest, bool>();
-        await Parallel.ForEachAsync(blobs.Values, parallel, async (b, ct) =>
-            blobPresent[b.Digest] = await target.HeadBlobAsync(request.TargetRepository, b.Digest, ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+        var (manifestPresent, blobPresent) = await ProbeTargetAsync(target, request.TargetRepository, request.Digest, manifests, blobs, parallel, cancellationToken).ConfigureAwait(false);
 
         var tags = new List<PlannedTag>();
         var conflicts = new List<TagConflict>();
@@ -154,12 +148,7 @@ public sealed partial class ImageCopier : IImageCopier
             var blobs = new Dictionary<Digest, Descriptor>();
             await WalkAsync(source, request.SourceRepository, content, manifests, blobs, depth: 0, cancellationToken).ConfigureAwait(false);
 
-            var manifestPresent = new ConcurrentDictionary<Digest, bool>();
-            await Parallel.ForEachAsync(manifests, parallel, async (m, ct) =>
-                manifestPresent[m.Descriptor.Digest] = await target.HeadManifestAsync(request.TargetRepository, m.Descriptor.Digest.ToString(), ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
-            var blobPresent = new ConcurrentDictionary<Digest, bool>();
-            await Parallel.ForEachAsync(blobs.Values, parallel, async (b, ct) =>
-                blobPresent[b.Digest] = await target.HeadBlobAsync(request.TargetRepository, b.Digest, ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+            var (manifestPresent, blobPresent) = await ProbeTargetAsync(target, request.TargetRepository, referrer.Digest, manifests, blobs, parallel, cancellationToken).ConfigureAwait(false);
 
             planned.Add(new PlannedReferrer(
                 referrer,
@@ -171,6 +160,32 @@ public sealed partial class ImageCopier : IImageCopier
         }
 
         return planned;
+    }
+
+    // Which manifests and blobs the target has. A target holding the root by digest holds everything under it:
+    // registries refuse a manifest whose blobs or child manifests are missing (distribution spec "Pushing
+    // Manifests", MANIFEST_BLOB_UNKNOWN), so a warm promotion costs one HEAD instead of one per blob.
+    private static async Task<(IReadOnlyDictionary<Digest, bool> Manifests, IReadOnlyDictionary<Digest, bool> Blobs)> ProbeTargetAsync(
+        IRegistryClient target,
+        string repository,
+        Digest root,
+        List<(Descriptor Descriptor, ManifestContent Content)> manifests,
+        Dictionary<Digest, Descriptor> blobs,
+        ParallelOptions parallel,
+        CancellationToken cancellationToken)
+    {
+        if (await target.HeadManifestAsync(repository, root.ToString(), cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return (manifests.ToDictionary(m => m.Descriptor.Digest, _ => true), blobs.Keys.ToDictionary(d => d, _ => true));
+        }
+
+        var manifestPresent = new ConcurrentDictionary<Digest, bool> { [root] = false };
+        await Parallel.ForEachAsync(manifests.Where(m => m.Descriptor.Digest != root), parallel, async (m, ct) =>
+            manifestPresent[m.Descriptor.Digest] = await target.HeadManifestAsync(repository, m.Descriptor.Digest.ToString(), ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+        var blobPresent = new ConcurrentDictionary<Digest, bool>();
+        await Parallel.ForEachAsync(blobs.Values, parallel, async (b, ct) =>
+            blobPresent[b.Digest] = await target.HeadBlobAsync(repository, b.Digest, ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+        return (manifestPresent, blobPresent);
     }
 
     private PlannedBlob ToCopy(CopyRequest request, Descriptor blob, bool canMount)
@@ -266,8 +281,9 @@ public sealed partial class ImageCopier : IImageCopier
         foreach (var planned in plan.Manifests)
         {
             var isRoot = planned.Digest == request.Digest;
-            if (planned.PresentInTarget && !isRoot)
+            if (planned.PresentInTarget)
             {
+                // The root's bytes are fetched later only if a tag needs them.
                 continue;
             }
 
@@ -275,11 +291,6 @@ public sealed partial class ImageCopier : IImageCopier
             if (isRoot)
             {
                 rootContent = content;
-            }
-
-            if (planned.PresentInTarget)
-            {
-                continue;
             }
 
             var confirmed = await target.PutManifestAsync(request.TargetRepository, planned.Digest.ToString(), content.Content, content.MediaType, cancellationToken).ConfigureAwait(false);

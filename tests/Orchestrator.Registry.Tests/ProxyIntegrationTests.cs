@@ -216,6 +216,53 @@ public sealed class ProxyIntegrationTests : IDisposable
         Assert.InRange(counter.Max, 1, 2);
     }
 
+    [Fact]
+    public async Task CopyAsync_WarmPromotionOfAnIndex_SendsOnlyManifestRequests()
+    {
+        // Given an index of two platforms already promoted once
+        var repository = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var amd64 = await PushImageAsync(_staging, repository, [150_000, 250_000], architecture: "amd64");
+        var arm64 = await PushImageAsync(_staging, repository, [160_000, 260_000], architecture: "arm64");
+        var index = await PushIndexAsync(_staging, repository, (amd64, "amd64"), (arm64, "arm64"));
+        foreach (var m in new[] { amd64, arm64, index })
+        {
+            cleanup.Add(_staging, repository, m);
+            cleanup.Add(_production, repository, m);
+        }
+
+        var request = new CopyRequest(Staging, repository, index.Digest, Production, repository, ["w1"]);
+        var first = new ImageCopier(_factory);
+        await first.CopyAsync(await first.PlanAsync(request));
+        var log = new RequestLog();
+        using var factory = new RegistryClientFactory(null, null, null, () => log, null);
+        var copier = new ImageCopier(factory);
+
+        // When it is promoted again by a fresh copier
+        var result = await copier.CopyAsync(await copier.PlanAsync(request));
+
+        // Then every blob counts as present, and not one request touched a blob: manifests (and referrer listings) only
+        Assert.Equal(6, result.BlobsSkipped);
+        Assert.Equal(["w1"], result.TagsApplied);
+        Assert.NotEmpty(log.Paths);
+        Assert.All(log.Paths, p => Assert.DoesNotContain("/blobs/", p, StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Paths, p => p.StartsWith("PUT", StringComparison.Ordinal));
+    }
+
+    /// <summary>Real sockets; records "METHOD path" of every request.</summary>
+    private sealed class RequestLog() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _paths = new();
+
+        public IReadOnlyList<string> Paths => _paths.ToList();
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            _paths.Enqueue($"{request.Method} {request.RequestUri!.AbsolutePath}");
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
     /// <summary>Real sockets; counts blob upload bodies (PUT or PATCH under /blobs/uploads/) in flight at once.</summary>
     private sealed class InFlightUploads() : DelegatingHandler(new SocketsHttpHandler())
     {
