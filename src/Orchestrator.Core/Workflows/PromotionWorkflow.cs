@@ -39,22 +39,22 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
         var target = ImageReference.Create(to.Registry.Host, pipeline.Repository, digest: digest);
 
         var sourceRegistry = services.RegistryFor(from);
-        var found = await sourceRegistry.HeadManifestAsync(pipeline.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false)
-            ?? throw new JobRefusedException($"{source} is not in {from.Name}: promote it to {from.Name} first");
-
-        // One platform out of a multi-platform build would reach production without its siblings, under the build's tags.
-        if (MediaTypes.IsImageManifest(found.MediaType)
-            && await FindBuiltIndexOfAsync(sourceRegistry, pipeline, digest, cancellationToken).ConfigureAwait(false) is { } index)
+        var validation = await services.State.FindPassingValidationAsync(pipeline.Name, digest, cancellationToken).ConfigureAwait(false);
+        if (validation is null)
         {
+            // The gate needs no registry; naming the index is a courtesy when the registry answers.
+            await RefuseIfPlatformOfBuiltIndexAsync(sourceRegistry, pipeline, source, digest, tolerateUnavailable: true, cancellationToken).ConfigureAwait(false);
             throw new JobRefusedException(
-                $"{source} is one platform's manifest of the image index {index} that {pipeline.Name} built: promote the index as a whole " +
-                $"('orchestrator promote {pipeline.Name} --digest {index}'), so every platform arrives with its own digest");
-        }
-
-        var validation = await services.State.FindPassingValidationAsync(pipeline.Name, digest, cancellationToken).ConfigureAwait(false)
-            ?? throw new JobRefusedException(
                 $"{source} has no passing validation, so it may not be promoted to {to.Name}: " +
                 $"run 'orchestrator validate {pipeline.Name} --digest {digest}' and promote it once it passes");
+        }
+
+        var found = await sourceRegistry.HeadManifestAsync(pipeline.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false)
+            ?? throw new JobRefusedException($"{source} is not in {from.Name}: promote it to {from.Name} first");
+        if (MediaTypes.IsImageManifest(found.MediaType))
+        {
+            await RefuseIfPlatformOfBuiltIndexAsync(sourceRegistry, pipeline, source, digest, tolerateUnavailable: false, cancellationToken).ConfigureAwait(false);
+        }
 
         services.Reporter.Step($"planning promotion of {digest.ToShortString()} from {from.Name} to {to.Name}");
         var request = new CopyRequest(from.Registry, pipeline.Repository, digest, to.Registry, pipeline.Repository, pipeline.Tags)
@@ -130,6 +130,28 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
             registry, record.Target.Repository, subject, PromotionStatement.MediaType, PromotionStatement.MediaType, PromotionStatement.Create(record), annotations, cancellationToken).ConfigureAwait(false);
         LogAttested(promotionId, record.Digest, referrer.Digest);
         return referrer.Digest;
+    }
+
+    // One platform out of a multi-platform build would reach the target without its siblings, under the build's tags.
+    private async Task RefuseIfPlatformOfBuiltIndexAsync(
+        IRegistryClient registry, PipelineDefinition pipeline, ImageReference source, Digest digest, bool tolerateUnavailable, CancellationToken cancellationToken)
+    {
+        Digest? index;
+        try
+        {
+            index = await FindBuiltIndexOfAsync(registry, pipeline, digest, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UnavailableException) when (tolerateUnavailable)
+        {
+            return;
+        }
+
+        if (index is not null)
+        {
+            throw new JobRefusedException(
+                $"{source} is one platform's manifest of the image index {index} that {pipeline.Name} built: promote the index as a whole " +
+                $"('orchestrator promote {pipeline.Name} --digest {index}'), so every platform arrives with its own digest");
+        }
     }
 
     // The builds of the pipeline whose manifest in the source is an index naming digest: the newest such build, or null.

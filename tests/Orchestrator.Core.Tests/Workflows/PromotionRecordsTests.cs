@@ -34,6 +34,21 @@ public sealed class PromotionRecordsTests : IDisposable
     }
 
     [Fact]
+    public async Task PromoteAsync_UnvalidatedPlatformOfAnIndexThePipelineBuilt_RefusedNamingTheIndexNotAskingToValidateTheChild()
+    {
+        // Given a built index over two platform manifests, and no validation of the child
+        var (index, amd64) = SeedBuiltIndex();
+
+        // When that child alone is promoted
+        var error = await Assert.ThrowsAsync<JobRefusedException>(() => Promote(amd64));
+
+        // Then the refusal points at the index, not at validating the child
+        Assert.Contains($"image index {index}", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("no passing validation", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_harness.Copier.Planned);
+    }
+
+    [Fact]
     public async Task PromoteAsync_TheIndexThePipelineBuilt_IsPromotedWhole()
     {
         // Given a built, validated index
