@@ -7,18 +7,19 @@ using static Orchestrator.Registry.Tests.SyntheticImages;
 namespace Orchestrator.Registry.Tests;
 
 /// <summary>
-/// Promotions through a proxy in front of the real staging registry that tampers with manifests or cuts
-/// blob downloads, and promotions of many images into one target registry (mount hints).
+/// The copy engine against the real registries (issue 6): through a proxy in front of staging that tampers
+/// with manifests or cuts blob downloads; many images into one target registry (mount hints, the shared
+/// transfer bound); a warm promotion's traffic; a Docker manifest list kept as it is.
 /// </summary>
 [Trait("Category", "Integration")]
 [Collection(RegistryIntegrationCollection.Name)]
-public sealed class ProxyIntegrationTests : IDisposable
+public sealed class PromotionEngineIntegrationTests : IDisposable
 {
     private readonly RegistryClientFactory _factory = new();
     private readonly IRegistryClient _staging;
     private readonly IRegistryClient _production;
 
-    public ProxyIntegrationTests()
+    public PromotionEngineIntegrationTests()
     {
         _staging = _factory.Create(Staging);
         _production = _factory.Create(Production);
@@ -214,6 +215,38 @@ public sealed class ProxyIntegrationTests : IDisposable
         // Then both completed, and never more than two blob uploads were in flight to production together
         Assert.All(results, r => Assert.Equal(5, r.BlobsCopied));
         Assert.InRange(counter.Max, 1, 2);
+    }
+
+    [Fact]
+    public async Task CopyAsync_DockerManifestListOfTwoPlatforms_CopiedAsItIsWithoutConversion()
+    {
+        // Given a Docker schema 2 manifest list over two Docker images in staging
+        var repository = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var amd64 = await PushImageAsync(_staging, repository, [120_000], docker: true, architecture: "amd64");
+        var arm64 = await PushImageAsync(_staging, repository, [130_000], docker: true, architecture: "arm64");
+        var list = Encoding.UTF8.GetBytes(
+            $$$"""{"schemaVersion":2,"mediaType":"{{{MediaTypes.DockerManifestList}}}","manifests":[{"mediaType":"{{{MediaTypes.DockerManifest}}}","digest":"{{{amd64.Digest}}}","size":{{{amd64.Manifest.Length}}},"platform":{"architecture":"amd64","os":"linux"}},{"mediaType":"{{{MediaTypes.DockerManifest}}}","digest":"{{{arm64.Digest}}}","size":{{{arm64.Manifest.Length}}},"platform":{"architecture":"arm64","os":"linux"}}]}""");
+        var listDigest = await _staging.PutManifestAsync(repository, Digest.Sha256Of(list).ToString(), list, MediaTypes.DockerManifestList);
+        foreach (var digest in new[] { amd64.Digest, arm64.Digest, listDigest })
+        {
+            cleanup.Add(_staging, repository, digest);
+            cleanup.Add(_production, repository, digest);
+        }
+
+        var copier = new ImageCopier(_factory);
+
+        // When the list is promoted
+        var plan = await copier.PlanAsync(new CopyRequest(Staging, repository, listDigest, Production, repository, ["dl"]));
+        await copier.CopyAsync(plan);
+
+        // Then production serves the very bytes under the Docker list media type, and the children as Docker manifests
+        Assert.Equal(MediaTypes.DockerManifestList, plan.MediaType);
+        var copied = await _production.GetManifestAsync(repository, "dl");
+        Assert.Equal(MediaTypes.DockerManifestList, copied.MediaType);
+        Assert.Equal(list, copied.Content.ToArray());
+        Assert.Equal(MediaTypes.DockerManifest, (await _production.GetManifestAsync(repository, arm64.Digest.ToString())).MediaType);
+        Assert.Equal(listDigest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:dl"));
     }
 
     [Fact]
