@@ -15,10 +15,26 @@ var options = BenchOptions.Parse(args);
 var staging = new RegistryEndpoint("127.0.0.1:5001", PlainHttp: true);
 var production = new RegistryEndpoint("127.0.0.1:5002", PlainHttp: true);
 var prefix = "bench-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-using var factory = new RegistryClientFactory();
+var copierOptions = new RegistryClientOptions();
+if (Environment.GetEnvironmentVariable("BENCH_CHUNK_MIB") is { } chunk)
+{
+    copierOptions.ChunkSize = int.Parse(chunk, CultureInfo.InvariantCulture) * 1024 * 1024;
+}
+
+if (Environment.GetEnvironmentVariable("BENCH_MONOLITHIC_MIB") is { } monolithic)
+{
+    copierOptions.MonolithicUploadLimit = long.Parse(monolithic, CultureInfo.InvariantCulture) * 1024 * 1024;
+}
+
+if (Environment.GetEnvironmentVariable("BENCH_PARALLEL") is { } parallel)
+{
+    copierOptions.MaxParallelBlobCopies = int.Parse(parallel, CultureInfo.InvariantCulture);
+}
+
+using var factory = new RegistryClientFactory(options: copierOptions);
 var source = factory.Create(staging);
 var target = factory.Create(production);
-var copier = new ImageCopier(factory);
+var copier = new ImageCopier(factory, options: copierOptions);
 using var raw = new HttpClient();
 var created = new List<(string Registry, string Repository, Digest Manifest, IReadOnlyList<Digest> Blobs)>();
 
@@ -77,15 +93,20 @@ try
         return clock.Elapsed;
     }
 
+    var rssFile = Path.Combine(Path.GetTempPath(), $"{prefix}-skopeo-rss");
+    long skopeoPeak = 0;
     async Task<TimeSpan> SkopeoAsync(string from, Digest digest, string to)
     {
-        var clock = Stopwatch.StartNew();
-        var start = new ProcessStartInfo("skopeo", [
+        string[] copy = [
             "copy", "--all", "--preserve-digests", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false",
-            $"docker://{staging.Host}/{from}@{digest}", $"docker://{production.Host}/{to}:bench"])
-        {
-            RedirectStandardError = true,
-        };
+            $"docker://{staging.Host}/{from}@{digest}", $"docker://{production.Host}/{to}:bench"];
+
+        // GNU time, when installed, reports skopeo's peak resident set (its own process, in KiB).
+        var start = File.Exists("/usr/bin/time")
+            ? new ProcessStartInfo("/usr/bin/time", ["-f", "%M", "-o", rssFile, "skopeo", .. copy])
+            : new ProcessStartInfo("skopeo", copy);
+        start.RedirectStandardError = true;
+        var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var error = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
@@ -93,6 +114,11 @@ try
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"skopeo copy {from}@{digest} failed: {error}");
+        }
+
+        if (File.Exists(rssFile) && long.TryParse(File.ReadAllText(rssFile).Trim(), CultureInfo.InvariantCulture, out var kib))
+        {
+            skopeoPeak = Math.Max(skopeoPeak, kib * 1024);
         }
 
         return clock.Elapsed;
@@ -185,6 +211,12 @@ try
     output.AppendLine();
     output.AppendLine(CultureInfo.InvariantCulture, $"large image: {largeSizes.Length} layers, {largeSizes.Sum() / 1024.0 / 1024.0:0} MiB; shared base: {options.BaseMiB} MiB + 2 MiB per service");
     output.AppendLine(CultureInfo.InvariantCulture, $"orchestrator peak working set during its runs: {orchestratorPeak / 1024.0 / 1024.0:0} MiB (process before the rounds: {peakBefore / 1024.0 / 1024.0:0} MiB)");
+    if (skopeoPeak > 0)
+    {
+        output.AppendLine(CultureInfo.InvariantCulture, $"skopeo peak resident set, largest of its runs: {skopeoPeak / 1024.0 / 1024.0:0} MiB");
+    }
+
+    File.Delete(rssFile);
     Console.Write(output.ToString());
     return 0;
 }
