@@ -10,6 +10,7 @@ using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using Orchestrator.Registry;
+using Orchestrator.Registry.Tests;
 
 var options = BenchOptions.Parse(args);
 var staging = new RegistryEndpoint("127.0.0.1:5001", PlainHttp: true);
@@ -314,22 +315,10 @@ internal static class Seed
             all.Add((await BlobAsync(client, repository, seed, size), size));
         }
 
-        var config = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
-        {
-            architecture = "amd64",
-            os = "linux",
-            rootfs = new { type = "layers", diff_ids = all.Select(l => l.Digest.ToString()).ToArray() },
-            config = new { Env = new[] { "NONCE=" + Guid.NewGuid() } },
-        }));
+        var config = SyntheticManifest.Config("amd64", all.Select(l => l.Digest));
         var configDigest = Digest.Sha256Of(config);
         await client.UploadBlobAsync(repository, configDigest, config.Length, new MemoryStream(config));
-        var manifest = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
-        {
-            schemaVersion = 2,
-            mediaType = MediaTypes.OciManifest,
-            config = new { mediaType = MediaTypes.OciConfig, digest = configDigest.ToString(), size = config.Length },
-            layers = all.Select(l => new { mediaType = MediaTypes.OciLayerGzip, digest = l.Digest.ToString(), size = l.Size }).ToArray(),
-        }));
+        var manifest = SyntheticManifest.Manifest(docker: false, configDigest, config.Length, all);
         var digest = await client.PutManifestAsync(repository, "seed", manifest, MediaTypes.OciManifest);
         return new Image(digest, [configDigest, .. all.Select(l => l.Digest)]);
     }
