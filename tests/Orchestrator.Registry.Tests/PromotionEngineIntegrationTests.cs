@@ -2,6 +2,8 @@ using System.Text;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
+using Orchestrator.Core.Sbom;
+using Orchestrator.Core.Workflows;
 using static Orchestrator.Registry.Tests.SyntheticImages;
 
 namespace Orchestrator.Registry.Tests;
@@ -280,6 +282,44 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
         Assert.NotEmpty(log.Paths);
         Assert.All(log.Paths, p => Assert.DoesNotContain("/blobs/", p, StringComparison.Ordinal));
         Assert.DoesNotContain(log.Paths, p => p.StartsWith("PUT", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PushArtifactAsync_PromotionStatementOnDistribution28_ListedUnderTheFallbackTagAndCarriedByTheNextCopy()
+    {
+        // Given an image in production and its promotion record
+        var repository = UniqueRepository();
+        var further = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var image = await PushImageAsync(_production, repository, [100_000]);
+        cleanup.Add(_production, repository, image);
+        cleanup.Add(_production, further, image);
+        var record = new PromotionRecord(
+            7, "hello", "staging", "production",
+            ImageReference.Create(Staging.Host, repository, digest: image.Digest), ImageReference.Create(Production.Host, repository, digest: image.Digest),
+            ["1.0"], 3, "alice", new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero), 100_000, 2, 0);
+
+        // When its in-toto statement is attached to the digest, and the image is then copied on to another repository
+        var subject = new Descriptor(image.MediaType, image.Digest, image.Manifest.Length);
+        var statement = await OciReferrers.PushArtifactAsync(_production, repository, subject, PromotionStatement.MediaType, PromotionStatement.MediaType, PromotionStatement.Create(record));
+        cleanup.Add(_production, repository, statement.Digest);
+        cleanup.Add(_production, further, statement.Digest);
+        var copier = new ImageCopier(_factory);
+        var result = await copier.CopyAsync(await copier.PlanAsync(new CopyRequest(Production, repository, image.Digest, Production, further, ["1.0"])));
+        foreach (var where in new[] { repository, further })
+        {
+            if (await _production.HeadManifestAsync(where, image.Digest.ToReferrersTag()) is { } index)
+            {
+                cleanup.Add(_production, where, index.Digest);
+            }
+        }
+
+        // Then the registry stored it unchanged and lists it under the fallback tag, and the copy carried it
+        Assert.Equal(PromotionStatement.MediaType, Assert.Single(await OciReferrers.ListAsync(_production, repository, image.Digest)).ArtifactType);
+        Assert.Equal(1, result.ReferrersCopied);
+        Assert.Equal(statement.Digest, Assert.Single(await OciReferrers.ListAsync(_production, further, image.Digest)).Digest);
+        var stored = await _production.GetManifestAsync(further, statement.Digest.ToString());
+        Assert.Contains(image.Digest.ToString(), Encoding.UTF8.GetString(stored.Content.Span), StringComparison.Ordinal);
     }
 
     /// <summary>Real sockets; records "METHOD path" of every request.</summary>

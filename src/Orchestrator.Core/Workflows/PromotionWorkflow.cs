@@ -43,7 +43,7 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
         if (validation is null)
         {
             // The gate needs no registry; naming the index is a courtesy when the registry answers.
-            await RefuseIfPlatformOfBuiltIndexAsync(sourceRegistry, pipeline, source, digest, tolerateUnavailable: true, cancellationToken).ConfigureAwait(false);
+            await RefuseIfPlatformOfBuiltIndexAsync(sourceRegistry, pipeline, source, digest, tolerateFailure: true, cancellationToken).ConfigureAwait(false);
             throw new JobRefusedException(
                 $"{source} has no passing validation, so it may not be promoted to {to.Name}: " +
                 $"run 'orchestrator validate {pipeline.Name} --digest {digest}' and promote it once it passes");
@@ -53,7 +53,7 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
             ?? throw new JobRefusedException($"{source} is not in {from.Name}: promote it to {from.Name} first");
         if (MediaTypes.IsImageManifest(found.MediaType))
         {
-            await RefuseIfPlatformOfBuiltIndexAsync(sourceRegistry, pipeline, source, digest, tolerateUnavailable: false, cancellationToken).ConfigureAwait(false);
+            await RefuseIfPlatformOfBuiltIndexAsync(sourceRegistry, pipeline, source, digest, tolerateFailure: false, cancellationToken).ConfigureAwait(false);
         }
 
         services.Reporter.Step($"planning promotion of {digest.ToShortString()} from {from.Name} to {to.Name}");
@@ -134,15 +134,16 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
 
     // One platform out of a multi-platform build would reach the target without its siblings, under the build's tags.
     private async Task RefuseIfPlatformOfBuiltIndexAsync(
-        IRegistryClient registry, PipelineDefinition pipeline, ImageReference source, Digest digest, bool tolerateUnavailable, CancellationToken cancellationToken)
+        IRegistryClient registry, PipelineDefinition pipeline, ImageReference source, Digest digest, bool tolerateFailure, CancellationToken cancellationToken)
     {
         Digest? index;
         try
         {
             index = await FindBuiltIndexOfAsync(registry, pipeline, digest, cancellationToken).ConfigureAwait(false);
         }
-        catch (UnavailableException) when (tolerateUnavailable)
+        catch (OrchestratorException) when (tolerateFailure)
         {
+            // Unreachable, refusing or broken: the caller's own refusal stands.
             return;
         }
 
