@@ -322,7 +322,64 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
         Assert.Contains(image.Digest.ToString(), Encoding.UTF8.GetString(stored.Content.Span), StringComparison.Ordinal);
     }
 
-    /// <summary>Real sockets; records "METHOD path" of every request.</summary>
+    [Fact]
+    public async Task PlanAsync_IndexWithAReferrerAndOneBlobPresent_IsExactlyWhatTheCopyThenWrites()
+    {
+        // Given an index over two images with an SBOM-like referrer in staging, and one of its layers already in production
+        var repository = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var amd64 = await PushImageAsync(_staging, repository, [110_000, 210_000], architecture: "amd64");
+        var arm64 = await PushImageAsync(_staging, repository, [120_000, 220_000], architecture: "arm64");
+        var index = await PushIndexAsync(_staging, repository, (amd64, "amd64"), (arm64, "arm64"));
+        var sbom = await OciReferrers.PushArtifactAsync(_staging, repository, new Descriptor(index.MediaType, index.Digest, index.Manifest.Length), "application/spdx+json", "application/spdx+json", "{\"spdxVersion\":\"SPDX-2.3\"}"u8.ToArray());
+        await using (var layer = await _staging.OpenBlobAsync(repository, amd64.Blobs[1]))
+        {
+            await _production.UploadBlobAsync(repository, amd64.Blobs[1], 110_000, layer);
+        }
+
+        foreach (var m in new[] { amd64.Digest, arm64.Digest, index.Digest, sbom.Digest })
+        {
+            cleanup.Add(_staging, repository, m);
+            cleanup.Add(_production, repository, m);
+        }
+
+        var log = new RequestLog();
+        using var factory = new RegistryClientFactory(null, null, null, () => log, null);
+        var copier = new ImageCopier(factory);
+
+        // When the promotion is planned (a dry run) and then run
+        var plan = await copier.PlanAsync(new CopyRequest(Staging, repository, index.Digest, Production, repository, ["1.0", "latest"]));
+        var planning = log.Paths.Count;
+        await copier.CopyAsync(plan);
+        foreach (var where in new[] { (_staging, repository), (_production, repository) })
+        {
+            if (await where.Item1.HeadManifestAsync(where.repository, index.Digest.ToReferrersTag()) is { } fallback)
+            {
+                cleanup.Add(where.Item1, where.repository, fallback.Digest);
+            }
+        }
+
+        // Then planning wrote nothing, and the copy wrote exactly the plan: its manifests in order, its blobs, its referrer, its tags
+        var writes = log.Paths.Skip(planning).Where(p => !p.StartsWith("GET", StringComparison.Ordinal) && !p.StartsWith("HEAD", StringComparison.Ordinal)).ToList();
+        Assert.DoesNotContain(log.Paths.Take(planning), p => !p.StartsWith("GET", StringComparison.Ordinal) && !p.StartsWith("HEAD", StringComparison.Ordinal));
+        var prefix = $"PUT /v2/{repository}/manifests/";
+        var manifestsPut = writes.Where(p => p.StartsWith(prefix, StringComparison.Ordinal)).Select(p => p[prefix.Length..]).ToList();
+        Assert.Equal(
+            [.. plan.Manifests.Where(m => !m.PresentInTarget).Select(m => m.Digest.ToString()),
+             .. plan.Referrers.SelectMany(r => r.Manifests).Where(m => !m.PresentInTarget).Select(m => m.Digest.ToString()),
+             index.Digest.ToReferrersTag(), "1.0", "latest"],
+            manifestsPut);
+        var blobsPut = writes.Where(p => p.StartsWith("PUT", StringComparison.Ordinal) && p.Contains("/blobs/uploads/", StringComparison.Ordinal))
+            .Select(p => Uri.UnescapeDataString(p[(p.IndexOf("digest=", StringComparison.Ordinal) + "digest=".Length)..])).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(
+            plan.BlobsToCopy.Concat(plan.Referrers.SelectMany(r => r.BlobsToCopy)).Select(b => b.Digest.ToString()).Distinct().Order(StringComparer.Ordinal),
+            blobsPut);
+        Assert.Equal([amd64.Blobs[1]], plan.BlobsPresent.Select(b => b.Digest));
+        Assert.Equal(sbom.Digest, Assert.Single(plan.Referrers).Digest);
+        Assert.Equal(index.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:latest"));
+    }
+
+    /// <summary>Real sockets; records "METHOD path?query" of every request.</summary>
     private sealed class RequestLog() : DelegatingHandler(new SocketsHttpHandler())
     {
         private readonly System.Collections.Concurrent.ConcurrentQueue<string> _paths = new();
@@ -331,7 +388,7 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
 
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            _paths.Enqueue($"{request.Method} {request.RequestUri!.AbsolutePath}");
+            _paths.Enqueue($"{request.Method} {request.RequestUri!.PathAndQuery}");
             return base.SendAsync(request, cancellationToken);
         }
     }
