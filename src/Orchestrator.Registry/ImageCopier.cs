@@ -188,6 +188,26 @@ public sealed partial class ImageCopier : IImageCopier
         return (manifestPresent, blobPresent);
     }
 
+    // A mount from the source repository is the plan; one from a hint is an optimisation, and a refusal
+    // there (the hint's repository gone, or not readable with these credentials) falls back to streaming.
+    private async Task<bool> TryMountAsync(IRegistryClient target, CopyRequest request, PlannedBlob blob, CancellationToken cancellationToken)
+    {
+        if (blob.MountFrom is null)
+        {
+            return await target.MountBlobAsync(request.TargetRepository, blob.Digest, request.SourceRepository, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await target.MountBlobAsync(request.TargetRepository, blob.Digest, blob.MountFrom, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RegistryException ex) when ((int?)ex.StatusCode is >= 400 and < 500)
+        {
+            LogMountHintDeclined(_logger, blob.Digest, blob.MountFrom, request.TargetRepository, ex.Message);
+            return false;
+        }
+    }
+
     private PlannedBlob ToCopy(CopyRequest request, Descriptor blob, bool canMount)
     {
         if (canMount)
@@ -251,7 +271,7 @@ public sealed partial class ImageCopier : IImageCopier
 
         async Task TransferAsync(PlannedBlob blob, CancellationToken ct)
         {
-            if (blob.CanMount && await target.MountBlobAsync(request.TargetRepository, blob.Digest, blob.MountFrom ?? request.SourceRepository, ct).ConfigureAwait(false))
+            if (blob.CanMount && await TryMountAsync(target, request, blob, ct).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref mounted);
                 RememberLocation(request, blob.Digest);
@@ -486,6 +506,9 @@ public sealed partial class ImageCopier : IImageCopier
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} mounted into {Repository} ({Bytes} bytes)")]
     private static partial void LogBlobMounted(ILogger logger, Digest digest, string repository, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Blob {Digest} could not be mounted from {From} into {Repository} ({Reason}); copying it instead")]
+    private static partial void LogMountHintDeclined(ILogger logger, Digest digest, string from, string repository, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} copied to {Repository} ({Bytes} bytes, verified)")]
     private static partial void LogBlobCopied(ILogger logger, Digest digest, string repository, long bytes);

@@ -191,6 +191,37 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_MountFromTheHintRefused_FallsBackToStreamingTheBlob()
+    {
+        // Given two images on one base, and production behind a proxy that refuses every cross-repository mount with 403
+        var first = UniqueRepository();
+        var second = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var one = await PushImageAsync(_staging, first, [300_000, 100_000]);
+        var baseLayer = one.Blobs[1];
+        Assert.True(await _staging.MountBlobAsync(second, baseLayer, first));
+        var two = await PushImageWithBaseAsync(second, baseLayer, 300_000);
+        cleanup.Add(_staging, first, one);
+        cleanup.Add(_staging, second, two);
+        cleanup.Add(_production, first, one);
+        cleanup.Add(_production, second, two);
+        await using var proxy = await RegistryProxy.StartAsync(Production, refuse: (method, path) => method == "POST" && path.Contains("mount=", StringComparison.Ordinal) ? 403 : null);
+        var copier = new ImageCopier(_factory);
+        await copier.CopyAsync(await copier.PlanAsync(new CopyRequest(Staging, first, one.Digest, proxy.Endpoint, first, ["1"])));
+
+        // When the second is promoted, its plan mounting the base from the first repository
+        var plan = await copier.PlanAsync(new CopyRequest(Staging, second, two.Digest, proxy.Endpoint, second, ["1"]));
+        var result = await copier.CopyAsync(plan);
+
+        // Then the refused mount became a streamed, verified copy, and production serves the digest
+        Assert.Equal(first, Assert.Single(plan.BlobsToCopy, b => b.Digest == baseLayer).MountFrom);
+        Assert.Equal(0, result.BlobsMounted);
+        Assert.Equal(3, result.BlobsCopied);
+        Assert.Equal(300_000, await _production.HeadBlobAsync(second, baseLayer));
+        Assert.Equal(two.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{second}:1"));
+    }
+
+    [Fact]
     public async Task CopyAsync_TwoConcurrentCopiesIntoOneRegistry_ShareMaxParallelBlobCopies()
     {
         // Given two images of four layers and a copier allowed two blob copies at a time

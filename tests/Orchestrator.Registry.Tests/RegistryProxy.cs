@@ -38,16 +38,20 @@ internal sealed class RegistryProxy : IAsyncDisposable
     /// <summary>Given a blob GET's path, how many bytes to send before cutting the connection; null sends it whole.</summary>
     public Func<string, long?>? CutAfter { get; init; }
 
+    /// <summary>Given a request's method and path with query, a status to answer instead of forwarding (with a DENIED error body); null forwards it.</summary>
+    public Func<string, string, int?>? Refuse { get; init; }
+
     /// <summary>Blob downloads cut so far.</summary>
     public int Cuts => Volatile.Read(ref _cuts);
 
-    public static async Task<RegistryProxy> StartAsync(RegistryEndpoint upstream, Func<string, byte[], byte[]?>? tamperManifest = null, Func<string, long?>? cutAfter = null)
+    public static async Task<RegistryProxy> StartAsync(
+        RegistryEndpoint upstream, Func<string, byte[], byte[]?>? tamperManifest = null, Func<string, long?>? cutAfter = null, Func<string, string, int?>? refuse = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
-        var proxy = new RegistryProxy(app, upstream.BaseUri) { TamperManifest = tamperManifest, CutAfter = cutAfter };
+        var proxy = new RegistryProxy(app, upstream.BaseUri) { TamperManifest = tamperManifest, CutAfter = cutAfter, Refuse = refuse };
         app.Run(proxy.ForwardAsync);
         await app.StartAsync();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -58,6 +62,14 @@ internal sealed class RegistryProxy : IAsyncDisposable
     private async Task ForwardAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
+        if (Refuse?.Invoke(context.Request.Method, path + context.Request.QueryString) is { } status)
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"errors":[{"code":"DENIED","message":"refused by the test proxy"}]}""", context.RequestAborted);
+            return;
+        }
+
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(_upstream, path + context.Request.QueryString));
         if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
