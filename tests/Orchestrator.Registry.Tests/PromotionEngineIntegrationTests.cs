@@ -29,6 +29,9 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
 
     public void Dispose() => _factory.Dispose();
 
+    // A sigstore bundle's media type: what a signature attached as an OCI 1.1 referrer looks like.
+    private const string SignatureType = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
     [Fact]
     public async Task PlanAsync_ProxyTampersManifest_DigestMismatchAndNothingWritten()
     {
@@ -354,21 +357,22 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     }
 
     [Fact]
-    public async Task PlanAsync_IndexWithAReferrerAndOneBlobPresent_IsExactlyWhatTheCopyThenWrites()
+    public async Task PlanAsync_IndexWithASignatureAndOneBlobPresent_IsExactlyWhatTheCopyThenWrites()
     {
-        // Given an index over two images with an SBOM-like referrer in staging, and one of its layers already in production
+        // Given an index over two images with a signature-like referrer in staging, and one of its layers already in production
         var repository = UniqueRepository();
         await using var cleanup = new Cleanup();
         var amd64 = await PushImageAsync(_staging, repository, [110_000, 210_000], architecture: "amd64");
         var arm64 = await PushImageAsync(_staging, repository, [120_000, 220_000], architecture: "arm64");
         var index = await PushIndexAsync(_staging, repository, (amd64, "amd64"), (arm64, "arm64"));
-        var sbom = await OciReferrers.PushArtifactAsync(_staging, repository, new Descriptor(index.MediaType, index.Digest, index.Manifest.Length), "application/spdx+json", "application/spdx+json", "{\"spdxVersion\":\"SPDX-2.3\"}"u8.ToArray());
+        var signature = await OciReferrers.PushArtifactAsync(
+            _staging, repository, new Descriptor(index.MediaType, index.Digest, index.Manifest.Length), SignatureType, SignatureType, "{\"signature\":\"MEUCIQ\"}"u8.ToArray());
         await using (var layer = await _staging.OpenBlobAsync(repository, amd64.Blobs[1]))
         {
             await _production.UploadBlobAsync(repository, amd64.Blobs[1], 110_000, layer);
         }
 
-        foreach (var m in new[] { amd64.Digest, arm64.Digest, index.Digest, sbom.Digest })
+        foreach (var m in new[] { amd64.Digest, arm64.Digest, index.Digest, signature.Digest })
         {
             cleanup.Add(_staging, repository, m);
             cleanup.Add(_production, repository, m);
@@ -406,8 +410,11 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
             plan.BlobsToCopy.Concat(plan.Referrers.SelectMany(r => r.BlobsToCopy)).Select(b => b.Digest.ToString()).Distinct().Order(StringComparer.Ordinal),
             blobsPut);
         Assert.Equal([amd64.Blobs[1]], plan.BlobsPresent.Select(b => b.Digest));
-        Assert.Equal(sbom.Digest, Assert.Single(plan.Referrers).Digest);
+        Assert.Equal(signature.Digest, Assert.Single(plan.Referrers).Digest);
         Assert.Equal(index.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:latest"));
+        Assert.Equal(amd64.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}@{amd64.Digest}"));
+        Assert.Equal(arm64.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}@{arm64.Digest}"));
+        Assert.Equal(SignatureType, Assert.Single(await OciReferrers.ListAsync(_production, repository, index.Digest)).ArtifactType);
     }
 
     /// <summary>Real sockets; records "METHOD path?query" of every request.</summary>
