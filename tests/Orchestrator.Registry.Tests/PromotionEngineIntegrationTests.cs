@@ -194,6 +194,51 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_SourceAnswers429WithRetryAfter_RetriedAndCopiedWhole()
+    {
+        // Given a staging proxy that answers the first download of a layer with 429 and Retry-After: 1
+        var repository = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var image = await PushImageAsync(_staging, repository, [150_000]);
+        cleanup.Add(_staging, repository, image);
+        cleanup.Add(_production, repository, image);
+        var limited = 0;
+        await using var proxy = await RegistryProxy.StartAsync(
+            Staging,
+            refuse: (method, path) => method == "GET" && path.EndsWith(image.Blobs[1].ToString(), StringComparison.Ordinal) && Interlocked.Exchange(ref limited, 1) == 0 ? 429 : null);
+        var copier = new ImageCopier(_factory);
+
+        // When the image is promoted from the proxy
+        var result = await copier.CopyAsync(await copier.PlanAsync(new CopyRequest(proxy.Endpoint, repository, image.Digest, Production, repository, ["rl"])));
+
+        // Then the rate-limited download was retried and production serves the digest
+        Assert.Equal(1, proxy.Refused);
+        Assert.Equal(2, result.BlobsCopied);
+        Assert.Equal(image.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:rl"));
+    }
+
+    [Fact]
+    public async Task CopyAsync_ImageOfTwelveLayers_ReusesAFewPooledConnections()
+    {
+        // Given an image of twelve layers, read through a proxy that counts client connections
+        var repository = UniqueRepository();
+        await using var cleanup = new Cleanup();
+        var image = await PushImageAsync(_staging, repository, Enumerable.Repeat(20_000, 12).ToArray());
+        cleanup.Add(_staging, repository, image);
+        cleanup.Add(_production, repository, image);
+        await using var proxy = await RegistryProxy.StartAsync(Staging);
+        using var factory = new RegistryClientFactory();
+        var copier = new ImageCopier(factory);
+
+        // When it is promoted from the proxy
+        await copier.CopyAsync(await copier.PlanAsync(new CopyRequest(proxy.Endpoint, repository, image.Digest, Production, repository, ["pool"])));
+
+        // Then the dozen-plus requests to the source came over at most one connection per parallel copy
+        Assert.True(proxy.Requests >= 15, $"{proxy.Requests} requests");
+        Assert.InRange(proxy.Connections, 1, new RegistryClientOptions().MaxParallelBlobCopies);
+    }
+
+    [Fact]
     public async Task CopyAsync_MountFromTheHintRefused_FallsBackToStreamingTheBlob()
     {
         // Given two images on one base, and production behind a proxy that refuses every cross-repository mount with 403

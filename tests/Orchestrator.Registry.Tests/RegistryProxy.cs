@@ -21,7 +21,10 @@ internal sealed class RegistryProxy : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly Uri _upstream;
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None, UseCookies = false });
+    private readonly HashSet<string> _connections = [];
     private int _cuts;
+    private int _refused;
+    private int _requests;
 
     private RegistryProxy(WebApplication app, Uri upstream)
     {
@@ -38,8 +41,29 @@ internal sealed class RegistryProxy : IAsyncDisposable
     /// <summary>Given a blob GET's path, how many bytes to send before cutting the connection; null sends it whole.</summary>
     public Func<string, long?>? CutAfter { get; init; }
 
-    /// <summary>Given a request's method and path with query, a status to answer instead of forwarding (with a DENIED error body); null forwards it.</summary>
+    /// <summary>
+    /// Given a request's method and path with query, a status to answer instead of forwarding (with a DENIED
+    /// error body, and <c>Retry-After: 1</c> on a 429); null forwards it.
+    /// </summary>
     public Func<string, string, int?>? Refuse { get; init; }
+
+    /// <summary>Requests answered by <see cref="Refuse"/> so far.</summary>
+    public int Refused => Volatile.Read(ref _refused);
+
+    /// <summary>Requests forwarded or refused so far.</summary>
+    public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Distinct client connections (TCP) the requests came on.</summary>
+    public int Connections
+    {
+        get
+        {
+            lock (_connections)
+            {
+                return _connections.Count;
+            }
+        }
+    }
 
     /// <summary>Blob downloads cut so far.</summary>
     public int Cuts => Volatile.Read(ref _cuts);
@@ -62,9 +86,21 @@ internal sealed class RegistryProxy : IAsyncDisposable
     private async Task ForwardAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
+        Interlocked.Increment(ref _requests);
+        lock (_connections)
+        {
+            _connections.Add(context.Connection.Id);
+        }
+
         if (Refuse?.Invoke(context.Request.Method, path + context.Request.QueryString) is { } status)
         {
+            Interlocked.Increment(ref _refused);
             context.Response.StatusCode = status;
+            if (status == StatusCodes.Status429TooManyRequests)
+            {
+                context.Response.Headers.RetryAfter = "1";
+            }
+
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync("""{"errors":[{"code":"DENIED","message":"refused by the test proxy"}]}""", context.RequestAborted);
             return;
