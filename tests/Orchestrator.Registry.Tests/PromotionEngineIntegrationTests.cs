@@ -36,11 +36,8 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     public async Task PlanAsync_ProxyTampersManifest_DigestMismatchAndNothingWritten()
     {
         // Given an image in staging, read through a proxy that appends a space to every manifest body
-        var repository = UniqueRepository();
         await using var cleanup = new Cleanup();
-        var image = await PushImageAsync(_staging, repository, [200_000]);
-        cleanup.Add(_staging, repository, image);
-        cleanup.Add(_production, repository, image);
+        var (repository, image) = await StagedImageAsync(cleanup, [200_000]);
         await using var proxy = await RegistryProxy.StartAsync(Staging, tamperManifest: (_, body) => [.. body, (byte)' ']);
         var copier = new ImageCopier(_factory);
 
@@ -92,16 +89,11 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     public async Task CopyAsync_ConnectionCutMidBlobWithoutRetries_FailsUntaggedAndRerunCopiesOnlyWhatIsMissing()
     {
         // Given an image of three layers, served through a proxy that cuts the second layer's first download after 1 MiB
-        var repository = UniqueRepository();
         await using var cleanup = new Cleanup();
-        var image = await PushImageAsync(_staging, repository, [300_000, 3_000_000, 400_000]);
-        cleanup.Add(_staging, repository, image);
-        cleanup.Add(_production, repository, image);
+        var (repository, image) = await StagedImageAsync(cleanup, [300_000, 3_000_000, 400_000]);
         var cutBlob = image.Blobs[2];
-        var cut = 0;
-        await using var proxy = await RegistryProxy.StartAsync(
-            Staging,
-            cutAfter: path => path.EndsWith(cutBlob.ToString(), StringComparison.Ordinal) && Interlocked.Exchange(ref cut, 1) == 0 ? 1024 * 1024 : null);
+        var firstDownload = FirstRequestFor(cutBlob);
+        await using var proxy = await RegistryProxy.StartAsync(Staging, cutAfter: path => firstDownload(path) ? 1024 * 1024 : null);
         var options = new RegistryClientOptions { MaxRetryAttempts = 0, MaxParallelBlobCopies = 1 };
         using var factory = new RegistryClientFactory(options: options);
         var copier = new ImageCopier(factory, options: options);
@@ -140,15 +132,10 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     public async Task CopyAsync_ConnectionCutMidBlobWithRetries_RetriedWholeAndVerified()
     {
         // Given a proxy that cuts a 2 MB layer's first download after 512 KiB, and one quick retry allowed
-        var repository = UniqueRepository();
         await using var cleanup = new Cleanup();
-        var image = await PushImageAsync(_staging, repository, [2_000_000]);
-        cleanup.Add(_staging, repository, image);
-        cleanup.Add(_production, repository, image);
-        var cut = 0;
-        await using var proxy = await RegistryProxy.StartAsync(
-            Staging,
-            cutAfter: path => path.EndsWith(image.Blobs[1].ToString(), StringComparison.Ordinal) && Interlocked.Exchange(ref cut, 1) == 0 ? 512 * 1024 : null);
+        var (repository, image) = await StagedImageAsync(cleanup, [2_000_000]);
+        var firstDownload = FirstRequestFor(image.Blobs[1]);
+        await using var proxy = await RegistryProxy.StartAsync(Staging, cutAfter: path => firstDownload(path) ? 512 * 1024 : null);
         var options = new RegistryClientOptions { MaxRetryAttempts = 1, RetryDelay = TimeSpan.FromMilliseconds(10) };
         using var factory = new RegistryClientFactory(options: options);
         var copier = new ImageCopier(factory, options: options);
@@ -167,17 +154,8 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     public async Task CopyAsync_SecondImageOnTheSameBaseIntoAnotherRepository_MountsTheBaseFromTheFirst()
     {
         // Given two images in staging sharing a base layer
-        var first = UniqueRepository();
-        var second = UniqueRepository();
         await using var cleanup = new Cleanup();
-        var one = await PushImageAsync(_staging, first, [500_000, 100_000]);
-        var baseLayer = one.Blobs[1];
-        Assert.True(await _staging.MountBlobAsync(second, baseLayer, first));
-        var two = await PushImageWithBaseAsync(second, baseLayer, 500_000);
-        cleanup.Add(_staging, first, one);
-        cleanup.Add(_staging, second, two);
-        cleanup.Add(_production, first, one);
-        cleanup.Add(_production, second, two);
+        var (first, one, second, two, baseLayer) = await PushTwoOnOneBaseAsync(cleanup);
         var copier = new ImageCopier(_factory);
         await copier.CopyAsync(await copier.PlanAsync(new CopyRequest(Staging, first, one.Digest, Production, first, ["1"])));
 
@@ -197,15 +175,10 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     public async Task CopyAsync_SourceAnswers429WithRetryAfter_RetriedAndCopiedWhole()
     {
         // Given a staging proxy that answers the first download of a layer with 429 and Retry-After: 1
-        var repository = UniqueRepository();
         await using var cleanup = new Cleanup();
-        var image = await PushImageAsync(_staging, repository, [150_000]);
-        cleanup.Add(_staging, repository, image);
-        cleanup.Add(_production, repository, image);
-        var limited = 0;
-        await using var proxy = await RegistryProxy.StartAsync(
-            Staging,
-            refuse: (method, path) => method == "GET" && path.EndsWith(image.Blobs[1].ToString(), StringComparison.Ordinal) && Interlocked.Exchange(ref limited, 1) == 0 ? 429 : null);
+        var (repository, image) = await StagedImageAsync(cleanup, [150_000]);
+        var firstDownload = FirstRequestFor(image.Blobs[1]);
+        await using var proxy = await RegistryProxy.StartAsync(Staging, refuse: (method, path) => method == "GET" && firstDownload(path) ? 429 : null);
         var copier = new ImageCopier(_factory);
 
         // When the image is promoted from the proxy
@@ -221,11 +194,8 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     public async Task CopyAsync_ImageOfTwelveLayers_ReusesAFewPooledConnections()
     {
         // Given an image of twelve layers, read through a proxy that counts client connections
-        var repository = UniqueRepository();
         await using var cleanup = new Cleanup();
-        var image = await PushImageAsync(_staging, repository, Enumerable.Repeat(20_000, 12).ToArray());
-        cleanup.Add(_staging, repository, image);
-        cleanup.Add(_production, repository, image);
+        var (repository, image) = await StagedImageAsync(cleanup, Enumerable.Repeat(20_000, 12).ToArray());
         await using var proxy = await RegistryProxy.StartAsync(Staging);
         using var factory = new RegistryClientFactory();
         var copier = new ImageCopier(factory);
@@ -242,17 +212,8 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     public async Task CopyAsync_MountFromTheHintRefused_FallsBackToStreamingTheBlob()
     {
         // Given two images on one base, and production behind a proxy that refuses every cross-repository mount with 403
-        var first = UniqueRepository();
-        var second = UniqueRepository();
         await using var cleanup = new Cleanup();
-        var one = await PushImageAsync(_staging, first, [300_000, 100_000]);
-        var baseLayer = one.Blobs[1];
-        Assert.True(await _staging.MountBlobAsync(second, baseLayer, first));
-        var two = await PushImageWithBaseAsync(second, baseLayer, 300_000);
-        cleanup.Add(_staging, first, one);
-        cleanup.Add(_staging, second, two);
-        cleanup.Add(_production, first, one);
-        cleanup.Add(_production, second, two);
+        var (first, one, second, two, baseLayer) = await PushTwoOnOneBaseAsync(cleanup);
         await using var proxy = await RegistryProxy.StartAsync(Production, refuse: (method, path) => method == "POST" && path.Contains("mount=", StringComparison.Ordinal) ? 403 : null);
         var copier = new ImageCopier(_factory);
         await copier.CopyAsync(await copier.PlanAsync(new CopyRequest(Staging, first, one.Digest, proxy.Endpoint, first, ["1"])));
@@ -265,7 +226,7 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
         Assert.Equal(first, Assert.Single(plan.BlobsToCopy, b => b.Digest == baseLayer).MountFrom);
         Assert.Equal(0, result.BlobsMounted);
         Assert.Equal(3, result.BlobsCopied);
-        Assert.Equal(300_000, await _production.HeadBlobAsync(second, baseLayer));
+        Assert.Equal(BaseSize, await _production.HeadBlobAsync(second, baseLayer));
         Assert.Equal(two.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{second}:1"));
     }
 
@@ -507,6 +468,41 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
                 Interlocked.Decrement(ref _current);
             }
         }
+    }
+
+    // An image of random layers in a fresh staging repository, cleaned up in both registries.
+    private async Task<(string Repository, PushedImage Image)> StagedImageAsync(Cleanup cleanup, int[] layerSizes)
+    {
+        var repository = UniqueRepository();
+        var image = await PushImageAsync(_staging, repository, layerSizes);
+        cleanup.Add(_staging, repository, image);
+        cleanup.Add(_production, repository, image);
+        return (repository, image);
+    }
+
+    // True for the first request whose path ends with the blob's digest, false after: a fault that happens once.
+    private static Func<string, bool> FirstRequestFor(Digest blob)
+    {
+        var seen = 0;
+        return path => path.EndsWith(blob.ToString(), StringComparison.Ordinal) && Interlocked.Exchange(ref seen, 1) == 0;
+    }
+
+    private const int BaseSize = 500_000;
+
+    // Two images in their own staging repositories on one base layer of BaseSize bytes, cleaned up in both registries.
+    private async Task<(string First, PushedImage One, string Second, PushedImage Two, Digest BaseLayer)> PushTwoOnOneBaseAsync(Cleanup cleanup)
+    {
+        var first = UniqueRepository();
+        var second = UniqueRepository();
+        var one = await PushImageAsync(_staging, first, [BaseSize, 100_000]);
+        var baseLayer = one.Blobs[1];
+        Assert.True(await _staging.MountBlobAsync(second, baseLayer, first));
+        var two = await PushImageWithBaseAsync(second, baseLayer, BaseSize);
+        cleanup.Add(_staging, first, one);
+        cleanup.Add(_staging, second, two);
+        cleanup.Add(_production, first, one);
+        cleanup.Add(_production, second, two);
+        return (first, one, second, two, baseLayer);
     }
 
     private async Task<PushedImage> PushImageWithBaseAsync(string repository, Digest baseLayer, long baseSize)
