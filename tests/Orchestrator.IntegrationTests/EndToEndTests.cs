@@ -148,9 +148,17 @@ public sealed class EndToEndTests(RealPartsFixture fixture)
         Assert.Equal("hello from orchestrator", output.Stdout.Trim());
 
         // And promoting the same digest again is a no-op that succeeds (tags already point at it)
-        var again = await CliRunner.RunAsync(Config, "promote", name, "--digest", digest, "--to", "production", "--json");
+        var again = await CliRunner.RunAsync(Config, "promote", name, "--digest", digest, "--to", "production", "--attest", "--json");
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Equal(0, again.Json.GetProperty("copy").GetProperty("blobsCopied").GetInt32());
+
+        // And with --attest its record is attached to the production digest as an in-toto statement, listed under the fallback tag
+        var statement = again.Json.GetProperty("statement").GetString()!;
+        var fallback = await RunAsync("skopeo", "inspect", "--raw", "--tls-verify=false", $"docker://{Production}/{repository}:{digest.Replace(':', '-')}");
+        Assert.True(fallback.ExitCode == 0, fallback.Stderr);
+        using var index = JsonDocument.Parse(fallback.Stdout);
+        var listed = index.RootElement.GetProperty("manifests").EnumerateArray().Single(m => m.GetProperty("digest").GetString() == statement);
+        Assert.Equal("application/vnd.in-toto+json", listed.GetProperty("artifactType").GetString());
     }
 
     [Fact]
