@@ -44,6 +44,53 @@ public sealed class DockerEngineIntegrationTests(DockerEngineFixture fixture)
     }
 
     [Fact]
+    public async Task SaveImageAsync_BuiltApp_ExportsAConfigAndOneUncompressedTarPerDiffId()
+    {
+        // Given the app the fixture built on the imported base
+        var folder = Directory.CreateTempSubdirectory("orchestrator-save-test-").FullName;
+        try
+        {
+            // When it is exported and extracted
+            await using (var file = File.Create(Path.Combine(folder, "save.tar")))
+            {
+                await Client.SaveImageAsync($"{fixture.AppRepository}:1", file);
+            }
+
+            Core.Images.SavedImage saved;
+            await using (var file = File.OpenRead(Path.Combine(folder, "save.tar")))
+            {
+                saved = await Core.Images.SavedImage.ExtractAsync(file, Path.Combine(folder, "export"));
+            }
+
+            // Then there is one layer tar per diff id, each hashing to it, and the config carries the app's settings
+            var diffIds = Core.Images.ImageConfig.ReadDiffIds(saved.Config);
+            Assert.True(diffIds.Count >= 2, $"{diffIds.Count} diff ids: the base's layer and at least one of the build's");
+            Assert.Equal(diffIds.Count, saved.LayerPaths.Count);
+            for (var i = 0; i < diffIds.Count; i++)
+            {
+                await using var layer = File.OpenRead(saved.LayerPaths[i]);
+                Assert.Equal(diffIds[i], await Digest.Sha256OfAsync(layer));
+            }
+
+            Assert.Equal("linux", saved.Config.GetProperty("os").GetString());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task SaveImageAsync_NoSuchImage_ThrowsEngineException()
+    {
+        // When exporting an image the engine does not have
+        var error = await Assert.ThrowsAsync<EngineException>(() => Client.SaveImageAsync($"it/docker-{fixture.Unique}-missing:1", Stream.Null));
+
+        // Then the error names the export
+        Assert.Contains("export of image", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BuildImageAsync_Dockerfile_AppliesCopyEnvUserEntrypointAndLabels()
     {
         // Given the fixture built the app image (COPY, ENV, USER, ENTRYPOINT, LABEL, plus a request label)
