@@ -118,5 +118,10 @@ internal static class Schema
         ALTER TABLE builds ADD COLUMN cache_key TEXT NULL;
         CREATE INDEX ix_builds_subject_cache_key ON builds (subject, cache_key, at, id);
         """,
+
+        // 4: a promotion job may ask for its record to be attached as an in-toto statement (promote --attest).
+        """
+        ALTER TABLE jobs ADD COLUMN attest INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 }

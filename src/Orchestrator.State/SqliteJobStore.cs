@@ -34,7 +34,7 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
     public const string CancelledByStop = "cancelled: a cancel was requested and the daemon stopped before the job ended; it is not run again";
 
     private const string Columns =
-        "id, kind, pipeline, digest, stage, dry_run, no_cache, requested_by, state, created_at, started_at, finished_at, attempt, cancel_requested, error, exit_code, result_json";
+        "id, kind, pipeline, digest, stage, dry_run, no_cache, requested_by, state, created_at, started_at, finished_at, attempt, cancel_requested, error, exit_code, result_json, attest";
 
     // Queued jobs are read in pages while scanning for a free lane, so a long queue is never loaded whole.
     private const int ClaimPageSize = 64;
@@ -79,8 +79,8 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            INSERT INTO jobs (kind, pipeline, digest, stage, dry_run, no_cache, requested_by, state, created_at, attempt, cancel_requested)
-            VALUES ($kind, $pipeline, $digest, $stage, $dry_run, $no_cache, $requested_by, $state, $created_at, 0, 0)
+            INSERT INTO jobs (kind, pipeline, digest, stage, dry_run, no_cache, requested_by, state, created_at, attempt, cancel_requested, attest)
+            VALUES ($kind, $pipeline, $digest, $stage, $dry_run, $no_cache, $requested_by, $state, $created_at, 0, 0, $attest)
             RETURNING {Columns};
             """;
         command.Parameters.AddWithValue("$kind", request.Kind.ToString());
@@ -89,6 +89,7 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         command.Parameters.AddWithValue("$stage", (object?)request.Stage ?? DBNull.Value);
         command.Parameters.AddWithValue("$dry_run", request.DryRun ? 1 : 0);
         command.Parameters.AddWithValue("$no_cache", request.NoCache ? 1 : 0);
+        command.Parameters.AddWithValue("$attest", request.Attest ? 1 : 0);
         command.Parameters.AddWithValue("$requested_by", requestedBy);
         command.Parameters.AddWithValue("$state", nameof(JobState.Queued));
         command.Parameters.AddWithValue("$created_at", Now());
@@ -488,7 +489,8 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
             reader.IsDBNull(3) ? null : ParseDigest(reader.GetString(3), id),
             reader.IsDBNull(4) ? null : reader.GetString(4),
             reader.GetInt64(5) != 0,
-            reader.GetInt64(6) != 0);
+            reader.GetInt64(6) != 0,
+            reader.GetInt64(17) != 0);
         return new Job(
             id,
             request,

@@ -100,18 +100,19 @@ public sealed class RemoteCliTests
     }
 
     [Fact]
-    public async Task Promote_AttestWithServer_ExitTwoAndNoJobSubmitted()
+    public async Task Promote_AttestWithServer_JobBodyAsksForTheStatement()
     {
         // Given a daemon
         _daemon.Kind = "promote";
 
         // When a promotion with --attest is sent to it
-        var (exitCode, _, stderr) = await RunAsync("promote", "app", "--digest", Digest, "--attest", "--no-wait");
+        var (exitCode, _, _) = await RunAsync("promote", "app", "--digest", Digest, "--attest", "--no-wait");
 
-        // Then it is a usage error saying how to attest, and no job reached the daemon
-        Assert.Equal(2, exitCode);
-        Assert.Contains("--attest is not sent to a daemon yet", stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain(_daemon.Requests, r => r.Method == HttpMethod.Post);
+        // Then the job it submitted asks for the promotion statement
+        Assert.Equal(0, exitCode);
+        var body = _daemon.Requests.Single(r => r.Method == HttpMethod.Post).BodyJson;
+        Assert.Equal("promote", body.GetProperty("kind").GetString());
+        Assert.True(body.GetProperty("attest").GetBoolean());
     }
 
     [Fact]

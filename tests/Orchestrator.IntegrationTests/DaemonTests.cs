@@ -65,6 +65,15 @@ public sealed class DaemonTests(RealPartsFixture fixture)
         var job = (list.ValueKind == JsonValueKind.Array ? list : list.GetProperty("jobs")).EnumerateArray().Single();
         Assert.Equal("admin", job.GetProperty("requestedBy").GetString());
         Assert.Equal("succeeded", job.GetProperty("state").GetString());
+
+        // And a promotion through the daemon with --attest attaches its record to the production digest as an in-toto statement
+        var attested = await CliRunner.RunAsync(Config, "promote", name, "--digest", digest, "--to", "production", "--attest", "--server", daemon.Url, "--token-env", DaemonProcess.AdminSecretEnv, "--json");
+        Assert.True(attested.ExitCode == 0, $"{attested}{Environment.NewLine}daemon:{Environment.NewLine}{daemon.Output}");
+        var statement = attested.Json.GetProperty("statement").GetString()!;
+        var fallback = await RunAsync("skopeo", "inspect", "--raw", "--tls-verify=false", $"docker://{Production}/{repository}:{digest.Replace(':', '-')}");
+        Assert.True(fallback.ExitCode == 0, fallback.Stderr);
+        using var index = JsonDocument.Parse(fallback.Stdout);
+        Assert.Contains(index.RootElement.GetProperty("manifests").EnumerateArray(), m => m.GetProperty("digest").GetString() == statement);
     }
 
     [Fact]

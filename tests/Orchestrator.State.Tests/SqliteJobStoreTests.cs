@@ -41,7 +41,7 @@ public sealed class SqliteJobStoreTests : IAsyncLifetime
         var store = NewStore();
         var at = new DateTimeOffset(2025, 1, 2, 3, 4, 5, 678, TimeSpan.FromHours(2)).AddTicks(1234);
         _clock.Now = at;
-        var request = new JobRequest(JobKind.Promote, "hello-python", DigestOf("image"), "production", DryRun: true, NoCache: true);
+        var request = new JobRequest(JobKind.Promote, "hello-python", DigestOf("image"), "production", DryRun: true, NoCache: true, Attest: true);
 
         // When it is enqueued and read back by a fresh instance on the same file
         var queued = await store.EnqueueAsync(request, "release");

@@ -57,6 +57,7 @@ internal sealed class DaemonClient : IDisposable
             stage = request.Stage,
             dryRun = request.DryRun,
             noCache = request.NoCache,
+            attest = request.Attest,
         });
         using var message = new HttpRequestMessage(HttpMethod.Post, "api/jobs") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         using var json = await SendJsonAsync(message, roles, cancellationToken).ConfigureAwait(false);

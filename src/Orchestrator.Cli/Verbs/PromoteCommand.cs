@@ -14,7 +14,7 @@ internal sealed class PromoteCommand : JobVerbCommand
     private readonly Option<string?> _digest = VerbArguments.Digest("The validated digest to promote");
     private readonly Option<string?> _to = new("--to") { Description = "The target stage (default: the stage after the first)" };
     private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print the plan and fail exactly when the promotion would; copy nothing" };
-    private readonly Option<bool> _attest = new("--attest") { Description = "Also attach the promotion record to the target digest as an in-toto statement referrer (in-process runs only)" };
+    private readonly Option<bool> _attest = new("--attest") { Description = "Also attach the promotion record to the target digest as an in-toto statement referrer (in-process or through the daemon)" };
 
     public PromoteCommand(CliConsole console)
         : base("promote", "Copy a validated digest registry-to-registry to the next stage, verify it, then tag it; prints the target reference", console)
@@ -27,14 +27,13 @@ internal sealed class PromoteCommand : JobVerbCommand
         Options.Add(_attest);
     }
 
-    protected override JobRequest CreateRequest(ParseResult parseResult) => parseResult.GetValue(_attest)
-        ? throw new InputException($"--attest is not sent to a daemon yet: drop --server (and ORCHESTRATOR_SERVER) to promote in-process, or promote without --attest")
-        : new(
+    protected override JobRequest CreateRequest(ParseResult parseResult) => new(
         JobKind.Promote,
         parseResult.GetRequiredValue(_pipeline),
         VerbArguments.ParseDigest(parseResult.GetRequiredValue(_digest)!),
         parseResult.GetValue(_to),
-        parseResult.GetValue(_dryRun));
+        parseResult.GetValue(_dryRun),
+        Attest: parseResult.GetValue(_attest));
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
     {

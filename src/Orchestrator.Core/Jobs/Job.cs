@@ -35,7 +35,8 @@ public enum JobState
 /// <param name="Stage">The target stage, for promote (default: the stage after the first).</param>
 /// <param name="DryRun">Promote only: plan, and fail exactly when the promotion would.</param>
 /// <param name="NoCache">Build and run only: ignore the engine's layer cache.</param>
-public sealed record JobRequest(JobKind Kind, string Pipeline, Digest? Digest = null, string? Stage = null, bool DryRun = false, bool NoCache = false);
+/// <param name="Attest">Promote only (not with <paramref name="DryRun"/>): also attach the promotion record to the target digest as an in-toto statement referrer.</param>
+public sealed record JobRequest(JobKind Kind, string Pipeline, Digest? Digest = null, string? Stage = null, bool DryRun = false, bool NoCache = false, bool Attest = false);
 
 /// <summary>A job, as stored: the request, who asked, where it is, and how it ended.</summary>
 /// <param name="Id">Store id, increasing.</param>

@@ -17,6 +17,23 @@ public sealed record JobOutcome(JobState State, int ExitCode, string? Error, str
 /// </summary>
 public sealed partial class JobRunner(IJobStore store, ILogger<JobRunner> logger)
 {
+    // A promotion, and with Attest its record attached as an in-toto statement: the document is the CLI's
+    // promote --json, with "statement" naming the referrer as 'promote --attest' prints it in-process.
+    private static async Task<object> PromoteAsync(OrchestratorServices services, JobRequest request, CancellationToken cancellationToken)
+    {
+        var workflow = new PromotionWorkflow(services);
+        var result = await workflow.PromoteAsync(request.Pipeline, Require(request.Digest), request.Stage, request.DryRun, cancellationToken).ConfigureAwait(false);
+        if (!request.Attest || result.DryRun)
+        {
+            return ResultDocuments.Promotion(result);
+        }
+
+        var statement = await workflow.AttestAsync(result.Pipeline, result.PromotionId, cancellationToken).ConfigureAwait(false);
+        var document = System.Text.Json.Nodes.JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Promotion(result), indented: false))!;
+        document["statement"] = statement.ToString();
+        return document;
+    }
+
     /// <summary>Runs <paramref name="job"/>; <paramref name="cancellationToken"/> is the job's cancel (or the daemon stopping).</summary>
     public async Task<JobOutcome> RunAsync(Job job, OrchestratorServices services, CancellationToken cancellationToken)
     {
@@ -30,7 +47,7 @@ public sealed partial class JobRunner(IJobStore store, ILogger<JobRunner> logger
             {
                 JobKind.Build => ResultDocuments.Build(await new PipelineBuildWorkflow(scoped).BuildAsync(request.Pipeline, buildMissingBase: true, request.NoCache, cancellationToken).ConfigureAwait(false)),
                 JobKind.Validate => ResultDocuments.Validation(await ValidateAsync(scoped, request, cancellationToken).ConfigureAwait(false)),
-                JobKind.Promote => ResultDocuments.Promotion(await new PromotionWorkflow(scoped).PromoteAsync(request.Pipeline, Require(request.Digest), request.Stage, request.DryRun, cancellationToken).ConfigureAwait(false)),
+                JobKind.Promote => await PromoteAsync(scoped, request, cancellationToken).ConfigureAwait(false),
                 JobKind.Run => ResultDocuments.Run(await new RunWorkflow(scoped).RunAsync(request.Pipeline, request.NoCache, cancellationToken).ConfigureAwait(false)),
                 _ => throw new InputException($"unknown job kind {request.Kind}"),
             };

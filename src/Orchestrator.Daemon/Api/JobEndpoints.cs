@@ -18,7 +18,7 @@ namespace Orchestrator.Daemon.Api;
 internal static class JobEndpoints
 {
     /// <summary>The body of <c>POST /api/jobs</c>.</summary>
-    internal sealed record SubmitBody(string? Kind, string? Pipeline, string? Digest, string? Stage, bool DryRun, bool NoCache);
+    internal sealed record SubmitBody(string? Kind, string? Pipeline, string? Digest, string? Stage, bool DryRun, bool NoCache, bool Attest = false);
 
     private const string LogCategory = "Orchestrator.Daemon.Api.Jobs";
 
@@ -125,7 +125,9 @@ internal static class JobEndpoints
             return (null, $"no stage named '{body.Stage}'; stages: {string.Join(", ", workspace.Config.Stages.Select(s => s.Name))}");
         }
 
-        return (new JobRequest(kind, body.Pipeline, digest, stage, kind == JobKind.Promote && body.DryRun, kind is JobKind.Build or JobKind.Run && body.NoCache), null);
+        return (new JobRequest(
+            kind, body.Pipeline, digest, stage, kind == JobKind.Promote && body.DryRun, kind is JobKind.Build or JobKind.Run && body.NoCache,
+            kind == JobKind.Promote && !body.DryRun && body.Attest), null);
     }
 
     private static async Task<IResult> ListAsync(HttpContext context, IJobStore store)

@@ -135,6 +135,18 @@ public sealed class JobApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Post_PromoteWithAttest_StoredWithAttestButNeverOnADryRun()
+    {
+        // Given a promotion asking for its statement, and a dry run asking the same
+        var attested = await _daemon.SubmitAsync(new { kind = "promote", pipeline = "hello", digest = DaemonHarness.DigestOf('c').ToString(), attest = true }, DaemonHarness.ReleaseSecret);
+        var dryRun = await _daemon.SubmitAsync(new { kind = "promote", pipeline = "hello", digest = DaemonHarness.DigestOf('c').ToString(), attest = true, dryRun = true }, DaemonHarness.ReleaseSecret);
+
+        // Then the first is stored to attest, and the dry run (which records nothing to attest) is not
+        Assert.True(attested.Request.Attest);
+        Assert.False(dryRun.Request.Attest);
+    }
+
+    [Fact]
     public async Task GetJob_Unknown_Returns404Json()
     {
         // When an unknown job is read
