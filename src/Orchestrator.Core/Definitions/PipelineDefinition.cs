@@ -62,6 +62,12 @@ public sealed record PipelineDefinition(
     /// </summary>
     public IReadOnlyList<string> UnpinnedPackages { get; init; } = [];
 
+    /// <summary>
+    /// The <c>python:</c> block: a Python service built into wheels on a build base and installed into this image,
+    /// or null for a pipeline without one. <value>The default is null.</value>
+    /// </summary>
+    public PythonSpec? Python { get; init; }
+
     /// <summary>Where the lock of the definition at <paramref name="definitionPath"/> lives: NAME.lock.yaml next to it.</summary>
     public static string LockPathFor(string definitionPath) =>
         Path.Combine(Path.GetDirectoryName(definitionPath)!, Path.GetFileNameWithoutExtension(definitionPath) + ".lock.yaml");
