@@ -43,11 +43,15 @@ internal static class PythonReader
         var requirements = requirementsFile is null ? [] : RequirementsReader.Read(requirementsFile, file.Directory, file.Diagnostics);
         var devFile = PathInside(file, python.String("dev-requirements", example: "requirements-dev.txt"), "dev-requirements", folder: false);
         var dev = devFile is null ? [] : RequirementsReader.Read(devFile, file.Directory, file.Diagnostics);
-        foreach (var both in dev.Where(d => requirements.Any(r => r.NormalizedName == d.NormalizedName)))
+        // A dev file usually includes the runtime one ('-r requirements.txt'): the same pin twice is the runtime's, a
+        // different pin of a runtime package would leave validation tools and the image disagreeing.
+        foreach (var both in dev.Where(d => requirements.Any(r => r.NormalizedName == d.NormalizedName && r.ToRequirementLine() != d.ToRequirementLine())))
         {
-            file.Error(python.Raw("dev-requirements")!, $"'{both.Name}' ({both.Location}) is both a dev and a runtime requirement, so it would ship in the image",
-                "keep it in one of the two files: runtime requirements ship, dev requirements never do");
+            file.Error(python.Raw("dev-requirements")!, $"'{both.Name}' ({both.Location}) is pinned differently as a dev requirement than as a runtime requirement",
+                "pin it once, in the runtime requirements, and include them in the dev file with '-r requirements.txt'");
         }
+
+        dev = [.. dev.Where(d => requirements.All(r => r.NormalizedName != d.NormalizedName))];
 
         var index = python.String("index", example: "https://pypi.example/simple");
         if (index is { } i && !(Uri.TryCreate(i.Value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))

@@ -39,7 +39,12 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         var stage = services.Config.FirstStage;
         var started = Stopwatch.GetTimestamp();
 
-        var baseReference = await ResolveBaseAsync(pipeline, buildMissingBase, cancellationToken).ConfigureAwait(false);
+        var baseReference = await ResolveBaseAsync(pipeline.Base, pipeline.Name, buildMissingBase, cancellationToken).ConfigureAwait(false);
+
+        // python: the wheels are built on the build base (usually the full variant), pinned by digest like the base.
+        var buildBaseReference = pipeline.Python is { } python
+            ? await ResolveBaseAsync(python.BuildBase, pipeline.Name, buildMissingBase, cancellationToken).ConfigureAwait(false)
+            : null;
 
         // locks: a pipeline with a lock installs exactly its closure (every package, direct and transitive,
         // at its locked version) and is refused when the lock no longer matches its inputs or its base.
@@ -47,7 +52,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
 
         // cache: the same inputs, already built and still in the stage, are reused without the engine; --no-cache rebuilds.
         var cache = new BuildCache(services);
-        var cacheKey = cache.ComputeKey(pipeline, baseReference, CreateLabels(pipeline, baseReference, services.Config.RootDirectory));
+        var cacheKey = cache.ComputeKey(pipeline, baseReference, CreateLabels(pipeline, baseReference, services.Config.RootDirectory), buildBaseReference);
         if (!noCache && await cache.TryReuseAsync(pipeline, cacheKey, baseReference, started, cancellationToken).ConfigureAwait(false) is { } cached)
         {
             return cached;
@@ -56,9 +61,14 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         // Pull the base by digest from the stage first, so the build never reaches for any other registry.
         services.Reporter.Step($"pulling base {baseReference}");
         await services.Engine.PullImageAsync(baseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        if (buildBaseReference is not null && buildBaseReference != baseReference)
+        {
+            services.Reporter.Step($"pulling build base {buildBaseReference}");
+            await services.Engine.PullImageAsync(buildBaseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        }
 
         var target = ImageReference.Create(stage.Registry.Host, pipeline.Repository);
-        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference);
+        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference, buildBaseReference);
         var labels = CreateLabels(pipeline, baseReference, services.Config.RootDirectory);
 
         var contextPath = Path.Combine(services.Config.WorkDirectory, $"context-{pipeline.Name}-{Guid.NewGuid():N}.tar");
@@ -128,10 +138,10 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         return pipeline with { AptPackages = pipelineLock.ToAptPackages() };
     }
 
-    private async Task<ImageReference> ResolveBaseAsync(PipelineDefinition pipeline, bool buildMissingBase, CancellationToken cancellationToken)
+    private async Task<ImageReference> ResolveBaseAsync(BaseVariantRef baseVariant, string pipelineName, bool buildMissingBase, CancellationToken cancellationToken)
     {
         var bases = new BaseImageWorkflow(services);
-        var (image, variant) = services.Workspace.GetBaseVariant(pipeline.Base.ToString());
+        var (image, variant) = services.Workspace.GetBaseVariant(baseVariant.ToString());
         var current = await bases.ResolveAsync(image, variant, cancellationToken).ConfigureAwait(false);
         if (current is not null)
         {
@@ -141,11 +151,11 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         if (!buildMissingBase)
         {
             throw new JobFailedException(
-                $"base {pipeline.Base} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
-                $"build it with 'orchestrator base build {pipeline.Base}', or use 'orchestrator run {pipeline.Name}', which builds missing bases");
+                $"base {baseVariant} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
+                $"build it with 'orchestrator base build {baseVariant}', or use 'orchestrator run {pipelineName}', which builds missing bases");
         }
 
-        return (await bases.BuildAsync(pipeline.Base.ToString(), cancellationToken).ConfigureAwait(false)).Reference;
+        return (await bases.BuildAsync(baseVariant.ToString(), cancellationToken).ConfigureAwait(false)).Reference;
     }
 
     private static Dictionary<string, string> CreateLabels(PipelineDefinition pipeline, ImageReference baseReference, string workspaceRoot)

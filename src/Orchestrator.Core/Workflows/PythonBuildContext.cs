@@ -1,0 +1,180 @@
+using System.Formats.Tar;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.References;
+
+namespace Orchestrator.Core.Workflows;
+
+/// <summary>
+/// The Python half of a pipeline's build: a first stage (<c>wheels</c>) on the build base by digest that
+/// installs the pinned build packages (python3, pip, setuptools, wheel, compilers), builds the requirements'
+/// wheels in pip's hash-checking mode and the project's own wheel, hashes every wheel it built and installs
+/// exactly those with <c>pip install --no-index --require-hashes --target</c>; the runtime stage then copies
+/// only the installed tree (<see cref="PythonSpec.SitePackages"/>). No compiler, pip, wheel or cache reaches
+/// the runtime image.
+/// </summary>
+/// <remarks>
+/// The context carries the inputs under <c>python/</c>: <c>requirements.txt</c> (the parsed requirements, includes
+/// flattened, one <see cref="PythonRequirement.ToRequirementLine"/> each), <c>project/…</c> and <c>wheelhouse/…</c>
+/// (every file of those folders, sorted, without build outputs).
+/// </remarks>
+public static class PythonBuildContext
+{
+    /// <summary>The name of the build stage in the generated Dockerfile.</summary>
+    public const string StageName = "wheels";
+
+    /// <summary>
+    /// <c>SOURCE_DATE_EPOCH</c> in the build stage (2000-01-01, as <see cref="BuildContext.FixedTimestamp"/>): wheel
+    /// builds and byte-compiled files then carry no build time.
+    /// </summary>
+    public const long SourceDateEpoch = 946684800;
+
+    private const string ContextFolder = "python";
+
+    // Build outputs in a project folder: they are made again in the build stage and must not leak a developer's.
+    private static readonly string[] SkippedFolders = ["build", "dist", "__pycache__", ".git", ".venv", ".tox", ".eggs"];
+
+    /// <summary>
+    /// The build stage's instructions, ending with the installed tree at <see cref="PythonSpec.SitePackages"/>.
+    /// </summary>
+    /// <param name="python">The pipeline's python block.</param>
+    /// <param name="buildBase">The build base, by digest.</param>
+    /// <exception cref="ArgumentException"><paramref name="buildBase"/> has no digest.</exception>
+    public static string CreateBuildStage(PythonSpec python, ImageReference buildBase)
+    {
+        ArgumentNullException.ThrowIfNull(python);
+        if (buildBase.Digest is null)
+        {
+            throw new ArgumentException("the build base must be referenced by digest", nameof(buildBase));
+        }
+
+        var sources = new StringBuilder();
+        if (python.Index is { } index)
+        {
+            sources.Append(" --index-url ").Append(ShellQuote(index));
+        }
+        else
+        {
+            sources.Append(" --no-index");
+        }
+
+        if (python.FindLinks is not null)
+        {
+            sources.Append(" --find-links /build/src/wheelhouse");
+        }
+
+        var stage = new StringBuilder();
+        stage.Append("FROM ").Append(buildBase.Name).Append('@').Append(buildBase.Digest).Append(" AS ").Append(StageName).Append('\n');
+        stage.Append(BuildContext.AptInstallRun(python.BuildPackages));
+        stage.Append("COPY ").Append(ContextFolder).Append(" /build/src\n");
+        stage.Append("RUN set -eux; export SOURCE_DATE_EPOCH=").Append(SourceDateEpoch)
+            .Append(" PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_ROOT_USER_ACTION=ignore; mkdir -p /build/wheels; ");
+        if (python.Requirements.Count > 0)
+        {
+            // Hash-checking mode: every requirement (and every dependency pip finds) must be pinned and its
+            // downloaded file must match a listed hash, or the build stops here.
+            stage.Append("python3 -m pip wheel --require-hashes --no-build-isolation").Append(sources)
+                .Append(" --wheel-dir /build/wheels -r /build/src/requirements.txt; ");
+        }
+
+        if (python.Project is not null)
+        {
+            stage.Append("python3 -m pip wheel --no-deps --no-build-isolation --no-index --wheel-dir /build/wheels /build/src/project; ");
+        }
+
+        // Every wheel, hashed now (the project's own wheel has no hash anyone could have written down before),
+        // then exactly those installed: pip checks each file against its hash and that every dependency is among them.
+        stage.Append("cd /build/wheels; for w in *.whl; do printf '%s --hash=sha256:%s\\n' \"/build/wheels/$w\" \"$(sha256sum \"$w\" | cut -d' ' -f1)\"; done > /build/install.txt; cat /build/install.txt; ")
+            .Append("python3 -m pip install --no-index --require-hashes --no-warn-script-location --target ").Append(PythonSpec.SitePackages)
+            .Append(" -r /build/install.txt\n");
+        return stage.ToString();
+    }
+
+    /// <summary>The runtime stage's instructions that bring the installed tree in and put it on Python's path.</summary>
+    public static string CreateRuntimeInstructions() =>
+        $"COPY --from={StageName} {PythonSpec.SitePackages} {PythonSpec.SitePackages}\nENV PYTHONPATH={PythonSpec.SitePackages}\n";
+
+    /// <summary>The requirements file the build stage reads: the parsed runtime requirements, one line each.</summary>
+    public static string RequirementsText(PythonSpec python) =>
+        string.Concat(python.Requirements.Select(r => r.ToRequirementLine() + "\n"));
+
+    /// <summary>Writes the <c>python/</c> entries of the context: requirements, project and wheelhouse files.</summary>
+    internal static async Task WriteEntriesAsync(TarWriter writer, PythonSpec python, CancellationToken cancellationToken)
+    {
+        await BuildContext.WriteEntryAsync(writer, $"{ContextFolder}/requirements.txt", Encoding.UTF8.GetBytes(RequirementsText(python)), 0b110_100_100, cancellationToken).ConfigureAwait(false);
+        foreach (var (name, path) in ContextFiles(python))
+        {
+            var content = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            await BuildContext.WriteEntryAsync(writer, name, content, ModeOf(path), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Writes every input of the Python build that can change the image into <paramref name="json"/> as one
+    /// <c>python</c> object: build base, build packages, requirements (runtime and dev), index, and each project and
+    /// wheelhouse file's context name, mode and SHA-256. Used by the build cache key and the lock's inputs checksum.
+    /// </summary>
+    /// <exception cref="IOException">A project or wheelhouse file cannot be read.</exception>
+    public static void WriteInputs(Utf8JsonWriter json, PythonSpec python)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(python);
+        json.WriteStartObject("python");
+        json.WriteString("buildBase", python.BuildBase.ToString());
+        json.WriteStartArray("buildPackages");
+        foreach (var package in python.BuildPackages)
+        {
+            json.WriteStringValue(package.ToString());
+        }
+
+        json.WriteEndArray();
+        json.WriteList("requirements", python.Requirements.Select(r => r.ToRequirementLine()).ToList());
+        json.WriteList("devRequirements", python.DevRequirements.Select(r => r.ToRequirementLine()).ToList());
+        json.WriteNullable("index", python.Index);
+        json.WriteStartArray("files");
+        foreach (var (name, path) in ContextFiles(python))
+        {
+            json.WriteStartObject();
+            json.WriteString("name", name);
+            json.WriteNumber("mode", ModeOf(path));
+            json.WriteString("sha256", Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary>Every project and wheelhouse file as (context entry name, absolute path), sorted by name.</summary>
+    internal static List<(string Name, string Path)> ContextFiles(PythonSpec python)
+    {
+        var files = new List<(string, string)>();
+        if (python.Project is { } project)
+        {
+            files.AddRange(FilesUnder(project, $"{ContextFolder}/project"));
+        }
+
+        if (python.FindLinks is { } wheelhouse)
+        {
+            files.AddRange(FilesUnder(wheelhouse, $"{ContextFolder}/wheelhouse"));
+        }
+
+        return files;
+    }
+
+    private static IEnumerable<(string Name, string Path)> FilesUnder(string folder, string prefix) =>
+        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Select(path => (Relative: Path.GetRelativePath(folder, path).Replace('\\', '/'), Path: path))
+            .Where(f => !f.Relative.Split('/').SkipLast(1).Any(d => SkippedFolders.Contains(d, StringComparer.Ordinal) || d.EndsWith(".egg-info", StringComparison.Ordinal)))
+            .Where(f => !f.Relative.EndsWith(".pyc", StringComparison.Ordinal))
+            .OrderBy(f => f.Relative, StringComparer.Ordinal)
+            .Select(f => ($"{prefix}/{f.Relative}", f.Path));
+
+    // Only whether a file is executable counts: umask and checkout differences in group/other bits must not change the key.
+    private static int ModeOf(string path) =>
+        OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0 ? 0b110_100_100 : 0b111_101_101;
+
+    private static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+}
