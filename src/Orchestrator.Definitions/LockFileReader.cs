@@ -15,7 +15,8 @@ namespace Orchestrator.Definitions;
 /// </summary>
 public static partial class LockFileReader
 {
-    private static readonly string[] TopKeys = ["lock-version", "pipeline", "inputs-checksum", "source-date-epoch", "base", "packages"];
+    private static readonly string[] TopKeys = ["lock-version", "pipeline", "inputs-checksum", "source-date-epoch", "base", "packages", "python-packages"];
+    private static readonly string[] PythonPackageKeys = ["name", "version", "sha256"];
     private static readonly string[] BaseKeys = ["name", "reference", "digest", "packages"];
     private static readonly string[] PackageKeys = ["name", "version", "architecture", "sha256", "direct"];
     private static readonly string[] BasePackageKeys = ["name", "version", "architecture"];
@@ -75,13 +76,40 @@ public static partial class LockFileReader
 
         var lockedBase = ReadBase(file, reader, fix);
         var packages = ReadPackages(file, reader, fix);
+        var pythonPackages = ReadPythonPackages(file, reader, fix);
 
         if (file.Diagnostics.Count != before || pipeline is null || checksum is null || epoch is null || lockedBase is null)
         {
             return null;
         }
 
-        return new PipelineLock(version!.Value.Value, pipeline.Value.Value, checksum.Value.Value, lockedBase, epoch.Value, packages);
+        return new PipelineLock(version!.Value.Value, pipeline.Value.Value, checksum.Value.Value, lockedBase, epoch.Value, packages) { PythonPackages = pythonPackages };
+    }
+
+    /// <summary>The optional <c>python-packages:</c> list: name, version and sha256 of what pip resolved.</summary>
+    private static List<LockedPythonPackage> ReadPythonPackages(SourceFile file, MappingReader reader, string fix)
+    {
+        var result = new List<LockedPythonPackage>();
+        var items = reader.List("python-packages", "Python packages", example: "[{ name: greet, version: \"1.0.0\", sha256: … }]");
+        for (var i = 0; i < (items?.Count ?? 0); i++)
+        {
+            var item = MappingReader.Of(file, items![i], $"python-packages[{i}]", PythonPackageKeys);
+            var name = item?.String("name", required: true, example: "greet");
+            var version = item?.String("version", required: true, example: "\"1.0.0\"");
+            var sha256 = item?.String("sha256", required: true, example: "64 hex digits");
+            if (sha256 is { } s && !Sha256Hex().IsMatch(s.Value))
+            {
+                file.Error(s.Node, $"sha256 '{s.Value}' of python-packages[{i}] is not 64 lower-case hex digits", fix);
+                continue;
+            }
+
+            if (name is not null && version is not null && sha256 is not null)
+            {
+                result.Add(new LockedPythonPackage(name.Value.Value, version.Value.Value, sha256.Value.Value));
+            }
+        }
+
+        return result;
     }
 
     private static LockedBase? ReadBase(SourceFile file, MappingReader reader, string fix)

@@ -47,6 +47,18 @@ public static class LockFileWriter
                 .Append(", direct: ").Append(package.Direct ? "true" : "false").Append(" }\n");
         }
 
+        if (pipelineLock.PythonPackages.Count > 0)
+        {
+            // Only locks with Python packages carry the key, so every other lock keeps its bytes.
+            yaml.Append("python-packages:\n");
+            foreach (var package in pipelineLock.PythonPackages.OrderBy(p => p.Name, StringComparer.Ordinal))
+            {
+                yaml.Append("  - { name: ").Append(Quote(package.Name))
+                    .Append(", version: ").Append(Quote(package.Version))
+                    .Append(", sha256: ").Append(Quote(package.Sha256)).Append(" }\n");
+            }
+        }
+
         return yaml.ToString();
     }
 

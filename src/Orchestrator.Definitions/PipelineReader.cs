@@ -74,7 +74,7 @@ internal static partial class PipelineReader
         var floatingTags = ReadFloatingTags(file, reader, tags);
         var validate = ReadValidate(file, reader);
         var auto = ReadAuto(file, reader.String("auto", example: "build"));
-        var python = PythonReader.Read(file, reader, baseRef, bases, (entries) => ReadAptMap(file, entries, hasLock: false, pipelineLock: null, out _));
+        var python = PythonReader.Read(file, reader, baseRef, bases, (entries) => ReadAptMap(file, entries, hasLock: false, pipelineLock: null, out _), pipelineLock);
 
         if (file.Diagnostics.Count != before || name is null || version is null || baseRef is null || repository is null)
         {

@@ -21,9 +21,10 @@ internal static class PythonReader
     /// <param name="runtimeBase">The pipeline's <c>base:</c>, or null when it could not be read.</param>
     /// <param name="bases">Every base file's definition (null for a broken one).</param>
     /// <param name="readApt">Reads a mapping of apt packages to exact versions, as <c>packages.apt</c> is read.</param>
+    /// <param name="pipelineLock">The pipeline's lock, whose Python packages pin loose requirements, or null.</param>
     public static PythonSpec? Read(
         SourceFile file, MappingReader pipeline, BaseVariantRef? runtimeBase, IReadOnlyDictionary<string, BaseImageDefinition?> bases,
-        Func<IReadOnlyList<(YamlScalarNode Key, Located<string>? Value)>?, List<AptPackage>> readApt)
+        Func<IReadOnlyList<(YamlScalarNode Key, Located<string>? Value)>?, List<AptPackage>> readApt, Core.Locks.PipelineLock? pipelineLock)
     {
         var before = file.Diagnostics.Count;
         var python = pipeline.Mapping("python", Keys, what: "'python'");
@@ -40,7 +41,12 @@ internal static class PythonReader
         }
 
         var requirementsFile = PathInside(file, python.String("requirements", example: "requirements.txt"), "requirements", folder: false);
-        var requirements = requirementsFile is null ? [] : RequirementsReader.Read(requirementsFile, file.Directory, file.Diagnostics);
+        // requirements.in: loose, resolved by 'orchestrator lock' into the lock, whose pins (with hashes) are then the requirements.
+        var loose = requirementsFile?.EndsWith(".in", StringComparison.Ordinal) == true;
+        var requirementsIn = requirementsFile is not null && loose ? RequirementsReader.ReadLoose(requirementsFile, file.Directory, file.Diagnostics) : [];
+        var requirements = requirementsFile is null ? []
+            : loose ? Locked(pipelineLock, requirementsFile)
+            : RequirementsReader.Read(requirementsFile, file.Directory, file.Diagnostics);
         var devFile = PathInside(file, python.String("dev-requirements", example: "requirements-dev.txt"), "dev-requirements", folder: false);
         var dev = devFile is null ? [] : RequirementsReader.Read(devFile, file.Directory, file.Diagnostics);
         // A dev file usually includes the runtime one ('-r requirements.txt'): the same pin twice is the runtime's, a
@@ -60,13 +66,13 @@ internal static class PythonReader
         }
 
         var findLinks = PathInside(file, python.String("find-links", example: "wheels/"), "find-links", folder: true);
-        if (requirements.Count > 0 && index is null && python.Raw("find-links") is null)
+        if ((requirements.Count > 0 || requirementsIn.Count > 0) && index is null && python.Raw("find-links") is null)
         {
             file.Error(python.Raw("requirements")!, "the runtime requirements have nowhere to come from: neither 'index' nor 'find-links' is set",
                 "add 'find-links: wheels/' (a wheelhouse folder next to the pipeline) or 'index: URL' (a simple index) under 'python'");
         }
 
-        if (project is null && requirements.Count == 0 && python.Raw("project") is null && python.Raw("requirements") is null)
+        if (project is null && requirements.Count == 0 && requirementsIn.Count == 0 && python.Raw("project") is null && python.Raw("requirements") is null)
         {
             file.Error(pipeline.Raw("python")!, "'python' names neither a project nor requirements, so there is nothing to build",
                 "add 'project: app/' (a folder with pyproject.toml) and/or 'requirements: requirements.txt'");
@@ -92,8 +98,16 @@ internal static class PythonReader
             return null;
         }
 
-        return new PythonSpec(project, requirementsFile, requirements, devFile, dev, index?.Value, findLinks, buildBase, buildPackages);
+        return new PythonSpec(project, requirementsFile, requirements, devFile, dev, index?.Value, findLinks, buildBase, buildPackages)
+        {
+            RequirementsIn = requirementsIn,
+        };
     }
+
+    /// <summary>The lock's Python packages as pinned, hashed requirements (none without a lock).</summary>
+    private static List<PythonRequirement> Locked(Core.Locks.PipelineLock? pipelineLock, string requirementsFile) =>
+        [.. (pipelineLock?.PythonPackages ?? []).Select(p => new PythonRequirement(
+            p.Name, p.Version, [p.Sha256], null, $"the lock (resolved from {Path.GetFileName(requirementsFile)})"))];
 
     /// <summary>The runtime base's <c>full</c> variant when it has one, else the runtime base itself.</summary>
     private static BaseVariantRef? DefaultBuildBase(BaseVariantRef? runtimeBase, IReadOnlyDictionary<string, BaseImageDefinition?> bases) =>

@@ -30,20 +30,33 @@ internal static partial class RequirementsReader
     {
         var result = new List<PythonRequirement>();
         var seen = new Dictionary<string, PythonRequirement>(StringComparer.Ordinal);
-        ReadFile(SourceFile.For(path, diagnostics), root, result, seen, [], depth: 0);
+        ReadFile(SourceFile.For(path, diagnostics), root, result, seen, [], depth: 0, loose: false);
         return result;
     }
 
-    /// <summary>The requirements in <paramref name="text"/>, read as if it were the file at <paramref name="path"/> (for tests and includes).</summary>
-    internal static List<PythonRequirement> Parse(string path, string text, string root, Diagnostics diagnostics)
+    /// <summary>
+    /// Loose requirements (<c>requirements.in</c>) for <c>orchestrator lock</c> to resolve: the same rules, except that
+    /// versions may be ranges or left out and hashes are not needed. Each item is the requirement as pip reads it
+    /// (name, extras, specifiers, marker), without options.
+    /// </summary>
+    public static List<string> ReadLoose(string path, string root, Diagnostics diagnostics)
     {
         var result = new List<PythonRequirement>();
         var seen = new Dictionary<string, PythonRequirement>(StringComparer.Ordinal);
-        ParseText(SourceFile.For(path, diagnostics), text, root, result, seen, [Path.GetFullPath(path)], depth: 0);
+        ReadFile(SourceFile.For(path, diagnostics), root, result, seen, [], depth: 0, loose: true);
+        return [.. result.Select(r => r.Version)];
+    }
+
+    /// <summary>The requirements in <paramref name="text"/>, read as if it were the file at <paramref name="path"/> (for tests and includes).</summary>
+    internal static List<PythonRequirement> Parse(string path, string text, string root, Diagnostics diagnostics, bool loose = false)
+    {
+        var result = new List<PythonRequirement>();
+        var seen = new Dictionary<string, PythonRequirement>(StringComparer.Ordinal);
+        ParseText(SourceFile.For(path, diagnostics), text, root, result, seen, [Path.GetFullPath(path)], depth: 0, loose);
         return result;
     }
 
-    private static void ReadFile(SourceFile file, string root, List<PythonRequirement> result, Dictionary<string, PythonRequirement> seen, List<string> chain, int depth)
+    private static void ReadFile(SourceFile file, string root, List<PythonRequirement> result, Dictionary<string, PythonRequirement> seen, List<string> chain, int depth, bool loose)
     {
         string text;
         try
@@ -56,10 +69,10 @@ internal static partial class RequirementsReader
             return;
         }
 
-        ParseText(file, text, root, result, seen, [.. chain, file.FullPath], depth);
+        ParseText(file, text, root, result, seen, [.. chain, file.FullPath], depth, loose);
     }
 
-    private static void ParseText(SourceFile file, string text, string root, List<PythonRequirement> result, Dictionary<string, PythonRequirement> seen, List<string> chain, int depth)
+    private static void ParseText(SourceFile file, string text, string root, List<PythonRequirement> result, Dictionary<string, PythonRequirement> seen, List<string> chain, int depth, bool loose)
     {
         foreach (var line in LogicalLines(text))
         {
@@ -73,11 +86,11 @@ internal static partial class RequirementsReader
             var trimmed = content.Trim();
             if (trimmed.StartsWith('-') && !trimmed.StartsWith("--hash", StringComparison.Ordinal))
             {
-                ReadOption(file, line, start, trimmed, root, result, seen, chain, depth);
+                ReadOption(file, line, start, trimmed, root, result, seen, chain, depth, loose);
                 continue;
             }
 
-            if (ReadRequirement(file, line, start, content) is { } requirement)
+            if (ReadRequirement(file, line, start, content, loose) is { } requirement)
             {
                 if (seen.TryGetValue(requirement.NormalizedName, out var first))
                 {
@@ -92,7 +105,7 @@ internal static partial class RequirementsReader
         }
     }
 
-    private static void ReadOption(SourceFile file, LogicalLine line, int start, string trimmed, string root, List<PythonRequirement> result, Dictionary<string, PythonRequirement> seen, List<string> chain, int depth)
+    private static void ReadOption(SourceFile file, LogicalLine line, int start, string trimmed, string root, List<PythonRequirement> result, Dictionary<string, PythonRequirement> seen, List<string> chain, int depth, bool loose)
     {
         var match = OptionPattern().Match(trimmed);
         var option = match.Groups["option"].Value;
@@ -128,7 +141,7 @@ internal static partial class RequirementsReader
                     return;
                 }
 
-                ReadFile(SourceFile.For(included, file.Diagnostics), root, result, seen, chain, depth + 1);
+                ReadFile(SourceFile.For(included, file.Diagnostics), root, result, seen, chain, depth + 1, loose);
                 return;
             case "-e" or "--editable":
                 file.Error(line.Line(start), line.Column(start), $"'{trimmed}' is an editable install, which links to a source tree instead of installing a pinned, hashed package",
@@ -145,7 +158,8 @@ internal static partial class RequirementsReader
         }
     }
 
-    private static PythonRequirement? ReadRequirement(SourceFile file, LogicalLine line, int start, string content)
+    // Loose (requirements.in): the returned requirement's Version holds the whole requirement as pip reads it.
+    private static PythonRequirement? ReadRequirement(SourceFile file, LogicalLine line, int start, string content, bool loose)
     {
         // Options (--hash) start at the first " --" or " -" outside the marker; everything before is the requirement proper.
         var optionsAt = OptionsStart().Match(content, start) is { Success: true } o ? o.Index : content.Length;
@@ -179,6 +193,11 @@ internal static partial class RequirementsReader
         }
 
         var name = match.Groups["name"].Value;
+        if (loose)
+        {
+            return new PythonRequirement(name, requirementText + (marker is null ? string.Empty : $" ; {marker}"), [], marker, $"{file.DisplayPath}:{line.Line(start)}:{line.Column(start)}");
+        }
+
         var operatorGroup = match.Groups["operator"];
         var version = match.Groups["version"].Value.Trim();
         if (!operatorGroup.Success || operatorGroup.Value != "==" || !ExactVersion().IsMatch(version) || match.Groups["more"].Value.Trim().Length > 0)

@@ -29,11 +29,14 @@ public sealed record PythonSpec(
     public const string SitePackages = "/opt/python/site-packages";
 
     /// <summary>
-    /// The build packages a pipeline gets when it names none, as the Debian bookworm mirror serves them:
-    /// the interpreter, pip, setuptools and wheel (for <c>--no-build-isolation</c>), headers and a C compiler.
+    /// Loose requirements (a <c>requirements:</c> file ending in <c>.in</c>), one PEP 508 requirement per item as
+    /// written, for <c>orchestrator lock</c> to resolve with pip. Then <see cref="Requirements"/> holds what the lock
+    /// pinned (name, version, hash), or nothing before the first lock. <value>The default is none.</value>
     /// </summary>
-    public static IReadOnlyList<string> DefaultBuildPackageNames { get; } =
-        ["python3", "python3-pip", "python3-setuptools", "python3-wheel", "python3-dev", "gcc", "libc6-dev"];
+    public IReadOnlyList<string> RequirementsIn { get; init; } = [];
+
+    /// <summary>True when the requirements are loose and no lock has pinned them yet: such a pipeline cannot be built.</summary>
+    public bool NeedsLock => RequirementsIn.Count > 0 && Requirements.Count == 0;
 }
 
 /// <summary>

@@ -131,6 +131,12 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
             lockedBase,
             sourceDate,
             packages.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Architecture, StringComparer.Ordinal).ToList());
+        if (pipeline.Python is { RequirementsIn.Count: > 0 })
+        {
+            // python: loose requirements.in, resolved by pip on the build base, pinned with the hashes of what it fetched.
+            result = result with { PythonPackages = await new PythonLockResolver(services).ResolveAsync(pipeline, cancellationToken).ConfigureAwait(false) };
+        }
+
         LogResolved(pipeline.Name, packages.Count, baseReference.Digest!);
         return result;
     }

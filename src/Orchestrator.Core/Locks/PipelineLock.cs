@@ -24,6 +24,13 @@ public sealed record PipelineLock(
     /// <summary>The only lock format this version reads and writes.</summary>
     public const int CurrentVersion = 1;
 
+    /// <summary>
+    /// The Python packages pip's resolver chose for the pipeline's <c>requirements.in</c> on the build base, each with
+    /// the SHA-256 of the file it fetched, sorted by name. Empty for a pipeline without loose Python requirements.
+    /// <value>The default is none.</value>
+    /// </summary>
+    public IReadOnlyList<LockedPythonPackage> PythonPackages { get; init; } = [];
+
     /// <summary>The <c>name=version</c> arguments that install exactly this closure with apt-get.</summary>
     public IReadOnlyList<Definitions.AptPackage> ToAptPackages() =>
         Packages.Select(p => new Definitions.AptPackage(p.Name, p.Version)).ToList();
@@ -55,3 +62,9 @@ public sealed record InstalledPackage(string Name, string Version, string Archit
 {
     public override string ToString() => $"{Name} {Version} {Architecture}";
 }
+
+/// <summary>A Python package of a lock: what pip resolved for <c>requirements.in</c>.</summary>
+/// <param name="Name">The PEP 503 normalized distribution name.</param>
+/// <param name="Version">The exact version pip chose.</param>
+/// <param name="Sha256">The SHA-256 of the wheel or sdist pip fetched, 64 lower-case hex digits.</param>
+public sealed record LockedPythonPackage(string Name, string Version, string Sha256);

@@ -49,6 +49,12 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         // locks: a pipeline with a lock installs exactly its closure (every package, direct and transitive,
         // at its locked version) and is refused when the lock no longer matches its inputs or its base.
         pipeline = ApplyLock(pipeline, baseReference);
+        if (pipeline.Python is { NeedsLock: true } loose)
+        {
+            throw new JobFailedException(
+                $"{pipeline.Name}'s Python requirements ({Path.GetFileName(loose.RequirementsFile)}) are loose and not locked yet: " +
+                $"run 'orchestrator lock {pipeline.Name}' to resolve them with pip and pin each with its hash, then build again");
+        }
 
         // cache: the same inputs, already built and still in the stage, are reused without the engine; --no-cache rebuilds.
         var cache = new BuildCache(services);
