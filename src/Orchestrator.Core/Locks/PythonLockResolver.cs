@@ -71,13 +71,14 @@ internal sealed class PythonLockResolver(OrchestratorServices services)
         var result = new Dictionary<string, LockedPythonPackage>(StringComparer.Ordinal);
         foreach (var raw in output.ReplaceLineEndings("\n").Split('\n'))
         {
-            var line = raw.Trim();
-            if (!line.StartsWith(PythonBuildContext.LockMarker + " ", StringComparison.Ordinal))
+            // Anywhere in the line: the engine's stream may glue a terminal escape from pip's stderr in front of it.
+            var at = raw.IndexOf(PythonBuildContext.LockMarker + " ", StringComparison.Ordinal);
+            if (at < 0)
             {
                 continue;
             }
 
-            var parts = line[(PythonBuildContext.LockMarker.Length + 1)..].Split(' ', 2, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var parts = raw[(at + PythonBuildContext.LockMarker.Length + 1)..].Split(' ', 2, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length != 2 || parts[0].Length != 64 || NameAndVersion(parts[1]) is not { } file)
             {
                 continue;
