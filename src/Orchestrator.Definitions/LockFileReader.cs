@@ -83,7 +83,8 @@ public static partial class LockFileReader
             return null;
         }
 
-        return new PipelineLock(version!.Value.Value, pipeline.Value.Value, checksum.Value.Value, lockedBase, epoch.Value, packages) { PythonPackages = pythonPackages };
+        var result = new PipelineLock(version!.Value.Value, pipeline.Value.Value, checksum.Value.Value, lockedBase, epoch.Value, packages);
+        return pythonPackages.Count == 0 ? result : result with { PythonPackages = pythonPackages };
     }
 
     /// <summary>The optional <c>python-packages:</c> list: name, version and sha256 of what pip resolved.</summary>

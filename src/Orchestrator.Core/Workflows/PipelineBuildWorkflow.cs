@@ -114,6 +114,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         }
 
         var reference = target.WithDigest(digest!);
+        var (size, uncompressed) = await ReportSizeAsync(stage, pipeline, reference, cancellationToken).ConfigureAwait(false);
 
         // sbom: an SPDX SBOM attached to the digest as a referrer; failing to attach fails the build, before any record.
         var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(stage, reference, cancellationToken).ConfigureAwait(false);
@@ -123,7 +124,36 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
             services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started)) { CacheKey = cacheKey };
         var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
         LogBuilt(pipeline.Name, digest!, stage.Name);
-        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id) { SbomDigest = sbom.Digest, CacheKey = cacheKey };
+        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id)
+        {
+            SbomDigest = sbom.Digest, CacheKey = cacheKey, Size = size, UncompressedBytes = uncompressed,
+        };
+    }
+
+    /// <summary>
+    /// Reports the pushed image's size layer by layer (compressed, from its manifest in the stage) and in total, with
+    /// the engine's uncompressed size. A size that cannot be read is reported as such and never fails the build.
+    /// </summary>
+    private async Task<(ImageSize? Size, long? Uncompressed)> ReportSizeAsync(StageDefinition stage, PipelineDefinition pipeline, ImageReference reference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var size = await ImageSizes.ReadAsync(services.RegistryFor(stage), pipeline.Repository, reference.Digest!.ToString(), cancellationToken).ConfigureAwait(false);
+            var uncompressed = (await services.Engine.InspectImageAsync(reference.ToString(), cancellationToken).ConfigureAwait(false))?.Size;
+            services.Reporter.Step($"image size {ImageSize.Format(size.TotalBytes)} compressed in {size.Layers.Count} layer(s)" +
+                (uncompressed is { } u ? $", {ImageSize.Format(u)} uncompressed" : string.Empty));
+            foreach (var layer in size.Layers)
+            {
+                services.Reporter.Detail($"{layer.Digest.ToShortString()} {ImageSize.Format(layer.SizeBytes)}");
+            }
+
+            return (size, uncompressed);
+        }
+        catch (Exception e) when (e is OrchestratorException or System.Text.Json.JsonException or KeyNotFoundException or FormatException)
+        {
+            services.Reporter.Detail($"image size unknown: {e.Message}");
+            return (null, null);
+        }
     }
 
     /// <summary>The pipeline to build: with a fresh lock, its packages become the locked closure.</summary>

@@ -65,7 +65,7 @@ internal sealed class TestWorkspace : IDisposable
             .Replace("debian-bookworm/", "it-bookworm/", StringComparison.Ordinal)
             .Replace($"name: {sample}\n", $"name: {name}\n", StringComparison.Ordinal)
             .Replace($"{sample}/", $"{name}/", StringComparison.Ordinal)
-            .Replace("repository: apps/", $"repository: {Prefix}/apps/", StringComparison.Ordinal);
+            .Replace($"repository: apps/{sample}", $"repository: {Prefix}/apps/{name}", StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(Root, "pipelines", $"{name}.yaml"), text);
         return name;
     }
