@@ -47,6 +47,26 @@ public sealed class LockFileTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteThenRead_PythonPackages_RoundTripSortedAndOnlyWhenPresent()
+    {
+        // Given a lock with two Python packages out of order, and the same lock without any
+        var withPython = SampleLock() with
+        {
+            PythonPackages = [new LockedPythonPackage("zipp", "3.17.0", new string('e', 64)), new LockedPythonPackage("greet", "1.0.0", new string('f', 64))],
+        };
+        var path = _workspace.PathOf("pipelines/app.lock.yaml");
+        await LockFileWriter.WriteAsync(withPython, path);
+
+        // When it is read back
+        var read = await LockFileReader.ReadAsync(path);
+
+        // Then the packages come back sorted by name with their hashes, and a lock without them has no key at all
+        Assert.Equal([.. withPython.PythonPackages.OrderBy(p => p.Name, StringComparer.Ordinal)], read.PythonPackages);
+        Assert.Contains($"python-packages:\n  - {{ name: \"greet\", version: \"1.0.0\", sha256: \"{new string('f', 64)}\" }}\n", await File.ReadAllTextAsync(path), StringComparison.Ordinal);
+        Assert.DoesNotContain("python-packages", LockFileWriter.Write(SampleLock()), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Read_UnknownKeyBadDigestAndBadSha256_ReportsEachAtItsPosition()
     {
         // Given a lock with an unknown key, a malformed base digest and a short sha256

@@ -129,6 +129,34 @@ public sealed class PythonPipelineTests
     }
 
     [Fact]
+    public async Task LoadAsync_RequirementsIn_IsLooseUntilTheLockPinsItWithHashes()
+    {
+        // Given loose requirements (requirements.in) and no lock
+        using var ws = Workspace("""
+              project: app/src
+              requirements: app/requirements.in
+              find-links: app/wheels
+            """ + "\n" + BuildPackages);
+        ws.Write("pipelines/app/requirements.in", "greet>=1.0\n");
+
+        // When it is loaded, Then it needs a lock
+        var loose = (await ws.LoadAsync()).GetPipeline("app").Python!;
+        Assert.Equal(["greet>=1.0"], loose.RequirementsIn);
+        Assert.True(loose.NeedsLock);
+
+        // When a lock with the resolved package sits next to it
+        var pipelineLock = new Core.Locks.PipelineLock(1, "app", "sha256:" + new string('a', 64),
+            new Core.Locks.LockedBase("debian-bookworm/slim", Core.References.ImageReference.Parse("127.0.0.1:5001/base/debian-bookworm:slim"), Core.References.Digest.Parse("sha256:" + new string('b', 64))),
+            1_700_000_000, []) { PythonPackages = [new Core.Locks.LockedPythonPackage("greet", "1.0.0", Hash)] };
+        await LockFileWriter.WriteAsync(pipelineLock, ws.PathOf("pipelines/app.lock.yaml"));
+        var locked = (await ws.LoadAsync()).GetPipeline("app").Python!;
+
+        // Then its requirements are the lock's pins, hashed
+        Assert.False(locked.NeedsLock);
+        Assert.Equal($"greet==1.0.0 --hash=sha256:{Hash}", Assert.Single(locked.Requirements).ToRequirementLine());
+    }
+
+    [Fact]
     public async Task LoadAsync_DevRequirementPinnedDifferently_IsRefused()
     {
         // Given a dev file pinning a runtime package at another version

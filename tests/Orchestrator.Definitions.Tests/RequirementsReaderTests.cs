@@ -150,6 +150,21 @@ public sealed class RequirementsReaderTests : IDisposable
         Assert.Equal(first.Sha256, again.Sha256);
     }
 
+    [Fact]
+    public void Parse_Loose_AcceptsRangesAndMissingHashesButStillRefusesUrlsAndEditables()
+    {
+        // Given a requirements.in with a range, a bare name with extras and a marker, a URL and an editable
+        var diagnostics = new Diagnostics();
+        var text = "greet>=1.0,<2\nhello-devtools[cli] ; python_version >= \"3.9\"\nother @ https://example.com/o.whl\n-e ./app\n";
+
+        // When it is read loosely
+        var result = RequirementsReader.Parse(Path.Combine(_root, "requirements.in"), text, _root, diagnostics, loose: true);
+
+        // Then the loose lines come back as pip reads them, and the URL and editable are refused at their lines
+        Assert.Equal(["greet>=1.0,<2", "hello-devtools[cli] ; python_version >= \"3.9\""], result.Select(r => r.Version));
+        Assert.Equal([3, 4], diagnostics.Sorted().Select(e => e.Line));
+    }
+
     [Theory]
     [InlineData("Greet_Lib", "greet-lib")]
     [InlineData("greet.lib", "greet-lib")]
