@@ -111,10 +111,10 @@ variants:
     slim: true
 YAML
 # The bundled pipeline as it is, moved under the prefix.
-sed "s#^repository: apps/$pipeline#repository: $app_repository#" "$repo/pipelines/$pipeline.yaml" >"$work/pipelines/$pipeline.yaml"
+sed "s#^repository: apps/$pipeline#repository: $app_repository#" "$repo/bench/pipelines/$pipeline.yaml" >"$work/pipelines/$pipeline.yaml"
 grep -q "^repository: $app_repository" "$work/pipelines/$pipeline.yaml" \
     || die "pipelines/$pipeline.yaml no longer has 'repository: apps/$pipeline'; update this script"
-cp -r "$repo/pipelines/$pipeline" "$work/pipelines/"
+cp -r "$repo/bench/pipelines/$pipeline" "$work/pipelines/"
 
 orchestrator() { "$repo/orchestrator" "$@" --config "$work/orchestrator.yaml"; }
 now() { date +%s.%N; }
@@ -131,7 +131,7 @@ say "base $base_name@$base_digest"
 # FROM the base by digest, one RUN with the exact pin, COPY of files/0, ENV, WORKDIR, USER, ENTRYPOINT.
 # The context file carries the pipeline's mode 0755, as Orchestrator's tar entry does (the classic
 # builder has no COPY --chmod). After the first round the script compares both images' histories.
-cp "$repo/pipelines/$pipeline/hello.py" "$work/plain/files/0"
+cp "$repo/bench/pipelines/$pipeline/hello.py" "$work/plain/files/0"
 chmod 0755 "$work/plain/files/0"
 cat >"$work/plain/Dockerfile" <<DOCKERFILE
 FROM $base_name@$base_digest
