@@ -175,5 +175,5 @@ public static class BuildContext
 
     private static string JsonArray(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray());
 
-    private static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    internal static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }

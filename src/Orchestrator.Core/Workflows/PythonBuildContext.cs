@@ -122,7 +122,7 @@ public static class PythonBuildContext
 
     // Where pip looks: the index (else no index at all) plus the wheelhouse copied into the context.
     private static string PipSources(PythonSpec python) =>
-        (python.Index is { } index ? " --index-url " + ShellQuote(index) : " --no-index")
+        (python.Index is { } index ? " --index-url " + BuildContext.ShellQuote(index) : " --no-index")
         + (python.FindLinks is null ? string.Empty : " --find-links /build/src/wheelhouse");
 
     /// <summary>The runtime stage's instructions that bring the installed tree in and put it on Python's path.</summary>
@@ -218,6 +218,4 @@ public static class PythonBuildContext
     // Only whether a file is executable counts: umask and checkout differences in group/other bits must not change the key.
     private static int ModeOf(string path) =>
         OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0 ? 0b110_100_100 : 0b111_101_101;
-
-    private static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }
