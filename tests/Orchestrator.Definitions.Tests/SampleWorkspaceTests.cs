@@ -56,7 +56,7 @@ public sealed class SampleWorkspaceTests
         // And hello-python is a Python service on slim: python3 pinned, its project and hashed requirements built on full
         var hello = workspace.GetPipeline("hello-python");
         Assert.Equal("debian-bookworm/slim", hello.Base.ToString());
-        Assert.Equal(["1.0.0", "latest"], hello.Tags);
+        Assert.Equal(["2.0.0", "latest"], hello.Tags);
         Assert.Equal("python3=3.11.2-1+b1", Assert.Single(hello.AptPackages).ToString());
         Assert.Empty(hello.Files);
         var python = hello.Python!;
@@ -103,9 +103,9 @@ public sealed class SampleWorkspaceTests
         var options = System.Text.RegularExpressions.RegexOptions.Multiline;
 
         // Then YAML escaping left working patterns
-        Assert.Matches(new System.Text.RegularExpressions.Regex(hello.ExpectStdout!, options), "Hello, validation! hello-service 1.0.0 on Python 3.11.2\n");
+        Assert.Matches(new System.Text.RegularExpressions.Regex(hello.ExpectStdout!, options), "Hello, validation! hello-service 2.0.0 on Python 3.11.2\n");
         var healthz = workspace.GetPipeline("hello-python").Validate.Commands.Single(c => c.Name == "healthz answers over loopback");
-        Assert.Matches(new System.Text.RegularExpressions.Regex(healthz.ExpectStdout!, options), "{\"python\": \"3.11.2\", \"service\": \"hello-service\", \"status\": \"ok\", \"version\": \"1.0.0\"}\n");
+        Assert.Matches(new System.Text.RegularExpressions.Regex(healthz.ExpectStdout!, options), "{\"python\": \"3.11.2\", \"service\": \"hello-service\", \"status\": \"ok\", \"version\": \"2.0.0\"}\n");
         Assert.Matches(new System.Text.RegularExpressions.Regex(transform.ExpectStdout!, options), "{\"doubled\":[2,4,6],\"count\":3}\n");
     }
 }

@@ -71,7 +71,7 @@ public sealed class PythonTests(RealPartsFixture fixture)
             python3 -c 'import pip' 2>/dev/null && echo pip-present || echo pip-absent
             ls -d /root/.cache/pip /tmp/pip-* 2>/dev/null || echo no-pip-cache
             """);
-        Assert.Equal("greet 1.0.0\nhello-service 1.0.0\ndev-absent\npip-absent\nno-pip-cache", witness.Stdout.Trim());
+        Assert.Equal("greet 1.0.0\nhello-service 2.0.0\ndev-absent\npip-absent\nno-pip-cache", witness.Stdout.Trim());
 
         // And the C extension compiled on full runs on slim, which has neither gcc nor Python.h
         var hashed = await RunAsync("docker", "run", "--rm", "--network", "none", released[native], "slim");
