@@ -37,14 +37,15 @@ public static class LockFileWriter
                 .Append(", architecture: ").Append(Quote(package.Architecture)).Append(" }\n");
         }
 
-        yaml.Append("packages:").Append(pipelineLock.Packages.Count == 0 ? " []\n" : "\n");
-        foreach (var package in pipelineLock.Packages.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Architecture, StringComparer.Ordinal))
+        WritePackages(yaml, "packages", pipelineLock.Packages);
+        if (pipelineLock.BuildBase is { } buildBase)
         {
-            yaml.Append("  - { name: ").Append(Quote(package.Name))
-                .Append(", version: ").Append(Quote(package.Version))
-                .Append(", architecture: ").Append(Quote(package.Architecture))
-                .Append(", sha256: ").Append(Quote(package.Sha256))
-                .Append(", direct: ").Append(package.Direct ? "true" : "false").Append(" }\n");
+            // Only Python pipelines' locks carry the build stage, so every other lock keeps its bytes.
+            yaml.Append("build-base:\n");
+            yaml.Append("  name: ").Append(Quote(buildBase.Name)).Append('\n');
+            yaml.Append("  reference: ").Append(Quote(buildBase.Reference.ToString())).Append('\n');
+            yaml.Append("  digest: ").Append(Quote(buildBase.Digest.ToString())).Append('\n');
+            WritePackages(yaml, "build-packages", pipelineLock.BuildPackages);
         }
 
         if (pipelineLock.PythonPackages.Count > 0)
@@ -60,6 +61,19 @@ public static class LockFileWriter
         }
 
         return yaml.ToString();
+    }
+
+    private static void WritePackages(StringBuilder yaml, string key, IReadOnlyList<LockedPackage> packages)
+    {
+        yaml.Append(key).Append(':').Append(packages.Count == 0 ? " []\n" : "\n");
+        foreach (var package in packages.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Architecture, StringComparer.Ordinal))
+        {
+            yaml.Append("  - { name: ").Append(Quote(package.Name))
+                .Append(", version: ").Append(Quote(package.Version))
+                .Append(", architecture: ").Append(Quote(package.Architecture))
+                .Append(", sha256: ").Append(Quote(package.Sha256))
+                .Append(", direct: ").Append(package.Direct ? "true" : "false").Append(" }\n");
+        }
     }
 
     /// <summary>Writes the lock to <paramref name="path"/> through a temporary file, so a reader never sees half a lock.</summary>

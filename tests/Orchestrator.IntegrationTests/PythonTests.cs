@@ -42,6 +42,16 @@ public sealed class PythonTests(RealPartsFixture fixture)
             // When each is locked and run through every stage
             var locked = await CliRunner.RunAsync(Config, "lock", name);
             Assert.True(locked.ExitCode == 0, locked.ToString());
+
+            // Then the lock names the build stage's closure on the full base, the compilers the build installs
+            var lockText = await File.ReadAllTextAsync(Path.Combine(fixture.Workspace.Root, "pipelines", $"{name}.lock.yaml"));
+            Assert.Contains("build-base:\n  name: \"it-bookworm/full\"", lockText, StringComparison.Ordinal);
+            Assert.Contains("  - { name: \"python3-pip\", version: \"23.0.1+dfsg-1\"", lockText, StringComparison.Ordinal);
+            if (name == native)
+            {
+                Assert.Contains("  - { name: \"gcc-12\", version: ", lockText, StringComparison.Ordinal);
+            }
+
             var run = await CliRunner.RunAsync(Config, "run", name, "--json");
 
             // Then it is promoted, and production serves the digest staging validated

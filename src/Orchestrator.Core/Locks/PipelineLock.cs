@@ -31,6 +31,17 @@ public sealed record PipelineLock(
     /// </summary>
     public IReadOnlyList<LockedPythonPackage> PythonPackages { get; init; } = [];
 
+    /// <summary>
+    /// For a Python pipeline: the build base the build stage's apt closure was resolved on, or null. <value>The default is null.</value>
+    /// </summary>
+    public LockedBase? BuildBase { get; init; }
+
+    /// <summary>
+    /// For a Python pipeline: the full apt closure of its <c>python.build-packages</c> (interpreter, pip, compilers) on
+    /// <see cref="BuildBase"/>, sorted; the build stage installs exactly these. <value>The default is none.</value>
+    /// </summary>
+    public IReadOnlyList<LockedPackage> BuildPackages { get; init; } = [];
+
     /// <summary>The <c>name=version</c> arguments that install exactly this closure with apt-get.</summary>
     public IReadOnlyList<Definitions.AptPackage> ToAptPackages() =>
         Packages.Select(p => new Definitions.AptPackage(p.Name, p.Version)).ToList();

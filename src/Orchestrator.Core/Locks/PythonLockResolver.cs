@@ -15,18 +15,11 @@ namespace Orchestrator.Core.Locks;
 /// </summary>
 internal sealed class PythonLockResolver(OrchestratorServices services)
 {
-    /// <summary>The packages pip resolved, sorted by normalized name, each with its file's SHA-256.</summary>
-    /// <exception cref="JobFailedException">The build base is missing, pip could not resolve (the engine's message says why), or printed nothing.</exception>
-    public async Task<IReadOnlyList<LockedPythonPackage>> ResolveAsync(PipelineDefinition pipeline, CancellationToken cancellationToken = default)
+    /// <summary>The packages pip resolved on <paramref name="buildBase"/> (by digest), sorted by normalized name, each with its file's SHA-256.</summary>
+    /// <exception cref="JobFailedException">Pip could not resolve (the engine's message says why), or printed nothing.</exception>
+    public async Task<IReadOnlyList<LockedPythonPackage>> ResolveAsync(PipelineDefinition pipeline, ImageReference buildBase, CancellationToken cancellationToken = default)
     {
         var python = pipeline.Python!;
-        var bases = new BaseImageWorkflow(services);
-        var (image, variant) = services.Workspace.GetBaseVariant(python.BuildBase.ToString());
-        var buildBase = await bases.ResolveAsync(image, variant, cancellationToken).ConfigureAwait(false)
-            ?? throw new JobFailedException(
-                $"build base {python.BuildBase} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
-                $"build it with 'orchestrator base build {python.BuildBase}', then lock again");
-
         services.Reporter.Step($"resolving {python.RequirementsIn.Count} Python requirement(s) of {pipeline.Name} with pip on {buildBase.Digest!.ToShortString()}");
         await services.Engine.PullImageAsync(buildBase, OrchestratorServices.CredentialsFor(services.Config.FirstStage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
 

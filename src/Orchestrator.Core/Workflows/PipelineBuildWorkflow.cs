@@ -48,7 +48,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
 
         // locks: a pipeline with a lock installs exactly its closure (every package, direct and transitive,
         // at its locked version) and is refused when the lock no longer matches its inputs or its base.
-        pipeline = ApplyLock(pipeline, baseReference);
+        pipeline = ApplyLock(pipeline, baseReference, buildBaseReference);
         if (pipeline.Python is { NeedsLock: true } loose)
         {
             throw new JobFailedException(
@@ -158,20 +158,24 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
 
     /// <summary>The pipeline to build: with a fresh lock, its packages become the locked closure.</summary>
     /// <exception cref="JobFailedException">The lock is stale; the message names why and the fix (<c>orchestrator lock NAME</c>).</exception>
-    internal static PipelineDefinition ApplyLock(PipelineDefinition pipeline, ImageReference baseReference)
+    /// <remarks>A Python pipeline's build stage installs the lock's build closure on the build base it was resolved on.</remarks>
+    internal static PipelineDefinition ApplyLock(PipelineDefinition pipeline, ImageReference baseReference, ImageReference? buildBaseReference = null)
     {
         if (pipeline.Lock is not { } pipelineLock)
         {
             return pipeline;
         }
 
-        var status = Locks.LockStatus.Check(pipelineLock, pipeline, baseReference.Digest!);
+        var status = Locks.LockStatus.Check(pipelineLock, pipeline, baseReference.Digest!, buildBaseReference?.Digest);
         if (!status.IsFresh)
         {
             throw new JobFailedException(status.Message);
         }
 
-        return pipeline with { AptPackages = pipelineLock.ToAptPackages() };
+        var locked = pipeline with { AptPackages = pipelineLock.ToAptPackages() };
+        return locked.Python is { } python && pipelineLock.BuildBase is not null
+            ? locked with { Python = python with { BuildPackages = [.. pipelineLock.BuildPackages.Select(p => new AptPackage(p.Name, p.Version))] } }
+            : locked;
     }
 
     private async Task<ImageReference> ResolveBaseAsync(BaseVariantRef baseVariant, string pipelineName, bool buildMissingBase, CancellationToken cancellationToken)
