@@ -176,7 +176,7 @@ public sealed class PythonTests(RealPartsFixture fixture)
         }
     }
 
-    [Fact(Skip = "image digests are not reproducible yet: files the build stage writes carry build-time mtimes until layers are normalized after the engine build (issue 4)")]
+    [Fact(Skip = "image digests are not reproducible yet: the Python layers are (same bytes, mtimes pinned, no .pyc), but the engine stamps the directories COPY creates, the apt layer and the config with build times until layers are normalized after the engine build (issue 4)")]
     public async Task Build_NoCacheFromPythonLock_ReproducesTheImageDigest()
     {
         // Given the native sample, locked

@@ -73,8 +73,12 @@ public static class PythonBuildContext
         // Every wheel, hashed now (the project's own wheel has no hash anyone could have written down before),
         // then exactly those installed: pip checks each file against its hash and that every dependency is among them.
         stage.Append("cd /build/wheels; for w in *.whl; do printf '%s --hash=sha256:%s\\n' \"/build/wheels/$w\" \"$(sha256sum \"$w\" | cut -d' ' -f1)\"; done > /build/install.txt; cat /build/install.txt; ")
-            .Append("python3 -m pip install --no-index --require-hashes --no-warn-script-location --target ").Append(PythonSpec.SitePackages)
-            .Append(" -r /build/install.txt\n");
+            // --no-compile: marshal's output can vary between runs (reference-count flags), so byte-compiled files would
+            // make every build's layer differ; the runtime image is read-only in validation and needs none.
+            .Append("python3 -m pip install --no-index --require-hashes --no-compile --no-warn-script-location --target ").Append(PythonSpec.SitePackages)
+            .Append(" -r /build/install.txt; ")
+            // COPY --from keeps modification times: pinned to the source date, the copied tree does not carry the build's clock.
+            .Append("find ").Append(PythonSpec.SitePackages).Append(" -exec touch -h -d @").Append(SourceDateEpoch).Append(" {} +\n");
         return stage.ToString();
     }
 

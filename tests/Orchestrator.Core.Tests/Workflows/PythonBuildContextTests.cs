@@ -61,7 +61,8 @@ public sealed class PythonBuildContextTests : IDisposable
         var wheels = Assert.Single(build, l => l.Contains("pip wheel --require-hashes", StringComparison.Ordinal));
         Assert.Contains("--no-build-isolation --no-index --find-links /build/src/wheelhouse", wheels, StringComparison.Ordinal);
         Assert.Contains("pip wheel --no-deps --no-build-isolation --no-index --wheel-dir /build/wheels /build/src/project", wheels, StringComparison.Ordinal);
-        Assert.Contains($"pip install --no-index --require-hashes --no-warn-script-location --target {PythonSpec.SitePackages}", wheels, StringComparison.Ordinal);
+        Assert.Contains($"pip install --no-index --require-hashes --no-compile --no-warn-script-location --target {PythonSpec.SitePackages}", wheels, StringComparison.Ordinal);
+        Assert.Contains($"find {PythonSpec.SitePackages} -exec touch -h -d @946684800 {{}} +", wheels, StringComparison.Ordinal);
         Assert.Contains("SOURCE_DATE_EPOCH=946684800", wheels, StringComparison.Ordinal);
         Assert.Contains("PIP_NO_CACHE_DIR=1", wheels, StringComparison.Ordinal);
 
