@@ -25,7 +25,7 @@ die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 # 2. A throwaway workspace under a unique prefix ---------------------------------------------------
 prefix="bench-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
 work="$(mktemp -d "${TMPDIR:-/tmp}/orchestrator-bench-XXXXXX")"
-pipeline=hello-python
+pipeline=bench-hello
 app_repository="$prefix/apps/$pipeline"
 plain_repository="$prefix/plain/$pipeline"
 base_repository="$prefix/base/debian-bookworm"
@@ -110,11 +110,26 @@ variants:
     debootstrap-variant: minbase
     slim: true
 YAML
-# The bundled pipeline as it is, moved under the prefix.
-sed "s#^repository: apps/$pipeline#repository: $app_repository#" "$repo/bench/pipelines/$pipeline.yaml" >"$work/pipelines/$pipeline.yaml"
-grep -q "^repository: $app_repository" "$work/pipelines/$pipeline.yaml" \
-    || die "pipelines/$pipeline.yaml no longer has 'repository: apps/$pipeline'; update this script"
-cp -r "$repo/bench/pipelines/$pipeline" "$work/pipelines/"
+# The bench's own small pipeline (the first sample's original shape): one pinned apt package and one
+# script, so the plain Dockerfile below can say exactly what Orchestrator builds.
+mkdir -p "$work/pipelines/$pipeline"
+printf '%s\n' '#!/usr/bin/env python3' 'import sys' 'print("Hello, " + (sys.argv[1] if len(sys.argv) > 1 else "world") + "!")' >"$work/pipelines/$pipeline/hello.py"
+cat >"$work/pipelines/$pipeline.yaml" <<YAML
+name: $pipeline
+version: 1.0.0
+base: debian-bookworm/slim
+repository: $app_repository
+packages:
+  apt:
+    python3-minimal: "3.11.2-1+b1"
+files:
+  - { src: $pipeline/hello.py, dest: /app/hello.py, mode: "0755" }
+env: { PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" }
+user: "10001"
+workdir: /app
+entrypoint: ["python3", "/app/hello.py"]
+tags: ["{version}"]
+YAML
 
 orchestrator() { "$repo/orchestrator" "$@" --config "$work/orchestrator.yaml"; }
 now() { date +%s.%N; }
@@ -126,16 +141,25 @@ base_reference="$(orchestrator base build debian-bookworm/slim | tail -n 1)"
 base_name="${base_reference%@*}"; base_name="${base_name%:slim}"
 base_digest="${base_reference#*@}"
 say "base $base_name@$base_digest"
+say "locking $pipeline (not timed)"
+orchestrator lock "$pipeline" >/dev/null
+# The locked closure as apt arguments ('name=version' for every package), which Orchestrator's build installs.
+locked_packages="$(awk '/^packages:/ { on = 1; next } on && /^  - / {
+        match($0, /name: "[^"]*"/); n = substr($0, RSTART + 7, RLENGTH - 8)
+        match($0, /version: "[^"]*"/); v = substr($0, RSTART + 10, RLENGTH - 11)
+        printf "%s\x27%s=%s\x27", (count++ ? " " : ""), n, v }' "$work/pipelines/$pipeline.lock.yaml")"
+[ -n "$locked_packages" ] || die "the lock of $pipeline names no packages"
+source_date="$(awk '/^source-date-epoch:/ { print $2 }' "$work/pipelines/$pipeline.lock.yaml")"
 
 # The Dockerfile Orchestrator generates for this pipeline (BuildContext.CreateDockerfile), by hand:
 # FROM the base by digest, one RUN with the exact pin, COPY of files/0, ENV, WORKDIR, USER, ENTRYPOINT.
 # The context file carries the pipeline's mode 0755, as Orchestrator's tar entry does (the classic
 # builder has no COPY --chmod). After the first round the script compares both images' histories.
-cp "$repo/bench/pipelines/$pipeline/hello.py" "$work/plain/files/0"
+cp "$work/pipelines/$pipeline/hello.py" "$work/plain/files/0"
 chmod 0755 "$work/plain/files/0"
 cat >"$work/plain/Dockerfile" <<DOCKERFILE
 FROM $base_name@$base_digest
-RUN set -eux; export DEBIAN_FRONTEND=noninteractive; apt-get update; apt-get install -y --no-install-recommends 'python3-minimal=3.11.2-1+b1'; apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
+RUN set -eux; export DEBIAN_FRONTEND=noninteractive SOURCE_DATE_EPOCH=$source_date; apt-get update; apt-get install -y --no-install-recommends $locked_packages; apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
 COPY ["files/0","/app/hello.py"]
 ENV PYTHONUNBUFFERED="1"
 ENV PYTHONDONTWRITEBYTECODE="1"
@@ -161,6 +185,7 @@ for round in $(seq 1 "$rounds"); do
     # Cold: nothing of the pipeline's left in the engine, and Orchestrator's build cache bypassed.
     remove_local_images apps/
     remove_local_images plain/
+    docker rmi -f "orchestrator-build/$pipeline:latest" >/dev/null 2>&1 || true
     docker builder prune -f >/dev/null
     say "round $round/$rounds: cold build"
     start="$(now)"
@@ -178,10 +203,11 @@ for round in $(seq 1 "$rounds"); do
 
     # The plain path gets the labels Orchestrator passes to the engine (those of its image that the
     # base does not already carry) and, like Orchestrator, ends with a push.
-    app_image="${app_reference%@*}"
+    # Orchestrator pushes through the registry API, so the engine has its image only once pulled.
+    docker pull -q "$app_reference" >/dev/null
     labels=()
     while IFS= read -r label; do [ -n "$label" ] && labels+=(--label "$label"); done < <(
-        LC_ALL=C comm -23 <(labels_of "$app_image:latest") <(labels_of "$base_name@$base_digest"))
+        LC_ALL=C comm -23 <(labels_of "$app_reference") <(labels_of "$base_name@$base_digest"))
     plain_image="$staging/$plain_repository:round-$round"
     say "round $round/$rounds: plain docker build + push"
     start="$(now)"
@@ -192,7 +218,7 @@ for round in $(seq 1 "$rounds"); do
     end="$(now)"
     printf 'plain\t%s\n' "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')" >>"$results"
 
-    if [ "$round" = 1 ] && ! diff <(instructions "$app_image:latest") <(instructions "$plain_image") >"$work/history.diff"; then
+    if [ "$round" = 1 ] && ! diff <(instructions "$app_reference") <(instructions "$plain_image") >"$work/history.diff"; then
         say "warning: the plain Dockerfile's instructions differ from Orchestrator's (< Orchestrator, > plain):"
         cat "$work/history.diff" >&2
     fi

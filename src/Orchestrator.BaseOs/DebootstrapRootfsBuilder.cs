@@ -106,6 +106,9 @@ public sealed class DebootstrapRootfsBuilder : IRootfsBuilder
                 throw new JobFailedException($"These mounts inside the new root filesystem could not be unmounted: {string.Join(", ", leftOver)}. Unmount them (umount -l PATH) and delete '{folder}', then retry.");
             }
 
+            // Read before customizing, which deletes the apt lists that hold them.
+            var sourceDate = ReadReleaseDate(rootfs);
+
             log?.Report("Configuring apt sources and image defaults" + (variant.Slim ? ", slimming" : string.Empty));
             RootfsCustomizer.Apply(rootfs, AptSources.RenderDebianSources(variant.Suite, mirror, securityMirror, variant.Components, snapshot: variant.Snapshot is not null), variant.Slim);
 
@@ -131,6 +134,7 @@ public sealed class DebootstrapRootfsBuilder : IRootfsBuilder
                 Snapshot = variant.Snapshot,
                 DebootstrapVariant = variant.DebootstrapVariant,
                 Packages = packages,
+                SourceDateEpoch = sourceDate,
             };
         }
         catch (Exception) when (File.Exists(tarPath))
@@ -195,6 +199,21 @@ public sealed class DebootstrapRootfsBuilder : IRootfsBuilder
         arguments.Add(rootfs);
         arguments.Add(mirror);
         return arguments;
+    }
+
+    /// <summary>The newest <c>Date:</c> of the Release and InRelease files under the new root's <c>var/lib/apt/lists</c>, or null.</summary>
+    internal static long? ReadReleaseDate(string rootfs)
+    {
+        var lists = Path.Combine(rootfs, "var", "lib", "apt", "lists");
+        if (!Directory.Exists(lists))
+        {
+            return null;
+        }
+
+        var text = string.Join('\n', Directory.EnumerateFiles(lists)
+            .Where(f => f.EndsWith("Release", StringComparison.Ordinal))
+            .Select(f => string.Join('\n', File.ReadLines(f).Where(l => l.StartsWith("Date:", StringComparison.Ordinal)))));
+        return Core.Locks.AptOutput.ParseNewestReleaseDate(text);
     }
 
     /// <summary>GNU tar, numeric owners and xattrs kept (ownership and capabilities matter in an image), names sorted so equal trees give equal listings.</summary>

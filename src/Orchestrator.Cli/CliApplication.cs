@@ -30,6 +30,7 @@ internal static class CliApplication
         root.Subcommands.Add(new DaemonCommand(console));
         root.Subcommands.Add(new LockCommand(console));
         root.Subcommands.Add(new OutdatedCommand(console));
+        root.Subcommands.Add(new VerifyReproducibleCommand(console));
         return root;
     }
 

@@ -133,6 +133,27 @@ public sealed class DockerEngineClient : IDockerEngine, IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>Streams: the export is never buffered, so memory stays flat in the image's size.</remarks>
+    /// <exception cref="EngineException">The engine has no such image, or the export failed.</exception>
+    public async Task SaveImageAsync(string nameOrId, Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(nameOrId);
+        ArgumentNullException.ThrowIfNull(destination);
+        var operation = $"export of image {nameOrId}";
+        using var response = await SendIdempotentAsync(HttpMethod.Get, $"images/{Segment(nameOrId)}/get", null, operation, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, operation, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await body.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            throw Unavailable(operation, ex);
+        }
+    }
+
+    /// <inheritdoc />
     /// <remarks>
     /// Uses the legacy builder (API v1.41 default): the id comes from <c>{"aux":{"ID":…}}</c>, or failing that
     /// from the "Successfully built &lt;id&gt;" line and an inspect. Intermediate containers are always removed.

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
@@ -15,7 +16,9 @@ namespace Orchestrator.Registry;
 /// the very digest the source does. Blobs stream through a hashing pass-through (never held in
 /// memory) with bounded parallelism; within one registry they are mounted instead. Manifests go
 /// children first, root last, each confirmed by <c>Docker-Content-Digest</c>; tags go last, and only
-/// when no tag would move.
+/// when no tag would move. Across registries, a blob this copier already put into another repository
+/// of the target registry is mounted from there (as skopeo's blob-info cache does), so promoting many
+/// images on one base sends the base once. One copier is meant to live as long as its factory.
 /// </summary>
 public sealed partial class ImageCopier : IImageCopier
 {
@@ -23,6 +26,15 @@ public sealed partial class ImageCopier : IImageCopier
     private readonly ILogger _logger;
     private readonly RegistryClientOptions _options;
     private readonly TimeProvider _timeProvider;
+
+    // Target registry authority and blob digest -> a repository there known to hold it; bounded, since a
+    // stale or evicted hint only costs a declined mount and a streamed copy.
+    private readonly ConcurrentDictionary<(string Registry, Digest Digest), string> _mountHints = new();
+    private const int MaxMountHints = 50_000;
+
+    // Target registry authority -> blob transfers in flight to it, over every copy this copier runs at once
+    // (the daemon runs several jobs), so concurrent promotions share MaxParallelBlobCopies instead of multiplying it.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _transfers = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Creates a copier.</summary>
     /// <param name="factory">Creates the source and target clients.</param>
@@ -66,13 +78,7 @@ public sealed partial class ImageCopier : IImageCopier
         var rootReferences = await WalkAsync(source, request.SourceRepository, root, manifests, blobs, depth: 0, cancellationToken).ConfigureAwait(false);
 
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelBlobCopies, CancellationToken = cancellationToken };
-        var manifestPresent = new ConcurrentDictionary<Digest, bool>();
-        await Parallel.ForEachAsync(manifests, parallel, async (m, ct) =>
-            manifestPresent[m.Descriptor.Digest] = await target.HeadManifestAsync(request.TargetRepository, m.Descriptor.Digest.ToString(), ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
-
-        var blobPresent = new ConcurrentDictionary<Digest, bool>();
-        await Parallel.ForEachAsync(blobs.Values, parallel, async (b, ct) =>
-            blobPresent[b.Digest] = await target.HeadBlobAsync(request.TargetRepository, b.Digest, ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+        var (manifestPresent, blobPresent) = await ProbeTargetAsync(target, request.TargetRepository, request.Digest, manifests, blobs, parallel, cancellationToken).ConfigureAwait(false);
 
         var tags = new List<PlannedTag>();
         var conflicts = new List<TagConflict>();
@@ -95,7 +101,7 @@ public sealed partial class ImageCopier : IImageCopier
             request,
             rootReferences.MediaType,
             manifests.Select(m => new PlannedManifest(m.Descriptor.Digest, m.Descriptor.MediaType, m.Descriptor.Size, manifestPresent[m.Descriptor.Digest])).ToList(),
-            ordered.Where(b => !blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
+            ordered.Where(b => !blobPresent[b.Digest]).Select(b => ToCopy(request, b, canMount)).ToList(),
             ordered.Where(b => blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
             tags,
             conflicts)
@@ -142,24 +148,88 @@ public sealed partial class ImageCopier : IImageCopier
             var blobs = new Dictionary<Digest, Descriptor>();
             await WalkAsync(source, request.SourceRepository, content, manifests, blobs, depth: 0, cancellationToken).ConfigureAwait(false);
 
-            var manifestPresent = new ConcurrentDictionary<Digest, bool>();
-            await Parallel.ForEachAsync(manifests, parallel, async (m, ct) =>
-                manifestPresent[m.Descriptor.Digest] = await target.HeadManifestAsync(request.TargetRepository, m.Descriptor.Digest.ToString(), ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
-            var blobPresent = new ConcurrentDictionary<Digest, bool>();
-            await Parallel.ForEachAsync(blobs.Values, parallel, async (b, ct) =>
-                blobPresent[b.Digest] = await target.HeadBlobAsync(request.TargetRepository, b.Digest, ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+            var (manifestPresent, blobPresent) = await ProbeTargetAsync(target, request.TargetRepository, referrer.Digest, manifests, blobs, parallel, cancellationToken).ConfigureAwait(false);
 
             planned.Add(new PlannedReferrer(
                 referrer,
                 manifestPresent[referrer.Digest],
                 inTarget.Contains(referrer.Digest),
                 manifests.Select(m => new PlannedManifest(m.Descriptor.Digest, m.Descriptor.MediaType, m.Descriptor.Size, manifestPresent[m.Descriptor.Digest])).ToList(),
-                blobs.Values.Where(b => !blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
+                blobs.Values.Where(b => !blobPresent[b.Digest]).Select(b => ToCopy(request, b, canMount)).ToList(),
                 blobs.Values.Where(b => blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList()));
         }
 
         return planned;
     }
+
+    // Which manifests and blobs the target has. A target holding the root by digest holds everything under it:
+    // registries refuse a manifest whose blobs or child manifests are missing (distribution spec "Pushing
+    // Manifests", MANIFEST_BLOB_UNKNOWN), so a warm promotion costs one HEAD instead of one per blob.
+    private static async Task<(IReadOnlyDictionary<Digest, bool> Manifests, IReadOnlyDictionary<Digest, bool> Blobs)> ProbeTargetAsync(
+        IRegistryClient target,
+        string repository,
+        Digest root,
+        List<(Descriptor Descriptor, ManifestContent Content)> manifests,
+        Dictionary<Digest, Descriptor> blobs,
+        ParallelOptions parallel,
+        CancellationToken cancellationToken)
+    {
+        if (await target.HeadManifestAsync(repository, root.ToString(), cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return (manifests.ToDictionary(m => m.Descriptor.Digest, _ => true), blobs.Keys.ToDictionary(d => d, _ => true));
+        }
+
+        var manifestPresent = new ConcurrentDictionary<Digest, bool> { [root] = false };
+        await Parallel.ForEachAsync(manifests.Where(m => m.Descriptor.Digest != root), parallel, async (m, ct) =>
+            manifestPresent[m.Descriptor.Digest] = await target.HeadManifestAsync(repository, m.Descriptor.Digest.ToString(), ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+        var blobPresent = new ConcurrentDictionary<Digest, bool>();
+        await Parallel.ForEachAsync(blobs.Values, parallel, async (b, ct) =>
+            blobPresent[b.Digest] = await target.HeadBlobAsync(repository, b.Digest, ct).ConfigureAwait(false) is not null).ConfigureAwait(false);
+        return (manifestPresent, blobPresent);
+    }
+
+    // A mount from the source repository is the plan; one from a hint is an optimisation, and a refusal
+    // there (the hint's repository gone, or not readable with these credentials) falls back to streaming.
+    private async Task<bool> TryMountAsync(IRegistryClient target, CopyRequest request, PlannedBlob blob, CancellationToken cancellationToken)
+    {
+        if (blob.MountFrom is null)
+        {
+            return await target.MountBlobAsync(request.TargetRepository, blob.Digest, request.SourceRepository, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await target.MountBlobAsync(request.TargetRepository, blob.Digest, blob.MountFrom, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RegistryException ex) when ((int?)ex.StatusCode is >= 400 and < 500)
+        {
+            LogMountHintDeclined(_logger, blob.Digest, blob.MountFrom, request.TargetRepository, ex.Message);
+            return false;
+        }
+    }
+
+    private PlannedBlob ToCopy(CopyRequest request, Descriptor blob, bool canMount)
+    {
+        if (canMount)
+        {
+            return new PlannedBlob(blob.Digest, blob.Size, blob.MediaType, CanMount: true);
+        }
+
+        var hint = _mountHints.TryGetValue((RegistryKey(request.Target), blob.Digest), out var repository) && repository != request.TargetRepository ? repository : null;
+        return new PlannedBlob(blob.Digest, blob.Size, blob.MediaType, CanMount: hint is not null) { MountFrom = hint };
+    }
+
+    private void RememberLocation(CopyRequest request, Digest blob)
+    {
+        if (_mountHints.Count >= MaxMountHints)
+        {
+            _mountHints.Clear();
+        }
+
+        _mountHints[(RegistryKey(request.Target), blob)] = request.TargetRepository;
+    }
+
+    private static string RegistryKey(RegistryEndpoint endpoint) => endpoint.BaseUri.GetLeftPart(UriPartial.Authority);
 
     /// <inheritdoc />
     public async Task<CopyResult> CopyAsync(CopyPlan plan, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -182,29 +252,46 @@ public sealed partial class ImageCopier : IImageCopier
         long bytesCopied = 0;
         int copied = 0, mounted = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelBlobCopies, CancellationToken = cancellationToken };
+        var transfers = _transfers.GetOrAdd(RegistryKey(request.Target), _ => new SemaphoreSlim(_options.MaxParallelBlobCopies));
         async Task CopyBlobsAsync(IEnumerable<PlannedBlob> blobsToCopy)
         {
             await Parallel.ForEachAsync(blobsToCopy, parallel, async (blob, ct) =>
             {
-                if (blob.CanMount && await target.MountBlobAsync(request.TargetRepository, blob.Digest, request.SourceRepository, ct).ConfigureAwait(false))
+                await transfers.WaitAsync(ct).ConfigureAwait(false);
+                try
                 {
-                    Interlocked.Increment(ref mounted);
-                    LogBlobMounted(_logger, blob.Digest, request.TargetRepository, blob.Size);
-                    progress?.Report(new CopyProgress(blob.Digest, blob.Size, blob.Size));
-                    return;
+                    await TransferAsync(blob, ct).ConfigureAwait(false);
                 }
-
-                await CopyBlobAsync(source, target, request, blob, progress, ct).ConfigureAwait(false);
-                Interlocked.Add(ref bytesCopied, blob.Size);
-                Interlocked.Increment(ref copied);
-                LogBlobCopied(_logger, blob.Digest, request.TargetRepository, blob.Size);
+                finally
+                {
+                    transfers.Release();
+                }
             }).ConfigureAwait(false);
+        }
+
+        async Task TransferAsync(PlannedBlob blob, CancellationToken ct)
+        {
+            if (blob.CanMount && await TryMountAsync(target, request, blob, ct).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref mounted);
+                RememberLocation(request, blob.Digest);
+                LogBlobMounted(_logger, blob.Digest, request.TargetRepository, blob.Size);
+                progress?.Report(new CopyProgress(blob.Digest, blob.Size, blob.Size));
+                return;
+            }
+
+            await CopyBlobAsync(source, target, request, blob, progress, ct).ConfigureAwait(false);
+            RememberLocation(request, blob.Digest);
+            Interlocked.Add(ref bytesCopied, blob.Size);
+            Interlocked.Increment(ref copied);
+            LogBlobCopied(_logger, blob.Digest, request.TargetRepository, blob.Size);
         }
 
         await CopyBlobsAsync(plan.BlobsToCopy).ConfigureAwait(false);
 
         foreach (var blob in plan.BlobsPresent)
         {
+            RememberLocation(request, blob.Digest);
             LogBlobSkipped(_logger, blob.Digest, request.TargetRepository, blob.Size);
         }
 
@@ -214,8 +301,9 @@ public sealed partial class ImageCopier : IImageCopier
         foreach (var planned in plan.Manifests)
         {
             var isRoot = planned.Digest == request.Digest;
-            if (planned.PresentInTarget && !isRoot)
+            if (planned.PresentInTarget)
             {
+                // The root's bytes are fetched later only if a tag needs them.
                 continue;
             }
 
@@ -223,11 +311,6 @@ public sealed partial class ImageCopier : IImageCopier
             if (isRoot)
             {
                 rootContent = content;
-            }
-
-            if (planned.PresentInTarget)
-            {
-                continue;
             }
 
             var confirmed = await target.PutManifestAsync(request.TargetRepository, planned.Digest.ToString(), content.Content, content.MediaType, cancellationToken).ConfigureAwait(false);
@@ -423,6 +506,9 @@ public sealed partial class ImageCopier : IImageCopier
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} mounted into {Repository} ({Bytes} bytes)")]
     private static partial void LogBlobMounted(ILogger logger, Digest digest, string repository, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Blob {Digest} could not be mounted from {From} into {Repository} ({Reason}); copying it instead")]
+    private static partial void LogMountHintDeclined(ILogger logger, Digest digest, string from, string repository, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} copied to {Repository} ({Bytes} bytes, verified)")]
     private static partial void LogBlobCopied(ILogger logger, Digest digest, string repository, long bytes);

@@ -21,8 +21,9 @@ namespace Orchestrator.Registry;
 /// The OCI distribution API (spec v1.1) of one registry over a shared, pooled <see cref="HttpClient"/>.
 /// Every request goes through a Polly pipeline: retry (outermost, exponential backoff with jitter,
 /// <c>Retry-After</c> honoured) on 5xx/408/429/broken connections/attempt timeouts, around a
-/// per-attempt timeout. Requests with a streamed body are sent once: a stream cannot be replayed, so
-/// the copy engine retries the whole blob instead.
+/// per-attempt timeout; between the two, the registry's shared <see cref="RegistryRateBudget"/> (a 429
+/// pauses every client of the registry, not just the one that received it). Requests with a streamed
+/// body are sent once: a stream cannot be replayed, so the copy engine retries the whole blob instead.
 /// </summary>
 internal sealed partial class RegistryClient : IRegistryClient
 {
@@ -39,6 +40,7 @@ internal sealed partial class RegistryClient : IRegistryClient
     private readonly ILogger _logger;
     private readonly ResiliencePipeline<HttpResponseMessage> _retrying;
     private readonly ResiliencePipeline<HttpResponseMessage> _once;
+    private readonly RegistryRateBudget _budget;
 
     internal RegistryClient(
         RegistryEndpoint endpoint,
@@ -46,7 +48,8 @@ internal sealed partial class RegistryClient : IRegistryClient
         RegistryAuthenticator auth,
         RegistryClientOptions? options = null,
         TimeProvider? timeProvider = null,
-        ILogger? logger = null)
+        ILogger? logger = null,
+        RegistryRateBudget? budget = null)
     {
         Endpoint = endpoint;
         _http = http;
@@ -54,6 +57,7 @@ internal sealed partial class RegistryClient : IRegistryClient
         _options = options ?? RegistryClientOptions.Default;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
+        _budget = budget ?? new RegistryRateBudget(endpoint.BaseUri.GetLeftPart(UriPartial.Authority), _options.RequestsPerSecond, _timeProvider, _logger);
         _retrying = BuildPipeline(retry: _options.MaxRetryAttempts > 0);
         _once = BuildPipeline(retry: false);
     }
@@ -598,7 +602,11 @@ internal sealed partial class RegistryClient : IRegistryClient
             });
         }
 
-        return builder.AddTimeout(_options.AttemptTimeout).Build();
+        // Retry, then the registry's shared budget, then the attempt's timeout: waiting for the budget is not a slow answer.
+        return builder
+            .AddStrategy(_ => new RateBudgetStrategy(_budget, r => RetryAfter(r) ?? _options.RetryDelay), new RateBudgetStrategyOptions())
+            .AddTimeout(_options.AttemptTimeout)
+            .Build();
     }
 
     internal static bool IsTransient(Outcome<HttpResponseMessage> outcome)

@@ -9,7 +9,8 @@ namespace Orchestrator.Registry;
 
 /// <summary>
 /// Creates <see cref="IRegistryClient"/>s. Clients of the same registry (scheme and host) share one
-/// pooled <see cref="HttpClient"/>, so connections are reused across clients and copies; clients of the
+/// pooled <see cref="HttpClient"/>, so connections are reused across clients and copies, and one
+/// <see cref="RegistryRateBudget"/>, so a 429 slows every copy to that registry; clients of the
 /// same <see cref="RegistryEndpoint"/> also share cached bearer tokens. Dispose the factory to close
 /// the connections.
 /// </summary>
@@ -17,6 +18,7 @@ public sealed class RegistryClientFactory : IRegistryClientFactory, IDisposable
 {
     private readonly ConcurrentDictionary<string, HttpClient> _clients = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<RegistryEndpoint, RegistryAuthenticator> _authenticators = new();
+    private readonly ConcurrentDictionary<string, RegistryRateBudget> _budgets = new(StringComparer.OrdinalIgnoreCase);
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _timeProvider;
     private readonly RegistryClientOptions _options;
@@ -55,11 +57,12 @@ public sealed class RegistryClientFactory : IRegistryClientFactory, IDisposable
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var http = _clients.GetOrAdd(
-            endpoint.BaseUri.GetLeftPart(UriPartial.Authority),
-            _ => new HttpClient(_handlerFactory(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan });
+        var registry = endpoint.BaseUri.GetLeftPart(UriPartial.Authority);
+        var http = _clients.GetOrAdd(registry, _ => new HttpClient(_handlerFactory(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan });
         var auth = _authenticators.GetOrAdd(endpoint, e => new RegistryAuthenticator(e, _environment, _timeProvider));
-        return new RegistryClient(endpoint, http, auth, _options, _timeProvider, _loggerFactory.CreateLogger<RegistryClient>());
+        var logger = _loggerFactory.CreateLogger<RegistryClient>();
+        var budget = _budgets.GetOrAdd(registry, r => new RegistryRateBudget(r, _options.RequestsPerSecond, _timeProvider, logger));
+        return new RegistryClient(endpoint, http, auth, _options, _timeProvider, logger, budget);
     }
 
     /// <summary>Closes every pooled connection; clients created by this factory stop working.</summary>

@@ -38,8 +38,18 @@ public sealed class RegistryClientOptions
     /// </summary>
     public long MonolithicUploadLimit { get; set; } = 32L * 1024 * 1024;
 
-    /// <summary>Blobs copied (or checked while planning) at the same time. Default 4; allowed 1 to 32.</summary>
+    /// <summary>
+    /// Blobs copied (or checked while planning) at the same time, per target registry: concurrent copies by one
+    /// <see cref="ImageCopier"/> into the same registry share this bound. Default 4; allowed 1 to 32.
+    /// </summary>
     public int MaxParallelBlobCopies { get; set; } = 4;
+
+    /// <summary>
+    /// Requests per second to one registry, summed over every client and copy of one factory (a token
+    /// bucket with a burst of one second's worth). 0 sets no steady limit; a <c>429</c> still pauses
+    /// every request to that registry for its <c>Retry-After</c>. Default 0; allowed 0 to 10000.
+    /// </summary>
+    public double RequestsPerSecond { get; set; }
 
     /// <summary>Checks every value.</summary>
     /// <exception cref="InputException">One or more values are out of range; the message lists each with its allowed range.</exception>
@@ -74,6 +84,11 @@ public sealed class RegistryClientOptions
         if (MaxParallelBlobCopies is < 1 or > 32)
         {
             errors.Add($"MaxParallelBlobCopies is {MaxParallelBlobCopies}: use 1 to 32");
+        }
+
+        if (RequestsPerSecond is < 0 or > 10_000 || double.IsNaN(RequestsPerSecond))
+        {
+            errors.Add($"RequestsPerSecond is {RequestsPerSecond}: use 0 (no limit) to 10000");
         }
 
         if (errors.Count > 0)

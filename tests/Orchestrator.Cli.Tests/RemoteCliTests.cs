@@ -100,6 +100,21 @@ public sealed class RemoteCliTests
     }
 
     [Fact]
+    public async Task Promote_AttestWithServer_ExitTwoAndNoJobSubmitted()
+    {
+        // Given a daemon
+        _daemon.Kind = "promote";
+
+        // When a promotion with --attest is sent to it
+        var (exitCode, _, stderr) = await RunAsync("promote", "app", "--digest", Digest, "--attest", "--no-wait");
+
+        // Then it is a usage error saying how to attest, and no job reached the daemon
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--attest is not sent to a daemon yet", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(_daemon.Requests, r => r.Method == HttpMethod.Post);
+    }
+
+    [Fact]
     public async Task Run_WithServer_SubmitsRunJob()
     {
         _daemon.Kind = "run";

@@ -18,10 +18,10 @@ public sealed class BuildCacheTests(RealPartsFixture fixture, ITestOutputHelper 
     private string Config => fixture.Workspace.ConfigPath;
 
     [Fact]
-    public async Task Build_Twice_SecondIsAFastCacheHit_ChangedFileMisses_RevertedFileHitsAndRepointsTags_NoCacheRebuilds()
+    public async Task Build_Twice_SecondIsAFastCacheHit_ChangedFileRefusedUntilRelockedThenMisses_RevertedFileHits_NoCacheRebuildsTheSameDigest()
     {
         // Given a pipeline built once
-        var name = fixture.Workspace.AddHelloPipeline("hello-cache");
+        var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-cache");
         var repository = $"{fixture.Workspace.Prefix}/apps/{name}";
         fixture.Track(repository);
 
@@ -51,6 +51,12 @@ public sealed class BuildCacheTests(RealPartsFixture fixture, ITestOutputHelper 
             var script = Path.Combine(fixture.Workspace.Root, "pipelines", name, "greet.sh");
             var original = await File.ReadAllTextAsync(script);
             await File.WriteAllTextAsync(script, original + "# changed\n");
+
+            // Then the lock is stale and the build is refused with the fix, until the pipeline is locked again
+            var stale = await CliRunner.RunAsync(Config, "build", name, "--json");
+            Assert.True(stale.ExitCode == 1, stale.ToString());
+            Assert.Contains($"run 'orchestrator lock {name}'", stale.Stderr, StringComparison.Ordinal);
+            await fixture.Workspace.LockAsync(name);
             var changed = await CliRunner.RunAsync(Config, "build", name, "--json");
 
             // Then it misses and builds a new digest, which the tags now point at
@@ -64,6 +70,7 @@ public sealed class BuildCacheTests(RealPartsFixture fixture, ITestOutputHelper 
             // When the file goes back to what it was
             await File.WriteAllTextAsync(script, original);
             File.SetLastWriteTimeUtc(script, DateTime.UtcNow.AddMinutes(1));
+            await fixture.Workspace.LockAsync(name);
             var reverted = await CliRunner.RunAsync(Config, "build", name, "--json");
 
             // Then it hits the first build again (a new mtime does not matter) and the tags are back on its digest
@@ -76,16 +83,20 @@ public sealed class BuildCacheTests(RealPartsFixture fixture, ITestOutputHelper 
             // When built with --no-cache
             var forced = await CliRunner.RunAsync(Config, "build", name, "--no-cache", "--json");
 
-            // Then it really built (not a hit), and the next plain build hits that newest build
+            // Then it really built (not a hit, no engine layer cache), to the very same digest: the build is reproducible
             Assert.True(forced.ExitCode == 0, forced.ToString());
             Assert.False(forced.Json.GetProperty("cacheHit").GetBoolean());
-            var digest3 = forced.Json.GetProperty("digest").GetString()!;
-            built.Add(digest3);
+            Assert.Equal(digest1, forced.Json.GetProperty("digest").GetString());
+            Assert.Equal(digest1, await SkopeoDigestAsync($"{Staging}/{repository}:1.0.0"));
+
+            // And verify-reproducible agrees, rebuilding once more without cache or push
+            var verified = await CliRunner.RunAsync(Config, "verify-reproducible", name, "--json");
+            Assert.True(verified.ExitCode == 0, verified.ToString());
+            Assert.True(verified.Json.GetProperty("reproducible").GetBoolean(), verified.Stdout);
+            Assert.Equal(digest1, verified.Json.GetProperty("rebuilt").GetString());
             var after = await CliRunner.RunAsync(Config, "build", name, "--json");
             Assert.True(after.ExitCode == 0, after.ToString());
             Assert.True(after.Json.GetProperty("cacheHit").GetBoolean());
-            Assert.Equal(digest3, after.Json.GetProperty("digest").GetString());
-            Assert.Equal(digest3, await SkopeoDigestAsync($"{Staging}/{repository}:1.0.0"));
         }
         finally
         {

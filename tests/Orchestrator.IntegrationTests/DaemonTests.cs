@@ -38,7 +38,7 @@ public sealed class DaemonTests(RealPartsFixture fixture)
     {
         // Given a daemon and a pipeline
         await using var daemon = await StartDaemonAsync();
-        var name = fixture.Workspace.AddHelloPipeline("hello-daemon");
+        var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-daemon");
         var repository = Track(name);
         Environment.SetEnvironmentVariable(DaemonProcess.AdminSecretEnv, DaemonProcess.AdminSecret);
 
@@ -72,7 +72,7 @@ public sealed class DaemonTests(RealPartsFixture fixture)
     {
         // Given a daemon with the ci (no production promotion) and release (no build) tokens
         await using var daemon = await StartDaemonAsync();
-        var name = fixture.Workspace.AddHelloPipeline("hello-auth");
+        var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-auth");
         const string digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
         // Then: no token and an unknown token are 401 with a JSON error
@@ -109,8 +109,8 @@ public sealed class DaemonTests(RealPartsFixture fixture)
     {
         // Given a daemon running two jobs at once
         await using var daemon = await StartDaemonAsync();
-        var first = fixture.Workspace.AddHelloPipeline("hello-para-a");
-        var second = fixture.Workspace.AddHelloPipeline("hello-para-b");
+        var first = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-para-a");
+        var second = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-para-b");
         Track(first);
         Track(second);
 
@@ -136,7 +136,7 @@ public sealed class DaemonTests(RealPartsFixture fixture)
     public async Task Daemon_KilledDuringPromotion_RestartEndsPromotedOrLeavesProductionUntouched()
     {
         // Given a built and validated digest (in-process, no daemon)
-        var name = fixture.Workspace.AddHelloPipeline("hello-kill");
+        var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-kill");
         var repository = Track(name);
         var build = await CliRunner.RunAsync(Config, "build", name, "--json");
         Assert.True(build.ExitCode == 0, build.ToString());

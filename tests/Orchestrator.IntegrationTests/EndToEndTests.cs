@@ -45,10 +45,25 @@ public sealed class EndToEndTests(RealPartsFixture fixture)
     }
 
     [Fact]
+    public async Task BaseBuild_Again_SameDigestDatedTheReleaseFile()
+    {
+        // Given the slim base the fixture built with debootstrap
+        // When it is built once more from scratch (a new debootstrap run, minutes later)
+        var again = await CliRunner.RunAsync(Config, "base", "build", "it-bookworm/slim", "--json");
+
+        // Then the mirror served the same packages, so the digest is the same, and the image is dated its Release file, not the clock
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Equal(fixture.BaseReference, again.Json.GetProperty("reference").GetString());
+        using var inspect = JsonDocument.Parse(await SkopeoInspectAsync(fixture.BaseReference));
+        var created = DateTimeOffset.Parse(inspect.RootElement.GetProperty("Created").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(created < DateTimeOffset.UtcNow.AddHours(-1), $"the base is dated {created}, which looks like the build clock");
+    }
+
+    [Fact]
     public async Task Build_PinnedPackage_PushedToStagingWithExactVersionAndLabels()
     {
         // Given a pipeline on the slim base pinning hello=2.10-3
-        var name = fixture.Workspace.AddHelloPipeline("hello-build");
+        var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-build");
         var repository = $"{fixture.Workspace.Prefix}/apps/{name}";
         fixture.Track(repository);
 
@@ -79,7 +94,7 @@ public sealed class EndToEndTests(RealPartsFixture fixture)
     public async Task Validate_FailingTest_RecordsFailureAndBlocksPromotion()
     {
         // Given a built image whose validation expects a greeting it does not print
-        var name = fixture.Workspace.AddHelloPipeline("hello-broken", greetingPattern: "^goodbye$");
+        var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-broken", greetingPattern: "^goodbye$");
         var repository = $"{fixture.Workspace.Prefix}/apps/{name}";
         fixture.Track(repository);
         var build = await CliRunner.RunAsync(Config, "build", name, "--json");
@@ -110,7 +125,7 @@ public sealed class EndToEndTests(RealPartsFixture fixture)
     public async Task Run_ThroughEveryStage_ProductionServesStagingsDigestAndItRuns()
     {
         // Given a pipeline
-        var name = fixture.Workspace.AddHelloPipeline("hello-run");
+        var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-run");
         var repository = $"{fixture.Workspace.Prefix}/apps/{name}";
         fixture.Track(repository);
 
@@ -133,24 +148,35 @@ public sealed class EndToEndTests(RealPartsFixture fixture)
         Assert.Equal("hello from orchestrator", output.Stdout.Trim());
 
         // And promoting the same digest again is a no-op that succeeds (tags already point at it)
-        var again = await CliRunner.RunAsync(Config, "promote", name, "--digest", digest, "--to", "production", "--json");
+        var again = await CliRunner.RunAsync(Config, "promote", name, "--digest", digest, "--to", "production", "--attest", "--json");
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Equal(0, again.Json.GetProperty("copy").GetProperty("blobsCopied").GetInt32());
+
+        // And with --attest its record is attached to the production digest as an in-toto statement, listed under the fallback tag
+        var statement = again.Json.GetProperty("statement").GetString()!;
+        var fallback = await RunAsync("skopeo", "inspect", "--raw", "--tls-verify=false", $"docker://{Production}/{repository}:{digest.Replace(':', '-')}");
+        Assert.True(fallback.ExitCode == 0, fallback.Stderr);
+        using var index = JsonDocument.Parse(fallback.Stdout);
+        var listed = index.RootElement.GetProperty("manifests").EnumerateArray().Single(m => m.GetProperty("digest").GetString() == statement);
+        Assert.Equal("application/vnd.in-toto+json", listed.GetProperty("artifactType").GetString());
     }
 
     [Fact]
     public async Task Promote_TagAlreadyAtAnotherDigest_RefusedAndProductionUntouched()
     {
         // Given version 1.0.0 of a pipeline released to production
-        var name = fixture.Workspace.AddHelloPipeline("hello-conflict");
+        var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-conflict");
         var repository = $"{fixture.Workspace.Prefix}/apps/{name}";
         fixture.Track(repository);
         var run = await CliRunner.RunAsync(Config, "run", name, "--json");
         Assert.True(run.ExitCode == 0, run.ToString());
         var released = run.Json.GetProperty("digest").GetString()!;
 
-        // And a rebuild of the same version without cache, which gives another digest
-        var rebuild = await CliRunner.RunAsync(Config, "build", name, "--no-cache", "--json");
+        // And a rebuild of the same version with a changed script (builds are reproducible, so only a change gives another digest)
+        var script = Path.Combine(fixture.Workspace.Root, "pipelines", name, "greet.sh");
+        await File.AppendAllTextAsync(script, "# patched after the release\n");
+        await fixture.Workspace.LockAsync(name);
+        var rebuild = await CliRunner.RunAsync(Config, "build", name, "--json");
         Assert.True(rebuild.ExitCode == 0, rebuild.ToString());
         var rebuilt = rebuild.Json.GetProperty("digest").GetString()!;
         Assert.NotEqual(released, rebuilt);
@@ -175,7 +201,7 @@ public sealed class EndToEndTests(RealPartsFixture fixture)
         Assert.False(await SkopeoExistsAsync($"{Production}/{repository}@{rebuilt}"));
 
         // When the version is bumped and 'latest' is declared floating, the next release goes through
-        fixture.Workspace.AddHelloPipeline(name, version: "1.0.1", floatingLatest: true);
+        await fixture.Workspace.AddLockedHelloPipelineAsync(name, version: "1.0.1", floatingLatest: true);
         var next = await CliRunner.RunAsync(Config, "run", name, "--json");
         Assert.True(next.ExitCode == 0, next.ToString());
         var nextDigest = next.Json.GetProperty("digest").GetString()!;

@@ -27,7 +27,7 @@ public sealed class SbomEndToEndTests(RealPartsFixture fixture)
     public async Task BuildThenRun_HelloPipeline_SbomListsHelloInStagingAndReachesProduction()
     {
         // Given a pipeline on the slim base pinning hello=2.10-3
-        var name = fixture.Workspace.AddHelloPipeline("hello-sbom");
+        var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-sbom");
         var repository = $"{fixture.Workspace.Prefix}/apps/{name}";
         fixture.Track(repository);
 

@@ -72,6 +72,9 @@ internal sealed class FastTimeProvider : TimeProvider
 
     public TimeSpan FireBelow { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Moves <see cref="Now"/> forward by each timer that fires, as if the wait really passed.</summary>
+    public bool AdvanceOnTimer { get; init; }
+
     public IReadOnlyList<TimeSpan> Delays
     {
         get
@@ -93,6 +96,10 @@ internal sealed class FastTimeProvider : TimeProvider
             lock (_lock)
             {
                 _delays.Add(dueTime);
+                if (AdvanceOnTimer)
+                {
+                    Now += dueTime;
+                }
             }
 
             ThreadPool.QueueUserWorkItem(_ => callback(state));

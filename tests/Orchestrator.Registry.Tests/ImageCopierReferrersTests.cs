@@ -94,10 +94,39 @@ public sealed class ImageCopierReferrersTests : IDisposable
         Assert.Contains(plan.Manifests, m => m.Digest == image);
     }
 
-    /// <summary>Just enough of a distribution 2.8 registry per host: manifests, blobs, monolithic uploads, no referrers API.</summary>
+    [Fact]
+    public async Task CopyAsync_RegistriesWithTheReferrersApi_ReferrerCopiedAndListedByTheApiWithoutAFallbackTag()
+    {
+        // Given registries with the OCI 1.1 referrers API, and an image with an SBOM in the source
+        _registries.ReferrersApi = true;
+        var (image, sbom) = await SeedAsync();
+        Assert.DoesNotContain(_registries.Manifests.Keys, k => k.Reference == image.ToReferrersTag());
+        var copier = new ImageCopier(_factory);
+        var plan = await copier.PlanAsync(new CopyRequest(Source, "app", image, Target, "app", ["1.0"]));
+        var before = _handler.Requests.Count;
+
+        // When it is copied
+        var result = await copier.CopyAsync(plan);
+
+        // Then the SBOM was found through the source's API, put by digest after the image, and the target's API lists it: no fallback tag written
+        Assert.Equal(sbom.Digest, Assert.Single(plan.Referrers).Digest);
+        var puts = _handler.Requests.Skip(before).Where(r => r.Method == HttpMethod.Put && r.Uri.Host == "target.test" && r.Uri.AbsolutePath.Contains("/manifests/", StringComparison.Ordinal))
+            .Select(r => r.Uri.AbsolutePath["/v2/app/manifests/".Length..]).ToList();
+        Assert.Equal([image.ToString(), sbom.Digest.ToString(), "1.0"], puts);
+        Assert.Equal(1, result.ReferrersCopied);
+        var listed = await _factory.Create(Target).GetReferrersAsync("app", image);
+        Assert.Equal(sbom.Digest, Assert.Single(listed!).Digest);
+    }
+
+    /// <summary>
+    /// Just enough of a distribution 2.8 registry per host: manifests, blobs, monolithic uploads; no referrers
+    /// API unless <see cref="ReferrersApi"/>, which answers <c>GET /v2/…/referrers/DIGEST</c> from the manifests' subjects.
+    /// </summary>
     private sealed class MemoryRegistries
     {
         public Dictionary<(string Host, string Reference), (byte[] Content, string MediaType)> Manifests { get; } = [];
+
+        public bool ReferrersApi { get; set; }
 
         public Dictionary<(string Host, string Digest), byte[]> Blobs { get; } = [];
 
@@ -106,6 +135,11 @@ public sealed class ImageCopierReferrersTests : IDisposable
             var host = request.Uri.Host;
             var path = request.Uri.AbsolutePath;
             var last = path[(path.LastIndexOf('/') + 1)..];
+            if (ReferrersApi && path.Contains("/referrers/", StringComparison.Ordinal))
+            {
+                return ReferrersOf(host, last);
+            }
+
             if (path.Contains("/manifests/", StringComparison.Ordinal))
             {
                 if (request.Method == HttpMethod.Put)
@@ -150,6 +184,32 @@ public sealed class ImageCopierReferrersTests : IDisposable
             }
 
             return new HttpResponseMessage(HttpStatusCode.NotFound) { Content = new StringContent("404 page not found") };
+        }
+
+        private HttpResponseMessage ReferrersOf(string host, string subject)
+        {
+            var descriptors = new List<string>();
+            foreach (var ((h, reference), (content, mediaType)) in Manifests)
+            {
+                if (h != host || !reference.StartsWith("sha256:", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                using var document = System.Text.Json.JsonDocument.Parse(content);
+                if (document.RootElement.TryGetProperty("subject", out var s) && s.GetProperty("digest").GetString() == subject)
+                {
+                    var artifactType = document.RootElement.GetProperty("artifactType").GetString();
+                    descriptors.Add($$"""{"mediaType":"{{mediaType}}","digest":"{{reference}}","size":{{content.Length}},"artifactType":"{{artifactType}}"}""");
+                }
+            }
+
+            var index = new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = new StringContent($$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciIndex}}","manifests":[{{string.Join(",", descriptors)}}]}"""),
+            };
+            index.Content.Headers.ContentType = new MediaTypeHeaderValue(MediaTypes.OciIndex);
+            return index;
         }
 
         private static HttpResponseMessage WithDigest(HttpResponseMessage response, Digest digest)

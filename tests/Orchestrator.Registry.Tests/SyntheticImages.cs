@@ -22,8 +22,6 @@ internal static class SyntheticImages
     /// <summary>Pushes an image manifest with random layers of <paramref name="layerSizes"/> bytes.</summary>
     public static async Task<PushedImage> PushImageAsync(IRegistryClient client, string repository, int[] layerSizes, bool docker = false, string architecture = "amd64", string? tag = null)
     {
-        var layerType = docker ? MediaTypes.DockerLayerGzip : MediaTypes.OciLayerGzip;
-        var configType = docker ? MediaTypes.DockerConfig : MediaTypes.OciConfig;
         var manifestType = docker ? MediaTypes.DockerManifest : MediaTypes.OciManifest;
 
         var layers = new List<(Digest Digest, long Size)>();
@@ -35,23 +33,11 @@ internal static class SyntheticImages
             layers.Add((digest, bytes.Length));
         }
 
-        var config = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
-        {
-            architecture,
-            os = "linux",
-            rootfs = new { type = "layers", diff_ids = layers.Select(l => l.Digest.ToString()).ToArray() },
-            config = new { Env = new[] { "NONCE=" + Guid.NewGuid() } },
-        }));
+        var config = SyntheticManifest.Config(architecture, layers.Select(l => l.Digest));
         var configDigest = Digest.Sha256Of(config);
         await client.UploadBlobAsync(repository, configDigest, config.Length, new MemoryStream(config));
 
-        var manifest = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
-        {
-            schemaVersion = 2,
-            mediaType = manifestType,
-            config = new { mediaType = configType, digest = configDigest.ToString(), size = config.Length },
-            layers = layers.Select(l => new { mediaType = layerType, digest = l.Digest.ToString(), size = l.Size }).ToArray(),
-        }));
+        var manifest = SyntheticManifest.Manifest(docker, configDigest, config.Length, layers);
         var manifestDigest = Digest.Sha256Of(manifest);
         var confirmed = await client.PutManifestAsync(repository, tag ?? manifestDigest.ToString(), manifest, manifestType);
         Assert.Equal(manifestDigest, confirmed);

@@ -12,7 +12,8 @@ namespace Orchestrator.Cli.Verbs;
 
 /// <summary>
 /// <c>orchestrator lock [PIPELINE] [--all] [--check] [--update]</c>: resolve the full apt closure on the
-/// base's current digest and write pipelines/NAME.lock.yaml; with --check, only compare (exit 1 on drift).
+/// base's current digest (building the base first when the first stage lacks it) and write
+/// pipelines/NAME.lock.yaml when it is missing or stale; with --check, only compare (exit 1 on drift).
 /// </summary>
 internal sealed class LockCommand : VerbCommand
 {
@@ -58,6 +59,12 @@ internal sealed class LockCommand : VerbCommand
         var drift = false;
         foreach (var pipeline in pipelines)
         {
+            if (!check)
+            {
+                // A first lock on a fresh machine needs the base it resolves on: build it when the stage lacks it, as 'run' does.
+                await new BaseImageWorkflow(services).EnsureAsync(pipeline.Base.ToString(), cancellationToken).ConfigureAwait(false);
+            }
+
             var status = await workflow.CheckAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
             if (check)
             {

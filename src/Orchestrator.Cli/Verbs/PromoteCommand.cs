@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
 
@@ -12,6 +14,7 @@ internal sealed class PromoteCommand : JobVerbCommand
     private readonly Option<string?> _digest = VerbArguments.Digest("The validated digest to promote");
     private readonly Option<string?> _to = new("--to") { Description = "The target stage (default: the stage after the first)" };
     private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print the plan and fail exactly when the promotion would; copy nothing" };
+    private readonly Option<bool> _attest = new("--attest") { Description = "Also attach the promotion record to the target digest as an in-toto statement referrer (in-process runs only)" };
 
     public PromoteCommand(CliConsole console)
         : base("promote", "Copy a validated digest registry-to-registry to the next stage, verify it, then tag it; prints the target reference", console)
@@ -21,9 +24,12 @@ internal sealed class PromoteCommand : JobVerbCommand
         Options.Add(_digest);
         Options.Add(_to);
         Options.Add(_dryRun);
+        Options.Add(_attest);
     }
 
-    protected override JobRequest CreateRequest(ParseResult parseResult) => new(
+    protected override JobRequest CreateRequest(ParseResult parseResult) => parseResult.GetValue(_attest)
+        ? throw new InputException($"--attest is not sent to a daemon yet: drop --server (and ORCHESTRATOR_SERVER) to promote in-process, or promote without --attest")
+        : new(
         JobKind.Promote,
         parseResult.GetRequiredValue(_pipeline),
         VerbArguments.ParseDigest(parseResult.GetRequiredValue(_digest)!),
@@ -39,7 +45,16 @@ internal sealed class PromoteCommand : JobVerbCommand
         var human = result.DryRun
             ? $"dry run: {result.Source} can be promoted to {result.Target} ({result.Plan.BlobsToCopy.Count} blob(s) to copy, {result.Plan.BlobsPresent.Count} present, tags {string.Join(", ", result.Plan.Tags.Select(t => t.Tag))})"
             : result.Target.ToString();
-        WriteResult(parseResult, JsonOutput.Promotion(result), human);
+        if (!parseResult.GetValue(_attest) || result.DryRun)
+        {
+            WriteResult(parseResult, JsonOutput.Promotion(result), human);
+            return 0;
+        }
+
+        var statement = await new PromotionWorkflow(services).AttestAsync(result.Pipeline, result.PromotionId, cancellationToken).ConfigureAwait(false);
+        var document = JsonNode.Parse(ResultDocuments.Serialize(JsonOutput.Promotion(result), indented: false))!;
+        document["statement"] = statement.ToString();
+        WriteResult(parseResult, document, human, $"statement {statement}");
         return 0;
     }
 }

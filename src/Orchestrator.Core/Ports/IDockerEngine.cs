@@ -33,6 +33,12 @@ public interface IDockerEngine
     /// <summary><c>POST /images/create?fromImage=&amp;tag=</c>: pulls <paramref name="reference"/>, which must name a registry and a digest or tag.</summary>
     Task PullImageAsync(ImageReference reference, RegistryCredentials? credentials = null, IProgress<EngineProgress>? progress = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// <c>GET /images/{name}/get</c> (API v1.41, "Export an image"): the image as a <c>docker save</c> tar
+    /// (its config, <c>manifest.json</c>, and every layer uncompressed), streamed to <paramref name="destination"/>.
+    /// </summary>
+    Task SaveImageAsync(string nameOrId, Stream destination, CancellationToken cancellationToken = default);
+
     /// <summary><c>GET /images/{name}/json</c>, or null when the engine has no such image.</summary>
     Task<ImageInspect?> InspectImageAsync(string nameOrId, CancellationToken cancellationToken = default);
 

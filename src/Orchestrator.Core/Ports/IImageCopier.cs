@@ -103,8 +103,20 @@ public sealed record PlannedReferrer(
 /// <summary>A manifest in a plan, and whether the target already has it.</summary>
 public sealed record PlannedManifest(Digest Digest, string MediaType, long Size, bool PresentInTarget);
 
-/// <summary>A blob in a plan. <see cref="CanMount"/> is true when source and target are the same registry.</summary>
-public sealed record PlannedBlob(Digest Digest, long Size, string MediaType, bool CanMount);
+/// <summary>
+/// A blob in a plan. <see cref="CanMount"/> is true when the target registry can mount it instead of
+/// receiving its bytes (distribution spec "Mounting a blob from another repository"): from the source
+/// repository when source and target are the same registry, else from <see cref="MountFrom"/>.
+/// </summary>
+public sealed record PlannedBlob(Digest Digest, long Size, string MediaType, bool CanMount)
+{
+    /// <summary>
+    /// Another repository of the target registry that an earlier copy put this blob in, to mount it
+    /// from; null to mount from the source repository (same registry) or not at all. A mount the
+    /// registry declines falls back to streaming the blob. <value>The default is null.</value>
+    /// </summary>
+    public string? MountFrom { get; init; }
+}
 
 /// <summary>A tag to set; <see cref="CurrentDigest"/> is what it points at in the target now, or null.</summary>
 public sealed record PlannedTag(string Tag, Digest? CurrentDigest);

@@ -36,4 +36,11 @@ public sealed record RootfsArchive(string TarPath, string Suite, string Mirror, 
     /// <c>install ok installed</c>) sorted by name then architecture (ordinal); empty when the builder did not read them.
     /// </summary>
     public IReadOnlyList<Locks.InstalledPackage> Packages { get; init; } = [];
+
+    /// <summary>
+    /// Seconds since the Unix epoch: the newest <c>Date:</c> of the Release files debootstrap fetched, the
+    /// base's source date (every time in its layer is clamped to it, and the image is dated with it); null
+    /// when the builder did not read them.
+    /// </summary>
+    public long? SourceDateEpoch { get; init; }
 }

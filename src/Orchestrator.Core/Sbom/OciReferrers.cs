@@ -53,22 +53,13 @@ public static class OciReferrers
             json.WriteString("mediaType", MediaTypes.OciManifest);
             json.WriteString("artifactType", artifactType);
             json.WritePropertyName("config");
-            WriteDescriptor(json, EmptyConfig);
+            json.WriteDescriptor(EmptyConfig);
             json.WriteStartArray("layers");
-            WriteDescriptor(json, layer);
+            json.WriteDescriptor(layer);
             json.WriteEndArray();
             json.WritePropertyName("subject");
-            WriteDescriptor(json, subject);
-            if (annotations is { Count: > 0 })
-            {
-                json.WriteStartObject("annotations");
-                foreach (var (key, value) in annotations.OrderBy(a => a.Key, StringComparer.Ordinal))
-                {
-                    json.WriteString(key, value);
-                }
-
-                json.WriteEndObject();
-            }
+            json.WriteDescriptor(subject);
+            json.WriteAnnotations(annotations);
 
             json.WriteEndObject();
         }
@@ -319,14 +310,5 @@ public static class OciReferrers
 
         await using var stream = new MemoryStream(content.ToArray(), writable: false);
         await client.UploadBlobAsync(repository, digest, content.Length, stream, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static void WriteDescriptor(Utf8JsonWriter json, Descriptor descriptor)
-    {
-        json.WriteStartObject();
-        json.WriteString("mediaType", descriptor.MediaType);
-        json.WriteString("digest", descriptor.Digest.ToString());
-        json.WriteNumber("size", descriptor.Size);
-        json.WriteEndObject();
     }
 }

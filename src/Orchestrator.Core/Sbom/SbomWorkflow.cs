@@ -65,18 +65,20 @@ public sealed partial class SbomWorkflow(OrchestratorServices services)
 
     /// <summary>
     /// Generates the SBOM of <paramref name="image"/> (a digest-pinned reference in <paramref name="stage"/>)
-    /// and attaches it there as a referrer. Reports the step "attaching SBOM (N packages)".
+    /// and attaches it there as a referrer, dated <paramref name="created"/> (the build's source date, so the same
+    /// image gets the same SBOM digest). Pulls the image by digest first: builds push it without the engine.
+    /// Reports the step "attaching SBOM (N packages)".
     /// </summary>
     /// <exception cref="JobFailedException">The packages could not be read or the SBOM could not be attached; the message says what to do.</exception>
-    public async Task<SbomAttachment> AttachAsync(StageDefinition stage, ImageReference image, CancellationToken cancellationToken = default)
+    public async Task<SbomAttachment> AttachAsync(StageDefinition stage, ImageReference image, DateTimeOffset created, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stage);
         ArgumentNullException.ThrowIfNull(image);
         var digest = image.Digest ?? throw new ArgumentException($"{image} has no digest", nameof(image));
         try
         {
+            await services.Engine.PullImageAsync(image, OrchestratorServices.CredentialsFor(stage.Registry), cancellationToken: cancellationToken).ConfigureAwait(false);
             var packages = await ReadPackagesAsync(image, cancellationToken).ConfigureAwait(false);
-            var created = services.Time.GetUtcNow();
             var document = SpdxDocument.Create(image, packages, created);
             services.Reporter.Step($"attaching SBOM ({document.Packages.Count} packages) to {image}");
 

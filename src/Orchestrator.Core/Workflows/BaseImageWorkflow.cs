@@ -75,22 +75,47 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
         var rootfs = await services.Rootfs.BuildAsync(image, variant, services.Config.WorkDirectory, new ReporterOutput(services.Reporter), cancellationToken).ConfigureAwait(false);
         try
         {
-            services.Reporter.Step($"importing {rootfs.SizeBytes / (1024 * 1024)} MiB root filesystem as {tagReference}");
-            await using (var tar = File.OpenRead(rootfs.TarPath))
+            // The engine's import would date the image with its clock and compress with its own settings;
+            // writing the layer and config here makes the same root filesystem give the same digest.
+            var sourceDate = rootfs.SourceDateEpoch ?? services.Time.GetUtcNow().ToUnixTimeSeconds();
+            if (rootfs.SourceDateEpoch is null)
             {
-                // The official Debian images start a shell by default; so do these.
-                string[] changes =
-                [
-                    "CMD [\"bash\"]",
-                    $"LABEL org.opencontainers.image.base.name=\"{image.Name}/{variant.Name}\" org.opencontainers.image.version=\"{variant.Suite}\"",
-                    ProvenanceLabels(rootfs, services.Time.GetUtcNow()),
-                ];
-                await services.Engine.ImportImageAsync(tar, tagReference.Name, variant.Name, changes, new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+                services.Reporter.Step("the builder reported no Release date: dating the base with the clock, so its digest will not repeat");
             }
 
-            services.Reporter.Step($"pushing {tagReference}");
-            var digest = await services.Engine.PushImageAsync(
-                tagReference.Name, variant.Name, OrchestratorServices.CredentialsFor(services.Config.FirstStage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+            services.Reporter.Step($"writing the {rootfs.SizeBytes / (1024 * 1024)} MiB root filesystem as one normalized layer (source date {Images.ImageConfig.Timestamp(DateTimeOffset.FromUnixTimeSeconds(sourceDate))})");
+            var scratch = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(rootfs.TarPath))!, "image");
+            Images.LayerBlob layer;
+            await using (var tar = File.OpenRead(rootfs.TarPath))
+            {
+                layer = await Images.LayerBlob.WriteAsync(tar, scratch, new Images.LayerNormalizationOptions { SourceDateEpoch = sourceDate, ScratchDirectory = scratch }, cancellationToken).ConfigureAwait(false);
+            }
+
+            var created = DateTimeOffset.FromUnixTimeSeconds(sourceDate);
+            var labels = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["org.opencontainers.image.base.name"] = $"{image.Name}/{variant.Name}",
+                ["org.opencontainers.image.version"] = variant.Suite,
+            };
+            foreach (var (key, value) in ProvenanceLabels(rootfs, created))
+            {
+                labels[key] = value;
+            }
+
+            var config = new Images.ImageConfig
+            {
+                Architecture = Platforms.HostArchitecture,
+                Created = created,
+                Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                Cmd = ["bash"], // as the official Debian images
+                Labels = labels,
+                DiffIds = [layer.DiffId],
+                History = [new Images.ImageHistory(created, $"orchestrator base build {image.Name}/{variant.Name}: debootstrap {DescribeDebootstrap(variant)} {rootfs.Suite} {rootfs.Mirror}", null, false)],
+            };
+            var built = Images.OciImage.Assemble(config, [layer]);
+            services.Reporter.Step($"pushing {tagReference} as {built.Digest.ToShortString()}");
+            var digest = await Images.ImagePublisher.PublishAsync(
+                services.RegistryFor(services.Config.FirstStage), image.Repository, built, [variant.Name], baseRepository: null, cancellationToken).ConfigureAwait(false);
             await WritePackageListAsync(image, variant, digest, rootfs, cancellationToken).ConfigureAwait(false);
             services.Reporter.Step(
                 $"base built from {rootfs.Suite} on {rootfs.Mirror} " +
@@ -135,37 +160,37 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
         Digest.Sha256Of(System.Text.Encoding.UTF8.GetBytes(PackageListText(packages)));
 
     /// <summary>
-    /// The import <c>changes</c> line recording what the root filesystem was built from:
+    /// The labels recording what the root filesystem was built from:
     /// <c>io.orchestrator.base.{suite,mirror,security-mirror,snapshot,variant,packages-sha256}</c> and
-    /// <c>org.opencontainers.image.created</c> (RFC 3339, UTC). <c>snapshot</c> is written only for a
+    /// <c>org.opencontainers.image.created</c> (RFC 3339, UTC: the source date). <c>snapshot</c> is written only for a
     /// snapshot build, <c>packages-sha256</c> only when the builder reported packages; <c>variant</c>
     /// is debootstrap's <c>--variant</c>, <c>default</c> when none was given.
     /// </summary>
-    internal static string ProvenanceLabels(RootfsArchive rootfs, DateTimeOffset created)
+    internal static IReadOnlyList<KeyValuePair<string, string>> ProvenanceLabels(RootfsArchive rootfs, DateTimeOffset created)
     {
-        var labels = new List<(string Key, string Value)>
+        var labels = new List<KeyValuePair<string, string>>
         {
-            ("io.orchestrator.base.suite", rootfs.Suite),
-            ("io.orchestrator.base.mirror", rootfs.Mirror),
-            ("io.orchestrator.base.security-mirror", rootfs.SecurityMirror),
+            new("io.orchestrator.base.suite", rootfs.Suite),
+            new("io.orchestrator.base.mirror", rootfs.Mirror),
+            new("io.orchestrator.base.security-mirror", rootfs.SecurityMirror),
         };
         if (rootfs.Snapshot is not null)
         {
-            labels.Add(("io.orchestrator.base.snapshot", rootfs.Snapshot));
+            labels.Add(new("io.orchestrator.base.snapshot", rootfs.Snapshot));
         }
 
-        labels.Add(("io.orchestrator.base.variant", rootfs.DebootstrapVariant ?? "default"));
+        labels.Add(new("io.orchestrator.base.variant", rootfs.DebootstrapVariant ?? "default"));
         if (rootfs.Packages.Count > 0)
         {
-            labels.Add(("io.orchestrator.base.packages-sha256", PackageListDigest(rootfs.Packages).ToString()));
+            labels.Add(new("io.orchestrator.base.packages-sha256", PackageListDigest(rootfs.Packages).ToString()));
         }
 
-        labels.Add(("org.opencontainers.image.created", created.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)));
-        return "LABEL " + string.Join(' ', labels.Select(l => $"{l.Key}={Quote(l.Value)}"));
+        labels.Add(new("org.opencontainers.image.created", Images.ImageConfig.Timestamp(created)));
+        return labels;
     }
 
-    // Dockerfile double-quoted value: backslash and quote escaped, so a value cannot end the label early.
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    private static string DescribeDebootstrap(BaseVariantDefinition variant) =>
+        (variant.DebootstrapVariant is null ? string.Empty : $"--variant={variant.DebootstrapVariant}") + (variant.Slim ? " (slim)" : string.Empty);
 
     // Kept beside the state so two builds' package sets can be diffed after their trees are gone.
     private async Task WritePackageListAsync(BaseImageDefinition image, BaseVariantDefinition variant, Digest digest, RootfsArchive rootfs, CancellationToken cancellationToken)

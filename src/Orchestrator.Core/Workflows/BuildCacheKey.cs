@@ -35,7 +35,7 @@ public static class BuildCacheKey
     /// The version of the key's serialization and of the build recipe. Bump it when the way an image is
     /// built changes in a way the generated Dockerfile does not show (build request options, context layout).
     /// </summary>
-    public const int RecipeVersion = 1;
+    public const int RecipeVersion = 2;
 
     // Stands in for the stage's base repository in the hashed Dockerfile: the base is in the key by digest,
     // and the registry host it is pulled from does not change what is built.

@@ -34,11 +34,12 @@ public static class BuildContext
         if (pipeline.Python is { } python)
         {
             dockerfile.Append(PythonBuildContext.CreateBuildStage(
-                python, buildBaseReference ?? throw new ArgumentException("a Python pipeline needs its build base", nameof(buildBaseReference))));
+                python, buildBaseReference ?? throw new ArgumentException("a Python pipeline needs its build base", nameof(buildBaseReference)),
+                pipeline.Lock?.SourceDateEpoch));
         }
 
         dockerfile.Append("FROM ").Append(baseReference.Name).Append('@').Append(baseReference.Digest).Append('\n');
-        dockerfile.Append(AptInstallRun(pipeline.AptPackages));
+        dockerfile.Append(AptInstallRun(pipeline.AptPackages, pipeline.Lock?.SourceDateEpoch));
         if (pipeline.Python is not null)
         {
             dockerfile.Append(PythonBuildContext.CreateRuntimeInstructions());
@@ -81,7 +82,9 @@ public static class BuildContext
     /// One <c>RUN</c> installing exactly <paramref name="packages"/> (<c>name=version</c>) with apt lists and caches
     /// removed in the same layer, or nothing when there are none.
     /// </summary>
-    internal static string AptInstallRun(IReadOnlyList<AptPackage> packages)
+    /// <param name="packages">The packages at exact versions.</param>
+    /// <param name="sourceDateEpoch">The lock's source date (seconds since the Unix epoch) exported as <c>SOURCE_DATE_EPOCH</c>, or null.</param>
+    internal static string AptInstallRun(IReadOnlyList<AptPackage> packages, long? sourceDateEpoch)
     {
         if (packages.Count == 0)
         {
@@ -90,7 +93,15 @@ public static class BuildContext
 
         // name=version for every package: apt refuses a version the mirror does not serve instead of
         // silently installing another one. Lists and caches go in the same layer so they never ship.
-        return new StringBuilder("RUN set -eux; export DEBIAN_FRONTEND=noninteractive; apt-get update; ")
+        // SOURCE_DATE_EPOCH: tools that stamp a date into what they write (shadow's last-change day,
+        // gzip headers, pyc files) use the lock's source date instead of the clock.
+        var run = new StringBuilder("RUN set -eux; export DEBIAN_FRONTEND=noninteractive");
+        if (sourceDateEpoch is { } epoch)
+        {
+            run.Append(" SOURCE_DATE_EPOCH=").Append(epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return run.Append("; apt-get update; ")
             .Append("apt-get install -y --no-install-recommends ")
             .AppendJoin(' ', packages.Select(p => ShellQuote(p.ToString())))
             .Append("; apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log\n")

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Images;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 
@@ -35,95 +36,43 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">The base is missing (and not built), or the build or push failed.</exception>
     public async Task<BuildResult> BuildAsync(string pipelineName, bool buildMissingBase = false, bool noCache = false, CancellationToken cancellationToken = default)
     {
-        var pipeline = services.Workspace.GetPipeline(pipelineName);
         var stage = services.Config.FirstStage;
         var started = Stopwatch.GetTimestamp();
-
-        var baseReference = await ResolveBaseAsync(pipeline.Base, pipeline.Name, buildMissingBase, cancellationToken).ConfigureAwait(false);
-
-        // python: the wheels are built on the build base (usually the full variant), pinned by digest like the base.
-        var buildBaseReference = pipeline.Python is { } python
-            ? await ResolveBaseAsync(python.BuildBase, pipeline.Name, buildMissingBase, cancellationToken).ConfigureAwait(false)
-            : null;
-
-        // locks: a pipeline with a lock installs exactly its closure (every package, direct and transitive,
-        // at its locked version) and is refused when the lock no longer matches its inputs or its base.
-        pipeline = ApplyLock(pipeline, baseReference, buildBaseReference);
-        if (pipeline.Python is { NeedsLock: true } loose)
-        {
-            throw new JobFailedException(
-                $"{pipeline.Name}'s Python requirements ({Path.GetFileName(loose.RequirementsFile)}) are loose and not locked yet: " +
-                $"run 'orchestrator lock {pipeline.Name}' to resolve them with pip and pin each with its hash, then build again");
-        }
+        var (pipeline, baseReference, cacheKey, buildBaseReference) = await PrepareAsync(services.Workspace.GetPipeline(pipelineName), buildMissingBase, cancellationToken).ConfigureAwait(false);
+        Digest digest;
 
         // cache: the same inputs, already built and still in the stage, are reused without the engine; --no-cache rebuilds.
         var cache = new BuildCache(services);
-        var cacheKey = cache.ComputeKey(pipeline, baseReference, CreateLabels(pipeline, baseReference, services.Config.RootDirectory), buildBaseReference);
         if (!noCache && await cache.TryReuseAsync(pipeline, cacheKey, baseReference, started, cancellationToken).ConfigureAwait(false) is { } cached)
         {
             return cached;
         }
 
-        // Pull the base by digest from the stage first, so the build never reaches for any other registry.
-        services.Reporter.Step($"pulling base {baseReference}");
-        await services.Engine.PullImageAsync(baseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
-        if (buildBaseReference is not null && buildBaseReference != baseReference)
-        {
-            services.Reporter.Step($"pulling build base {buildBaseReference}");
-            await services.Engine.PullImageAsync(buildBaseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
-        }
-
         var target = ImageReference.Create(stage.Registry.Host, pipeline.Repository);
-        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference, buildBaseReference);
-        var labels = CreateLabels(pipeline, baseReference, services.Config.RootDirectory);
-
-        var contextPath = Path.Combine(services.Config.WorkDirectory, $"context-{pipeline.Name}-{Guid.NewGuid():N}.tar");
-        Directory.CreateDirectory(services.Config.WorkDirectory);
+        var scratch = ScratchFolder(pipeline);
         try
         {
-            await using (var context = File.Create(contextPath))
-            {
-                await BuildContext.WriteAsync(pipeline, dockerfile, context, cancellationToken).ConfigureAwait(false);
-            }
-
-            services.Reporter.Step($"building {target.Name} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} {(pipeline.Lock is null ? "pinned" : "locked")} package(s)");
-            await using (var context = File.OpenRead(contextPath))
-            {
-                var request = new ImageBuildRequest(
-                    pipeline.Tags.Select(t => target.WithTag(t).ToString()).ToList(), Labels: labels, NoCache: noCache);
-                await services.Engine.BuildImageAsync(context, request, new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
-            }
+            var image = await BuildImageAsync(pipeline, baseReference, noCache, scratch, buildBaseReference, cancellationToken).ConfigureAwait(false);
+            services.Reporter.Step($"pushing {target.Name} as {image.Digest.ToShortString()} ({string.Join(", ", pipeline.Tags)})");
+            digest = await ImagePublisher.PublishAsync(
+                services.RegistryFor(stage), pipeline.Repository, image, pipeline.Tags, baseReference.Repository, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            File.Delete(contextPath);
+            TryDelete(scratch);
         }
 
-        Digest? digest = null;
-        foreach (var tag in pipeline.Tags)
-        {
-            services.Reporter.Step($"pushing {target.WithTag(tag)}");
-            var pushed = await services.Engine.PushImageAsync(
-                target.Name, tag, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
-            if (digest is not null && pushed != digest)
-            {
-                throw new JobFailedException($"the tags of one build were pushed as different digests ({digest} and {pushed}); rerun the build");
-            }
-
-            digest = pushed;
-        }
-
-        var reference = target.WithDigest(digest!);
+        var reference = target.WithDigest(digest);
         var (size, uncompressed) = await ReportSizeAsync(stage, pipeline, reference, cancellationToken).ConfigureAwait(false);
 
         // sbom: an SPDX SBOM attached to the digest as a referrer; failing to attach fails the build, before any record.
-        var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(stage, reference, cancellationToken).ConfigureAwait(false);
+        var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(stage, reference, DateTimeOffset.FromUnixTimeSeconds(pipeline.Lock!.SourceDateEpoch), cancellationToken).ConfigureAwait(false);
 
         var record = new BuildRecord(
             0, pipeline.Name, "pipeline", stage.Name, reference, pipeline.Tags, pipeline.Version, baseReference.Digest,
             services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started)) { CacheKey = cacheKey };
         var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
-        LogBuilt(pipeline.Name, digest!, stage.Name);
+        LogBuilt(pipeline.Name, digest, stage.Name);
         return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id)
         {
             SbomDigest = sbom.Digest, CacheKey = cacheKey, Size = size, UncompressedBytes = uncompressed,
@@ -139,7 +88,8 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         try
         {
             var size = await ImageSizes.ReadAsync(services.RegistryFor(stage), pipeline.Repository, reference.Digest!.ToString(), cancellationToken).ConfigureAwait(false);
-            var uncompressed = (await services.Engine.InspectImageAsync(reference.ToString(), cancellationToken).ConfigureAwait(false))?.Size;
+            // The engine's image before normalization: the same files, so the same size to within the metadata.
+            var uncompressed = (await services.Engine.InspectImageAsync(LocalBuildTag(pipeline), cancellationToken).ConfigureAwait(false))?.Size;
             services.Reporter.Step($"image size {ImageSize.Format(size.TotalBytes)} compressed in {size.Layers.Count} layer(s)" +
                 (uncompressed is { } u ? $", {ImageSize.Format(u)} uncompressed" : string.Empty));
             foreach (var layer in size.Layers)
@@ -156,6 +106,115 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         }
     }
 
+    /// <summary>
+    /// What a build of <paramref name="pipeline"/> starts from: the pipeline under its lock (its packages the
+    /// locked closure), the base by digest, and the cache key of all its inputs.
+    /// </summary>
+    /// <exception cref="JobFailedException">The lock is missing or stale, or the base is missing and not to be built.</exception>
+    /// <remarks>A Python pipeline also gets its build base by digest (built first when missing and allowed), else it is null.</remarks>
+    internal async Task<(PipelineDefinition Pipeline, ImageReference Base, Digest CacheKey, ImageReference? BuildBase)> PrepareAsync(PipelineDefinition pipeline, bool buildMissingBase, CancellationToken cancellationToken)
+    {
+        var baseReference = await ResolveBaseAsync(pipeline.Base, pipeline.Name, buildMissingBase, cancellationToken).ConfigureAwait(false);
+
+        // python: the wheels are built on the build base (usually the full variant), pinned by digest like the base.
+        var buildBaseReference = pipeline.Python is { } python
+            ? await ResolveBaseAsync(python.BuildBase, pipeline.Name, buildMissingBase, cancellationToken).ConfigureAwait(false)
+            : null;
+
+        // locks: a pipeline installs exactly its locked closure (every package, direct and transitive, at its
+        // locked version), and is refused without a lock or when the lock no longer matches its inputs or its base.
+        var locked = ApplyLock(pipeline, baseReference, buildBaseReference);
+        if (locked.Python is { NeedsLock: true } loose)
+        {
+            throw new JobFailedException(
+                $"{locked.Name}'s Python requirements ({Path.GetFileName(loose.RequirementsFile)}) are loose and not locked yet: " +
+                $"run 'orchestrator lock {locked.Name}' to resolve them with pip and pin each with its hash, then build again");
+        }
+
+        var cacheKey = new BuildCache(services).ComputeKey(locked, baseReference, CreateLabels(locked, baseReference, services.Config.RootDirectory), buildBaseReference);
+        return (locked, baseReference, cacheKey, buildBaseReference);
+    }
+
+    /// <summary>
+    /// Builds <paramref name="pipeline"/> (already under its lock) on the engine and returns its
+    /// normalized form, written under <paramref name="scratch"/> and not pushed: same lock, same files,
+    /// same base, same digest (<see cref="EngineImageNormalizer"/>).
+    /// </summary>
+    /// <param name="pipeline">The pipeline, with <see cref="PipelineDefinition.Lock"/> set.</param>
+    /// <param name="baseReference">The base by digest in the first stage.</param>
+    /// <param name="noCache">Ignore the engine's layer cache.</param>
+    /// <param name="scratch">Scratch folder (context, export, blobs); the caller deletes it.</param>
+    /// <param name="buildBaseReference">A Python pipeline's build base by digest (its wheels stage), or null.</param>
+    /// <param name="cancellationToken">Cancels the build.</param>
+    /// <exception cref="JobFailedException">The build failed.</exception>
+    internal async Task<OciImage> BuildImageAsync(PipelineDefinition pipeline, ImageReference baseReference, bool noCache, string scratch, ImageReference? buildBaseReference, CancellationToken cancellationToken)
+    {
+        var stage = services.Config.FirstStage;
+        var sourceDate = pipeline.Lock?.SourceDateEpoch ?? throw new JobFailedException(MissingLockMessage(pipeline));
+
+        // Pull the base by digest from the stage first, so the build never reaches for any other registry.
+        services.Reporter.Step($"pulling base {baseReference}");
+        await services.Engine.PullImageAsync(baseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        if (buildBaseReference is not null && buildBaseReference != baseReference)
+        {
+            services.Reporter.Step($"pulling build base {buildBaseReference}");
+            await services.Engine.PullImageAsync(buildBaseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        }
+
+        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference, buildBaseReference);
+        var labels = CreateLabels(pipeline, baseReference, services.Config.RootDirectory);
+        var contextPath = Path.Combine(scratch, "context.tar");
+        await using (var context = File.Create(contextPath))
+        {
+            await BuildContext.WriteAsync(pipeline, dockerfile, context, cancellationToken).ConfigureAwait(false);
+        }
+
+        services.Reporter.Step($"building {pipeline.Repository} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} locked package(s)");
+        string imageId;
+        await using (var context = File.OpenRead(contextPath))
+        {
+            // A local name only: what the registry gets is the normalized image, never the engine's own.
+            var request = new ImageBuildRequest([LocalBuildTag(pipeline)], Labels: labels, NoCache: noCache);
+            imageId = await services.Engine.BuildImageAsync(context, request, new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        }
+
+        services.Reporter.Step("normalizing the new layers and writing the image config (source date " +
+            DateTimeOffset.FromUnixTimeSeconds(sourceDate).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) + ")");
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [Labels.BaseName] = labels[Labels.BaseName],
+            [Labels.BaseDigest] = labels[Labels.BaseDigest],
+        };
+        return await new EngineImageNormalizer(services).NormalizeAsync(imageId, baseReference, sourceDate, scratch, annotations, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The engine-local tag a pipeline's build gets: <c>orchestrator-build/NAME:latest</c>, never a registry's name.</summary>
+    internal static string LocalBuildTag(PipelineDefinition pipeline) => $"orchestrator-build/{pipeline.Name}:latest";
+
+    /// <summary>A fresh scratch folder for one build under the work directory.</summary>
+    internal string ScratchFolder(PipelineDefinition pipeline)
+    {
+        var folder = Path.Combine(services.Config.WorkDirectory, $"build-{pipeline.Name}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    internal static void TryDelete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Scratch space: a leftover folder is not worth failing a finished build.
+        }
+    }
+
+    private static string MissingLockMessage(PipelineDefinition pipeline) =>
+        $"pipeline {pipeline.Name} has no lock ({Path.GetFileName(PipelineDefinition.LockPathFor(pipeline.SourceFile))}): " +
+        $"run 'orchestrator lock {pipeline.Name}' to resolve and record its package closure and source date, then commit the lock and build again";
+
     /// <summary>The pipeline to build: with a fresh lock, its packages become the locked closure.</summary>
     /// <exception cref="JobFailedException">The lock is stale; the message names why and the fix (<c>orchestrator lock NAME</c>).</exception>
     /// <remarks>A Python pipeline's build stage installs the lock's build closure on the build base it was resolved on.</remarks>
@@ -163,7 +222,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     {
         if (pipeline.Lock is not { } pipelineLock)
         {
-            return pipeline;
+            throw new JobFailedException(MissingLockMessage(pipeline));
         }
 
         var status = Locks.LockStatus.Check(pipelineLock, pipeline, baseReference.Digest!, buildBaseReference?.Digest);

@@ -1,8 +1,10 @@
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
+using Orchestrator.Core.Sbom;
 
 namespace Orchestrator.Core.Workflows;
 
@@ -10,7 +12,11 @@ namespace Orchestrator.Core.Workflows;
 /// Promotes one validated digest from a stage to the next: manifest and blobs copied registry to
 /// registry by digest (never pulled, retagged and pushed through an engine), the digest verified on
 /// arrival, and only then the tags set. Refused, with nothing written, for a digest without a passing
-/// validation or a tag that already points at another digest in the target.
+/// validation or a tag that already points at another digest in the target, and for one platform's
+/// manifest of an image index the pipeline built (the index is promoted whole). The record (source and
+/// target references, digest, tags, validation, who, when) is written after the copy; a copy whose
+/// recording failed is repaired by running the same promotion again. <see cref="AttestAsync"/> attaches
+/// a record to the target digest as an in-toto statement referrer.
 /// </summary>
 public sealed partial class PromotionWorkflow(OrchestratorServices services)
 {
@@ -23,7 +29,8 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
     /// <param name="dryRun">Plan only: report what would be copied and fail exactly when the real promotion would.</param>
     /// <param name="cancellationToken">Cancels the promotion; tags are set only after every manifest is verified.</param>
     /// <exception cref="InputException">No such pipeline or stage, or the first stage as target.</exception>
-    /// <exception cref="JobRefusedException">No passing validation, the digest is not in the source stage, or a tag conflict.</exception>
+    /// <exception cref="JobRefusedException">No passing validation, the digest is not in the source stage, it is one platform of an index the pipeline built (the message names the index), or a tag conflict.</exception>
+    /// <exception cref="JobFailedException">The copy succeeded but recording it failed: rerun the same promotion.</exception>
     public async Task<PromotionResult> PromoteAsync(string pipelineName, Digest digest, string? toStageName = null, bool dryRun = false, CancellationToken cancellationToken = default)
     {
         var pipeline = services.Workspace.GetPipeline(pipelineName);
@@ -31,15 +38,22 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
         var source = ImageReference.Create(from.Registry.Host, pipeline.Repository, digest: digest);
         var target = ImageReference.Create(to.Registry.Host, pipeline.Repository, digest: digest);
 
-        var validation = await services.State.FindPassingValidationAsync(pipeline.Name, digest, cancellationToken).ConfigureAwait(false)
-            ?? throw new JobRefusedException(
+        var sourceRegistry = services.RegistryFor(from);
+        var validation = await services.State.FindPassingValidationAsync(pipeline.Name, digest, cancellationToken).ConfigureAwait(false);
+        if (validation is null)
+        {
+            // The gate needs no registry; naming the index is a courtesy when the registry answers.
+            await RefuseIfPlatformOfBuiltIndexAsync(sourceRegistry, pipeline, source, digest, tolerateFailure: true, cancellationToken).ConfigureAwait(false);
+            throw new JobRefusedException(
                 $"{source} has no passing validation, so it may not be promoted to {to.Name}: " +
                 $"run 'orchestrator validate {pipeline.Name} --digest {digest}' and promote it once it passes");
+        }
 
-        var sourceRegistry = services.RegistryFor(from);
-        if (await sourceRegistry.HeadManifestAsync(pipeline.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false) is null)
+        var found = await sourceRegistry.HeadManifestAsync(pipeline.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false)
+            ?? throw new JobRefusedException($"{source} is not in {from.Name}: promote it to {from.Name} first");
+        if (MediaTypes.IsImageManifest(found.MediaType))
         {
-            throw new JobRefusedException($"{source} is not in {from.Name}: promote it to {from.Name} first");
+            await RefuseIfPlatformOfBuiltIndexAsync(sourceRegistry, pipeline, source, digest, tolerateFailure: false, cancellationToken).ConfigureAwait(false);
         }
 
         services.Reporter.Step($"planning promotion of {digest.ToShortString()} from {from.Name} to {to.Name}");
@@ -73,9 +87,116 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
         var record = new PromotionRecord(
             0, pipeline.Name, from.Name, to.Name, source, target, copy.TagsApplied, validation.Id, services.Actor.Actor,
             services.Time.GetUtcNow(), copy.BytesCopied, copy.BlobsCopied + copy.BlobsMounted, copy.BlobsSkipped);
-        var id = await services.State.RecordPromotionAsync(record, cancellationToken).ConfigureAwait(false);
+        long id;
+        try
+        {
+            id = await services.State.RecordPromotionAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The copy is complete and idempotent: a rerun plans nothing to copy, finds the tags set, and records it.
+            throw new JobFailedException(
+                $"{target} is in {to.Name} with tags {string.Join(", ", copy.TagsApplied)}, but recording the promotion failed ({ex.Message}): " +
+                $"fix the state store, then run the same promotion again; it copies nothing and records it", ex);
+        }
+
         LogPromoted(pipeline.Name, digest, from.Name, to.Name, copy.BytesCopied);
         return new PromotionResult(pipeline.Name, from.Name, to.Name, source, target, plan, copy, id);
+    }
+
+    /// <summary>
+    /// Attaches promotion <paramref name="promotionId"/> of <paramref name="pipelineName"/> to its target digest as an
+    /// in-toto statement referrer (<see cref="PromotionStatement"/>; OCI referrers API, else the <c>sha256-HEX</c>
+    /// fallback tag). Attaching one record twice adds one referrer.
+    /// </summary>
+    /// <returns>The digest of the statement's artifact manifest in the target.</returns>
+    /// <exception cref="InputException">No such promotion of that pipeline, or its target stage is no longer configured.</exception>
+    /// <exception cref="JobFailedException">The promoted digest is gone from the target, or the registry refused the artifact.</exception>
+    public async Task<Digest> AttestAsync(string pipelineName, long promotionId, CancellationToken cancellationToken = default)
+    {
+        var pipeline = services.Workspace.GetPipeline(pipelineName);
+        var record = (await services.State.ListPromotionsAsync(pipeline.Name, limit: int.MaxValue, cancellationToken).ConfigureAwait(false))
+            .FirstOrDefault(p => p.Id == promotionId)
+            ?? throw new InputException($"{pipeline.Name} has no promotion {promotionId}: 'orchestrator history {pipeline.Name}' lists its promotions");
+        var stage = services.Config.FindStage(record.ToStage)
+            ?? throw new InputException($"promotion {promotionId} went to stage '{record.ToStage}', which {services.Config.SourceFile} no longer declares: add it back to attest that promotion");
+        var registry = services.RegistryFor(stage);
+        var subject = await registry.HeadManifestAsync(record.Target.Repository, record.Digest.ToString(), cancellationToken).ConfigureAwait(false)
+            ?? throw new JobFailedException($"{record.Target} is no longer in {stage.Name}, so promotion {promotionId} has nothing to attach to: promote it again");
+
+        services.Reporter.Step($"attaching promotion statement {promotionId} to {record.Target}");
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [OciReferrers.CreatedAnnotation] = PromotionStatement.Timestamp(record.At) };
+        var referrer = await OciReferrers.PushArtifactAsync(
+            registry, record.Target.Repository, subject, PromotionStatement.MediaType, PromotionStatement.MediaType, PromotionStatement.Create(record), annotations, cancellationToken).ConfigureAwait(false);
+        LogAttested(promotionId, record.Digest, referrer.Digest);
+        return referrer.Digest;
+    }
+
+    // One platform out of a multi-platform build would reach the target without its siblings, under the build's tags.
+    private async Task RefuseIfPlatformOfBuiltIndexAsync(
+        IRegistryClient registry, PipelineDefinition pipeline, ImageReference source, Digest digest, bool tolerateFailure, CancellationToken cancellationToken)
+    {
+        Digest? index;
+        try
+        {
+            index = await FindBuiltIndexOfAsync(registry, pipeline, digest, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OrchestratorException) when (tolerateFailure)
+        {
+            // Unreachable, refusing or broken: the caller's own refusal stands.
+            return;
+        }
+
+        if (index is not null)
+        {
+            throw new JobRefusedException(
+                $"{source} is one platform's manifest of the image index {index} that {pipeline.Name} built: promote the index as a whole " +
+                $"('orchestrator promote {pipeline.Name} --digest {index}'), so every platform arrives with its own digest");
+        }
+    }
+
+    // The builds of the pipeline whose manifest in the source is an index naming digest: the newest such build, or null.
+    private async Task<Digest?> FindBuiltIndexOfAsync(IRegistryClient registry, PipelineDefinition pipeline, Digest digest, CancellationToken cancellationToken)
+    {
+        var builds = await services.State.ListBuildsAsync(pipeline.Name, limit: 50, cancellationToken).ConfigureAwait(false);
+        if (builds.Any(b => b.Digest == digest))
+        {
+            return null;
+        }
+
+        foreach (var built in builds.Select(b => b.Digest).Distinct())
+        {
+            ManifestContent manifest;
+            try
+            {
+                manifest = await registry.GetManifestAsync(pipeline.Repository, built.ToString(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (RegistryException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                continue;
+            }
+
+            if (MediaTypes.IsIndex(manifest.MediaType) && IndexNames(manifest, digest))
+            {
+                return built;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IndexNames(ManifestContent index, Digest digest)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(index.Content);
+            return document.RootElement.TryGetProperty("manifests", out var manifests) && manifests.ValueKind == JsonValueKind.Array
+                && manifests.EnumerateArray().Any(m => m.TryGetProperty("digest", out var d) && d.ValueKind == JsonValueKind.String && d.GetString() == digest.ToString());
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     private (StageDefinition From, StageDefinition To) ResolveStages(string? toStageName)
@@ -115,6 +236,9 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
             services.Reporter.Detail($"tag {tag.Tag}: {state}");
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Promotion {PromotionId} of {Digest} attached as in-toto statement {Statement}")]
+    private partial void LogAttested(long promotionId, Digest digest, Digest statement);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Promoted {Pipeline} {Digest} from {FromStage} to {ToStage}, {Bytes} bytes copied")]
     private partial void LogPromoted(string pipeline, Digest digest, string fromStage, string toStage, long bytes);

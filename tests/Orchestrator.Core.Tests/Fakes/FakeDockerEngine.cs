@@ -18,6 +18,7 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
 {
     private readonly Dictionary<string, string> _images = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ContainerSpec> _containers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (byte[] Context, ImageBuildRequest Request)> _builds = new(StringComparer.Ordinal);
     private int _nextId;
 
     public List<string> Calls { get; } = [];
@@ -82,6 +83,7 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
         Calls.Add($"Build {string.Join(",", request.Tags)}");
         Builds.Add((buffer.ToArray(), request));
         var id = NewImageId();
+        _builds[id] = (buffer.ToArray(), request);
         foreach (var tag in request.Tags)
         {
             _images[tag] = id;
@@ -113,6 +115,102 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
         Pulls.Add(reference);
         _images[reference.ToString()] = NewImageId();
         return Task.CompletedTask;
+    }
+
+    /// <summary>The modification time of every file in a built image's new layer: later than any source date, so clamping shows.</summary>
+    public static readonly DateTimeOffset BuildClock = new(2040, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Extra (path, content) files the next exports put in the new layer, to make two builds differ.</summary>
+    public List<(string Path, string Content)> ExtraLayerFiles { get; } = [];
+
+    /// <summary>
+    /// Exports a built image as <c>docker save</c> does: the base's layers (read from the fake registry the
+    /// Dockerfile's <c>FROM</c> names, uncompressed) plus one new layer holding the context's files under
+    /// <c>app/</c>, and a config carrying what the real engine's does (container id, host name, the build clock).
+    /// </summary>
+    public async Task SaveImageAsync(string nameOrId, Stream destination, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"Save {nameOrId}");
+        if (!_builds.TryGetValue(nameOrId, out var build))
+        {
+            throw new EngineException($"fake: no such image: {nameOrId}");
+        }
+
+        var context = TestTars.Read(build.Context);
+        var dockerfile = context.Single(e => e.Name == "Dockerfile").Content!;
+        // The image is the last stage's, as with a real multi-stage build (earlier stages are 'FROM … AS name').
+        var from = ImageReference.Parse(dockerfile.Split('\n').Last(l => l.StartsWith("FROM ", StringComparison.Ordinal))["FROM ".Length..].Split(' ')[0]);
+        var registry = registries.For(from.Registry!);
+        var manifest = registry.Find(from.Repository, from.Digest!.ToString()) ?? throw new EngineException($"fake: base {from} is not in the registry");
+        var (configDescriptor, layers) = Orchestrator.Core.Images.OciImage.ReadManifest(manifest.Content.Span);
+        using var baseConfig = System.Text.Json.JsonDocument.Parse(registry.Blobs[(from.Repository, configDescriptor.Digest)]);
+        var layerTars = layers.Select(l => TestTars.Gunzip(registry.Blobs[(from.Repository, l.Digest)])).ToList();
+        var files = context.Where(e => e.Name.StartsWith("files/", StringComparison.Ordinal)).Select(e => ("app/" + e.Name, e.Content ?? string.Empty)).Concat(ExtraLayerFiles).ToArray();
+        layerTars.Add(TestTars.Files(BuildClock, files));
+
+        using var config = new MemoryStream();
+        using (var json = new System.Text.Json.Utf8JsonWriter(config))
+        {
+            json.WriteStartObject();
+            json.WriteString("architecture", "amd64");
+            json.WriteString("os", "linux");
+            json.WriteString("created", "2040-01-01T00:00:00.123456789Z");
+            json.WriteString("container", "c0ffee");
+            json.WriteStartObject("config");
+            json.WriteString("Hostname", "c0ffee");
+            json.WriteStartArray("Cmd");
+            json.WriteStringValue("bash");
+            json.WriteEndArray();
+            json.WriteStartObject("Labels");
+            foreach (var (key, value) in build.Request.Labels ?? new Dictionary<string, string>())
+            {
+                json.WriteString(key, value);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteStartObject("rootfs");
+            json.WriteString("type", "layers");
+            json.WriteStartArray("diff_ids");
+            foreach (var tar in layerTars)
+            {
+                json.WriteStringValue(Digest.Sha256Of(tar).ToString());
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+            json.WriteStartArray("history");
+            foreach (var entry in baseConfig.RootElement.GetProperty("history").EnumerateArray())
+            {
+                entry.WriteTo(json);
+            }
+
+            json.WriteStartObject();
+            json.WriteString("created", "2040-01-01T00:00:00Z");
+            json.WriteString("created_by", "fake build");
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        var save = new List<(string, byte[])>
+        {
+            ("manifest.json", Encoding.UTF8.GetBytes(
+                "[{\"Config\":\"config.json\",\"RepoTags\":[],\"Layers\":[" + string.Join(',', layerTars.Select((_, i) => $"\"{i}/layer.tar\"")) + "]}]")),
+            ("config.json", config.ToArray()),
+        };
+        save.AddRange(layerTars.Select((tar, i) => ($"{i}/layer.tar", tar)));
+        using var buffer = new MemoryStream();
+        using (var writer = new System.Formats.Tar.TarWriter(buffer, System.Formats.Tar.TarEntryFormat.Ustar, leaveOpen: true))
+        {
+            foreach (var (name, content) in save)
+            {
+                writer.WriteEntry(new System.Formats.Tar.UstarTarEntry(System.Formats.Tar.TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) });
+            }
+        }
+
+        buffer.Position = 0;
+        await buffer.CopyToAsync(destination, cancellationToken);
     }
 
     public Task<ImageInspect?> InspectImageAsync(string nameOrId, CancellationToken cancellationToken = default)

@@ -90,8 +90,8 @@ internal sealed class FakeRegistry(RegistryEndpoint endpoint) : IRegistryClient
     /// <summary>Blobs by repository and digest (the SBOM workflow uploads its artifact's blobs).</summary>
     public Dictionary<(string Repository, Digest Digest), byte[]> Blobs { get; } = [];
 
-    /// <summary>When set, every blob upload fails with it (to test a failing attach).</summary>
-    public Exception? UploadThrows { get; set; }
+    /// <summary>When set, an upload whose bytes it answers an exception for fails with it (to test a failing attach).</summary>
+    public Func<byte[], Exception?>? UploadFailure { get; set; }
 
     public Task<long?> HeadBlobAsync(string repository, Digest digest, CancellationToken cancellationToken = default) =>
         Task.FromResult(Blobs.TryGetValue((repository, digest), out var blob) ? blob.LongLength : (long?)null);
@@ -103,14 +103,14 @@ internal sealed class FakeRegistry(RegistryEndpoint endpoint) : IRegistryClient
 
     public async Task UploadBlobAsync(string repository, Digest digest, long size, Stream content, CancellationToken cancellationToken = default)
     {
-        if (UploadThrows is not null)
-        {
-            throw UploadThrows;
-        }
-
         using var buffer = new MemoryStream();
         await content.CopyToAsync(buffer, cancellationToken);
         var bytes = buffer.ToArray();
+        if (UploadFailure?.Invoke(bytes) is { } failure)
+        {
+            throw failure;
+        }
+
         if (bytes.LongLength != size || !digest.Matches(bytes))
         {
             throw new DigestMismatchException($"fake: upload of {digest} to {repository} does not match its digest or size");
@@ -119,8 +119,20 @@ internal sealed class FakeRegistry(RegistryEndpoint endpoint) : IRegistryClient
         Blobs[(repository, digest)] = bytes;
     }
 
-    public Task<bool> MountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("the workflows do not mount blobs directly");
+    /// <summary>Every cross-repository mount asked for: target repository, digest, source repository.</summary>
+    public List<(string Repository, Digest Digest, string From)> Mounts { get; } = [];
+
+    public Task<bool> MountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken cancellationToken = default)
+    {
+        Mounts.Add((repository, digest, fromRepository));
+        if (!Blobs.TryGetValue((fromRepository, digest), out var blob))
+        {
+            return Task.FromResult(false);
+        }
+
+        Blobs[(repository, digest)] = blob;
+        return Task.FromResult(true);
+    }
 }
 
 /// <summary>One <see cref="FakeRegistry"/> per host, created on first use.</summary>

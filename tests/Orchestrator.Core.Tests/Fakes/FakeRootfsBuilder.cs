@@ -6,7 +6,11 @@ namespace Orchestrator.Core.Tests.Fakes;
 /// <summary>Writes a small stand-in tar in a fresh folder under the work directory, as the real builder does.</summary>
 internal sealed class FakeRootfsBuilder : IRootfsBuilder
 {
-    public static readonly byte[] TarContent = "not really a root filesystem"u8.ToArray();
+    public static readonly byte[] TarContent = TestTars.Files(
+        new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero), ("etc/os-release", "PRETTY_NAME=\"a stand-in root filesystem\"\n"), ("bin/sh", "#!fake\n"));
+
+    /// <summary>The source date the stand-in reports (2024-06-01T00:00:00Z).</summary>
+    public const long SourceDateEpoch = 1717200000;
 
     public List<(string Image, string Variant, string WorkDirectory)> Calls { get; } = [];
 
@@ -22,6 +26,6 @@ internal sealed class FakeRootfsBuilder : IRootfsBuilder
         await File.WriteAllBytesAsync(tar, TarContent, cancellationToken);
         TarPaths.Add(tar);
         log?.Report("I: Base system installed successfully.");
-        return new RootfsArchive(tar, variant.Suite, "http://deb.example/debian", "http://deb.example/debian-security", TarContent.Length);
+        return new RootfsArchive(tar, variant.Suite, "http://deb.example/debian", "http://deb.example/debian-security", TarContent.Length) { SourceDateEpoch = SourceDateEpoch };
     }
 }

@@ -26,8 +26,17 @@ internal sealed class FakeStateStore : IStateStore
         return Task.FromResult((long)Validations.Count);
     }
 
+    /// <summary>When set, the next promotion record fails with it (then it is cleared), as a full disk or a lost database would.</summary>
+    public Exception? RecordPromotionThrowsOnce { get; set; }
+
     public Task<long> RecordPromotionAsync(PromotionRecord record, CancellationToken cancellationToken = default)
     {
+        if (RecordPromotionThrowsOnce is { } failure)
+        {
+            RecordPromotionThrowsOnce = null;
+            throw failure;
+        }
+
         Promotions.Add(record with { Id = Promotions.Count + 1 });
         return Task.FromResult((long)Promotions.Count);
     }

@@ -83,9 +83,15 @@ internal sealed class WorkflowHarness : IDisposable
         Path.Combine(Root, "orchestrator.yaml"), Root, new EngineSettings(EngineSettings.DefaultEndpoint), Stages,
         Path.Combine(Root, "state.db"), Path.Combine(Root, "base-images"), Path.Combine(Root, "pipelines"), Path.Combine(Root, "work"));
 
-    public OrchestratorServices Services => new(
+    public OrchestratorServices Services => CreateServices();
+
+    private OrchestratorServices CreateServices()
+    {
+        ApplyAutoLocks();
+        return new(
         new Workspace(Config, Bases, Pipelines), Engine, Registries, Copier, State, Rootfs, Reporter, Time,
         new FixedActorProvider(Actor), NullLoggerFactory.Instance);
+    }
 
     public static BaseVariantDefinition Variant(string name) =>
         new(name, "bookworm", Mirror: null, SecurityMirror: null, ["main"], DebootstrapVariant: null, Slim: false, Include: [], From: null);
@@ -110,11 +116,102 @@ internal sealed class WorkflowHarness : IDisposable
         return path;
     }
 
-    /// <summary>Puts a base variant manifest in staging under its variant tag, as an earlier base build would have.</summary>
+    /// <summary>
+    /// Puts a real (small) base image in staging under its variant tag, as an earlier base build would have:
+    /// one normalized layer holding a file derived from <paramref name="seed"/>, an OCI config and manifest.
+    /// </summary>
     public ImageReference SeedBase(string variant = "slim", string seed = "base")
     {
-        var digest = Staging.AddManifest(BaseRepository, $"{seed}-{variant}", variant);
+        var scratch = Path.Combine(Root, "seed", Guid.NewGuid().ToString("N"));
+        var tar = TestTars.Files(DateTimeOffset.FromUnixTimeSeconds(FakeRootfsBuilder.SourceDateEpoch), ("etc/seed", $"{seed}-{variant}\n"));
+        // Task.Run: no test synchronization context for the continuations to wait on while this blocks.
+        var layer = Task.Run(() => Orchestrator.Core.Images.LayerBlob.WriteAsync(new MemoryStream(tar), scratch, new Orchestrator.Core.Images.LayerNormalizationOptions { SourceDateEpoch = FakeRootfsBuilder.SourceDateEpoch, ScratchDirectory = scratch }))
+            .GetAwaiter().GetResult();
+        var created = DateTimeOffset.FromUnixTimeSeconds(FakeRootfsBuilder.SourceDateEpoch);
+        var config = new Orchestrator.Core.Images.ImageConfig
+        {
+            Architecture = "amd64",
+            Created = created,
+            Cmd = ["bash"],
+            DiffIds = [layer.DiffId],
+            History = [new Orchestrator.Core.Images.ImageHistory(created, $"seeded base {seed}-{variant}", null, false)],
+        };
+        var image = Orchestrator.Core.Images.OciImage.Assemble(config, [layer]);
+        var digest = Task.Run(() => Orchestrator.Core.Images.ImagePublisher.PublishAsync(Staging, BaseRepository, image, [variant], baseRepository: null)).GetAwaiter().GetResult();
         return ImageReference.Create(StagingHost, BaseRepository, digest: digest);
+    }
+
+    /// <summary>
+    /// When true, <see cref="Services"/> gives every pipeline without a lock a fresh lock on
+    /// the base variant's current digest in staging (its packages, source date <see cref="LockSourceDate"/>),
+    /// since builds refuse a pipeline without one. The build, cache, run and SBOM tests turn it on; it is off
+    /// by default because a lock adds the installed-set test to a validation.
+    /// </summary>
+    public bool AutoLock { get; set; }
+
+    /// <summary>The source date of the locks <see cref="AutoLock"/> writes (2024-09-01T00:00:00Z).</summary>
+    public const long LockSourceDate = 1725148800;
+
+    /// <summary>A fresh lock for <paramref name="pipeline"/> on <paramref name="baseDigest"/>.</summary>
+    /// <remarks>A Python pipeline's lock also names its build base at <paramref name="buildBaseDigest"/> with its build packages.</remarks>
+    public static Orchestrator.Core.Locks.PipelineLock LockFor(PipelineDefinition pipeline, Digest baseDigest, Digest? buildBaseDigest = null)
+    {
+        var pipelineLock = new Orchestrator.Core.Locks.PipelineLock(
+            Orchestrator.Core.Locks.PipelineLock.CurrentVersion, pipeline.Name, Orchestrator.Core.Locks.InputsChecksum.Compute(pipeline),
+            new Orchestrator.Core.Locks.LockedBase(pipeline.Base.ToString(), ImageReference.Create(StagingHost, BaseRepository, pipeline.Base.Variant), baseDigest),
+            LockSourceDate,
+            pipeline.AptPackages.Select(p => new Orchestrator.Core.Locks.LockedPackage(p.Name, p.Version, "amd64", new string('a', 64), Direct: true)).ToList());
+        return pipeline.Python is { } python && buildBaseDigest is not null
+            ? pipelineLock with
+            {
+                BuildBase = new Orchestrator.Core.Locks.LockedBase(python.BuildBase.ToString(), ImageReference.Create(StagingHost, BaseRepository, python.BuildBase.Variant), buildBaseDigest),
+                BuildPackages = [.. python.BuildPackages.Select(p => new Orchestrator.Core.Locks.LockedPackage(p.Name, p.Version, "amd64", new string('b', 64), Direct: true))],
+            }
+            : pipelineLock;
+    }
+
+    // The fake root filesystem builder is deterministic and base builds are reproducible, so the digest a
+    // base build will push is known beforehand: build it in a throwaway harness with the same bases.
+    private Digest? PredictBaseDigest(string variant)
+    {
+        if (!Bases["debian-bookworm"].Variants.TryGetValue(variant, out var variantDefinition) || variantDefinition.From is not null)
+        {
+            return null; // an upstream base is copied, not built: no lock unless the test seeds it
+        }
+
+        using var scratch = new WorkflowHarness();
+        foreach (var (name, definition) in Bases)
+        {
+            scratch.Bases[name] = definition;
+        }
+
+        var services = scratch.Services with { Rootfs = PredictionRootfs ?? scratch.Rootfs };
+        return Task.Run(() => new BaseImageWorkflow(services).BuildAsync($"debian-bookworm/{variant}")).GetAwaiter().GetResult().Digest;
+    }
+
+    /// <summary>The root filesystem builder base-digest predictions use, when a test swaps in its own.</summary>
+    public IRootfsBuilder? PredictionRootfs { get; set; }
+
+    private void ApplyAutoLocks()
+    {
+        if (!AutoLock)
+        {
+            return;
+        }
+
+        foreach (var (name, pipeline) in Pipelines.ToList())
+        {
+            if (pipeline.Lock is null)
+            {
+                if ((Staging.Find(BaseRepository, pipeline.Base.Variant)?.Digest ?? PredictBaseDigest(pipeline.Base.Variant)) is { } baseDigest)
+                {
+                    var buildBaseDigest = pipeline.Python is { } python
+                        ? Staging.Find(BaseRepository, python.BuildBase.Variant)?.Digest ?? PredictBaseDigest(python.BuildBase.Variant)
+                        : null;
+                    Pipelines[name] = pipeline with { Lock = LockFor(pipeline, baseDigest, buildBaseDigest) };
+                }
+            }
+        }
     }
 
     /// <summary>Puts a pipeline image manifest in staging, as an earlier build would have; returns its digest.</summary>

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Net;
 using System.Text.Json;
 using Orchestrator.Core.Errors;
@@ -16,7 +17,7 @@ public sealed class SbomWorkflowTests : IDisposable
         + "bash\t5.2.15-2+b2\tamd64\tinstall ok installed\n"
         + "gone\t1.0\tamd64\tdeinstall ok config-files\n";
 
-    private readonly WorkflowHarness _harness = new();
+    private readonly WorkflowHarness _harness = new() { AutoLock = true };
 
     public SbomWorkflowTests()
     {
@@ -38,7 +39,7 @@ public sealed class SbomWorkflowTests : IDisposable
         Assert.Equal(SpdxDocument.MediaType, referrer.ArtifactType);
         Assert.Equal(result.SbomDigest, referrer.Digest);
 
-        // And its layer is an SPDX document of exactly the installed packages, created at the build's time
+        // And its layer is an SPDX document of exactly the installed packages, created at the lock's source date (so a rebuild gives the same SBOM)
         using var manifest = JsonDocument.Parse(_harness.Staging.Find(WorkflowHarness.PipelineRepository, referrer.Digest.ToString())!.Content);
         var layer = Digest.Parse(manifest.RootElement.GetProperty("layers")[0].GetProperty("digest").GetString()!);
         using var sbom = JsonDocument.Parse(_harness.Staging.Blobs[(WorkflowHarness.PipelineRepository, layer)]);
@@ -46,7 +47,7 @@ public sealed class SbomWorkflowTests : IDisposable
             .Select(p => (p.GetProperty("name").GetString(), p.GetProperty("versionInfo").GetString())).ToList();
         Assert.Equal([("bash", "5.2.15-2+b2"), ("hello", "2.10-3")], packages);
         Assert.Equal($"{WorkflowHarness.PipelineRepository}@{result.Digest}", sbom.RootElement.GetProperty("name").GetString());
-        Assert.Equal("2025-03-14T15:09:26Z", sbom.RootElement.GetProperty("creationInfo").GetProperty("created").GetString());
+        Assert.Equal("2024-09-01T00:00:00Z", sbom.RootElement.GetProperty("creationInfo").GetProperty("created").GetString());
         Assert.Contains(_harness.Reporter.Steps, s => s.StartsWith("attaching SBOM (2 packages)", StringComparison.Ordinal));
         Assert.Equal(result.SbomDigest!.ToString(), JsonSerializer.SerializeToElement(ResultDocuments.Build(result)).GetProperty("sbom").GetString());
     }
@@ -67,14 +68,17 @@ public sealed class SbomWorkflowTests : IDisposable
         Assert.True(spec.CapDropAll);
         Assert.True(spec.ReadonlyRootfs);
         Assert.Equal(["c1"], _harness.Engine.RemovedContainers);
-        Assert.True(_harness.Engine.Calls.FindLastIndex(c => c.StartsWith("Push ", StringComparison.Ordinal)) < _harness.Engine.Calls.IndexOf("CreateContainer c1"));
+        // And the image was pulled by that digest (the build pushed it without the engine) before the container was created
+        Assert.True(_harness.Engine.Calls.IndexOf($"Pull {result.Reference}") is var pull && pull >= 0 && pull < _harness.Engine.Calls.IndexOf("CreateContainer c1"));
     }
 
     [Fact]
     public async Task BuildAsync_AttachFails_JobFailedAndNothingRecorded()
     {
-        // Given a staging registry that refuses blob uploads
-        _harness.Staging.UploadThrows = new RegistryException("fake: upload refused", HttpStatusCode.Forbidden, "DENIED");
+        // Given a staging registry that refuses the SBOM's blob uploads
+        _harness.Staging.UploadFailure = bytes => Encoding.UTF8.GetString(bytes).Contains("SPDX", StringComparison.Ordinal)
+            ? new RegistryException("fake: upload refused", HttpStatusCode.Forbidden, "DENIED")
+            : null;
 
         // When the pipeline is built
         var error = await Assert.ThrowsAsync<JobFailedException>(() => new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello"));

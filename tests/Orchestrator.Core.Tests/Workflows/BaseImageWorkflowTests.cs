@@ -20,27 +20,56 @@ public sealed class BaseImageWorkflowTests : IDisposable
     public void Dispose() => _harness.Dispose();
 
     [Fact]
-    public async Task BuildAsync_Debootstrap_ImportsTheTarWithBashCmdAndPushesRepoColonVariant()
+    public async Task BuildAsync_Debootstrap_PushesOneNormalizedLayerWithBashCmdAsRepoColonVariant()
     {
         // Given a debootstrap variant
         // When it is built
         var result = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
 
-        // Then the builder's tar was imported as REPO:VARIANT with CMD ["bash"], then pushed under the variant tag
+        // Then the builder's tar became the single layer of an OCI image pushed under the variant tag, without the engine
         Assert.Equal([("debian-bookworm", "slim", _harness.Config.WorkDirectory)], _harness.Rootfs.Calls);
-        var import = Assert.Single(_harness.Engine.Imports);
-        Assert.Equal(FakeRootfsBuilder.TarContent, import.Tar);
-        Assert.Equal(Target, import.Repository);
-        Assert.Equal("slim", import.Tag);
-        Assert.Contains("CMD [\"bash\"]", import.Changes);
-        var push = Assert.Single(_harness.Engine.Pushes);
-        Assert.Equal((Target, "slim"), (push.Repository, push.Tag));
-        Assert.Equal(push.Digest, result.Digest);
-        Assert.Equal($"{Target}@{push.Digest}", result.Reference.ToString());
+        Assert.Empty(_harness.Engine.Calls);
+        var manifest = _harness.Staging.Find(WorkflowHarness.BaseRepository, "slim")!;
+        Assert.Equal(MediaTypes.OciManifest, manifest.MediaType);
+        Assert.Equal(manifest.Digest, result.Digest);
+        Assert.Equal($"{Target}@{manifest.Digest}", result.Reference.ToString());
+        var (_, layers) = Orchestrator.Core.Images.OciImage.ReadManifest(manifest.Content.Span);
+        var layer = TestTars.Read(TestTars.Gunzip(_harness.Staging.Blobs[(WorkflowHarness.BaseRepository, Assert.Single(layers).Digest)]));
+        Assert.Equal(["bin/sh", "etc/os-release"], layer.Select(e => e.Name));
+        var config = PushedConfig();
+        Assert.Equal(["bash"], config.GetProperty("config").GetProperty("Cmd").EnumerateArray().Select(c => c.GetString()));
         Assert.True(result.Built);
         Assert.Equal("slim", result.Tag);
         Assert.Equal("debian-bookworm/slim", result.Base);
     }
+
+    [Fact]
+    public async Task BuildAsync_SameRootFilesystemTwice_SameDigestDatedTheSourceDate()
+    {
+        // Given a builder whose files carry a 2030 modification time and a 2024 source date
+        // When the same variant is built twice, an hour apart
+        var first = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+        _harness.Time.Now += TimeSpan.FromHours(1);
+        var second = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+
+        // Then both builds have one digest, the config is dated the source date, and every file time is clamped to it
+        Assert.Equal(first.Digest, second.Digest);
+        var config = PushedConfig();
+        Assert.Equal("2024-06-01T00:00:00Z", config.GetProperty("created").GetString());
+        var (_, layers) = Orchestrator.Core.Images.OciImage.ReadManifest(_harness.Staging.Find(WorkflowHarness.BaseRepository, "slim")!.Content.Span);
+        var layer = TestTars.Read(TestTars.Gunzip(_harness.Staging.Blobs[(WorkflowHarness.BaseRepository, Assert.Single(layers).Digest)]));
+        Assert.All(layer, e => Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(FakeRootfsBuilder.SourceDateEpoch), e.Entry.ModificationTime));
+    }
+
+    private System.Text.Json.JsonElement PushedConfig(string variant = "slim")
+    {
+        var manifest = _harness.Staging.Find(WorkflowHarness.BaseRepository, variant)!;
+        var (config, _) = Orchestrator.Core.Images.OciImage.ReadManifest(manifest.Content.Span);
+        return System.Text.Json.JsonDocument.Parse(_harness.Staging.Blobs[(WorkflowHarness.BaseRepository, config.Digest)]).RootElement;
+    }
+
+    private Dictionary<string, string> PushedLabels(string variant = "slim") =>
+        PushedConfig(variant).GetProperty("config").GetProperty("Labels").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
 
     [Fact]
     public async Task BuildAsync_Debootstrap_RecordsKindBaseAndDeletesTheScratchTar()
@@ -196,14 +225,16 @@ public sealed class BaseImageWorkflowTests : IDisposable
         // When slim is built
         await new BaseImageWorkflow(services).BuildAsync("debian-bookworm/slim");
 
-        // Then the import carries one LABEL change with suite, mirrors, snapshot, variant, package checksum and creation time
-        var import = Assert.Single(_harness.Engine.Imports);
+        // Then the config's labels record suite, mirrors, snapshot, variant, package checksum and the source date
         var expectedSha = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(PackageLines)));
-        Assert.Contains(
-            "LABEL io.orchestrator.base.suite=\"bookworm\" io.orchestrator.base.mirror=\"http://deb.example/debian\" " +
-            "io.orchestrator.base.security-mirror=\"http://deb.example/debian-security\" io.orchestrator.base.snapshot=\"20250520T000000Z\" " +
-            $"io.orchestrator.base.variant=\"minbase\" io.orchestrator.base.packages-sha256=\"{expectedSha}\" org.opencontainers.image.created=\"2025-03-14T15:09:26Z\"",
-            import.Changes);
+        var labels = PushedLabels();
+        Assert.Equal("bookworm", labels["io.orchestrator.base.suite"]);
+        Assert.Equal("http://deb.example/debian", labels["io.orchestrator.base.mirror"]);
+        Assert.Equal("http://deb.example/debian-security", labels["io.orchestrator.base.security-mirror"]);
+        Assert.Equal("20250520T000000Z", labels["io.orchestrator.base.snapshot"]);
+        Assert.Equal("minbase", labels["io.orchestrator.base.variant"]);
+        Assert.Equal(expectedSha, labels["io.orchestrator.base.packages-sha256"]);
+        Assert.Equal("2024-06-01T00:00:00Z", labels["org.opencontainers.image.created"]);
 
         // And the step says where it came from and how many packages it holds
         Assert.Contains(_harness.Reporter.Steps, s => s == $"base built from bookworm on http://deb.example/debian (3 packages, packages {expectedSha})");
@@ -222,12 +253,12 @@ public sealed class BaseImageWorkflowTests : IDisposable
         var path = Path.Combine(Path.GetDirectoryName(_harness.Config.StatePath)!, "bases", $"debian-bookworm-full-{result.Digest.Encoded[..12]}.packages.txt");
         Assert.Equal(PackageLines, await File.ReadAllTextAsync(path));
         var sha = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path)));
-        var labels = Assert.Single(Assert.Single(_harness.Engine.Imports).Changes, c => c.Contains("io.orchestrator.base.", StringComparison.Ordinal));
-        Assert.Contains($"io.orchestrator.base.packages-sha256=\"{sha}\"", labels, StringComparison.Ordinal);
+        var labels = PushedLabels("full");
+        Assert.Equal(sha, labels["io.orchestrator.base.packages-sha256"]);
 
         // And without a snapshot or debootstrap variant, no snapshot label and variant "default"
-        Assert.DoesNotContain("io.orchestrator.base.snapshot", labels, StringComparison.Ordinal);
-        Assert.Contains("io.orchestrator.base.variant=\"default\"", labels, StringComparison.Ordinal);
+        Assert.False(labels.ContainsKey("io.orchestrator.base.snapshot"));
+        Assert.Equal("default", labels["io.orchestrator.base.variant"]);
     }
 
     [Fact]
@@ -238,24 +269,25 @@ public sealed class BaseImageWorkflowTests : IDisposable
         await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
 
         // Then the mirrors are labelled but no package checksum is claimed and no list is written
-        var changes = Assert.Single(_harness.Engine.Imports).Changes;
-        Assert.Contains(changes, c => c.Contains("io.orchestrator.base.mirror=\"http://deb.example/debian\"", StringComparison.Ordinal));
-        Assert.DoesNotContain(changes, c => c.Contains("packages-sha256", StringComparison.Ordinal));
+        var labels = PushedLabels();
+        Assert.Equal("http://deb.example/debian", labels["io.orchestrator.base.mirror"]);
+        Assert.False(labels.ContainsKey("io.orchestrator.base.packages-sha256"));
         Assert.False(Directory.Exists(Path.Combine(Path.GetDirectoryName(_harness.Config.StatePath)!, "bases")));
         Assert.Contains(_harness.Reporter.Steps, s => s == "base built from bookworm on http://deb.example/debian (package set not reported by the builder)");
     }
 
     [Fact]
-    public void ProvenanceLabels_ValueWithQuoteAndBackslash_Escaped()
+    public void ProvenanceLabels_ValueWithQuoteAndBackslash_KeptVerbatim()
     {
         // Given a mirror URL carrying a quote and a backslash
         var archive = new RootfsArchive("/t.tar", "bookworm", "http://m.example/a\"b\\c", "http://s.example", 1);
 
-        // When the labels are rendered
+        // When the labels are made
         var labels = BaseImageWorkflow.ProvenanceLabels(archive, WorkflowHarness.Now);
 
-        // Then the value cannot end the label early
-        Assert.Contains("io.orchestrator.base.mirror=\"http://m.example/a\\\"b\\\\c\"", labels, StringComparison.Ordinal);
+        // Then the value is the URL as it is (the config is JSON, which escapes it), and created is RFC 3339 UTC
+        Assert.Contains(new KeyValuePair<string, string>("io.orchestrator.base.mirror", "http://m.example/a\"b\\c"), labels);
+        Assert.Contains(new KeyValuePair<string, string>("org.opencontainers.image.created", "2025-03-14T15:09:26Z"), labels);
     }
 
     private const string PackageLines = "bash 5.2.15-2+b7 amd64\ndpkg 1.21.22 amd64\nlibc6 2.36-9+deb12u10 amd64\n";

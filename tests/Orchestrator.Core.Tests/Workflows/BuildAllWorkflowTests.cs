@@ -6,7 +6,7 @@ namespace Orchestrator.Core.Tests.Workflows;
 
 public sealed class BuildAllWorkflowTests : IDisposable
 {
-    private readonly WorkflowHarness _harness = new();
+    private readonly WorkflowHarness _harness = new() { AutoLock = true };
 
     public BuildAllWorkflowTests()
     {
@@ -31,13 +31,12 @@ public sealed class BuildAllWorkflowTests : IDisposable
         Assert.Equal(["hello", "hello2", "world"], result.Pipelines.Select(p => p.Subject));
         Assert.All(result.Pipelines, p => Assert.Equal(BuildAllOutcome.Built, p.Outcome));
         Assert.Equal(2, _harness.Rootfs.Calls.Count);
-        var calls = _harness.Engine.Calls;
-        var importSlim = calls.IndexOf("Import 127.0.0.1:5001/base/debian-bookworm:slim");
-        var importFull = calls.IndexOf("Import 127.0.0.1:5001/base/debian-bookworm:full");
-        Assert.True(importSlim >= 0 && importFull >= 0);
-        Assert.True(importSlim < BuildIndex("apps/hello:"));
-        Assert.True(importSlim < BuildIndex("apps/hello2:"));
-        Assert.True(importFull < BuildIndex("apps/world:"));
+        var pushSlim = PutIndex(WorkflowHarness.BaseRepository, "slim");
+        var pushFull = PutIndex(WorkflowHarness.BaseRepository, "full");
+        Assert.True(pushSlim >= 0 && pushFull >= 0);
+        Assert.True(pushSlim < PutIndex("apps/hello", "1.0"));
+        Assert.True(pushSlim < PutIndex("apps/hello2", "1.0"));
+        Assert.True(pushFull < PutIndex("apps/world", "1.0"));
     }
 
     [Fact]
@@ -57,26 +56,25 @@ public sealed class BuildAllWorkflowTests : IDisposable
     }
 
     [Fact]
-    public async Task BuildAllAsync_RebuildBases_PipelinesOnTheRebuiltParentRebuiltInTheSameRun()
+    public async Task BuildAllAsync_RebuildBases_SameRootFilesystemGivesTheSameBaseDigestAndPipelinesStayCached()
     {
         // Given everything built once
         var before = await BuildAll();
         _harness.Engine.Calls.Clear();
 
-        // When built again with the bases rebuilt
+        // When built again with the bases rebuilt from the same root filesystems
         var result = await BuildAll(rebuildBases: true);
 
-        // Then the bases got new digests, and every pipeline on them missed the cache and was rebuilt on the new digest
+        // Then the bases were built again to the same digests (reproducible), so no pipeline lock went stale and every pipeline is a cache hit
+        Assert.Equal(4, _harness.Rootfs.Calls.Count);
         Assert.All(result.Bases, b => Assert.Equal(BuildAllOutcome.Built, b.Outcome));
-        Assert.All(result.Bases, b => Assert.NotEqual(before.Bases.Single(x => x.Subject == b.Subject).Reference, b.Reference));
-        Assert.All(result.Pipelines, p => Assert.Equal(BuildAllOutcome.Built, p.Outcome));
-        var newSlim = result.Bases.Single(b => b.Subject == "debian-bookworm/slim").Reference!.Digest;
-        Assert.Equal(newSlim, _harness.State.Builds.Last(b => b.Subject == "hello").BaseDigest);
-        Assert.True(_harness.Engine.Calls.IndexOf("Import 127.0.0.1:5001/base/debian-bookworm:slim") < BuildIndex("apps/hello:"));
+        Assert.All(result.Bases, b => Assert.Equal(before.Bases.Single(x => x.Subject == b.Subject).Reference, b.Reference));
+        Assert.All(result.Pipelines, p => Assert.Equal(BuildAllOutcome.CacheHit, p.Outcome));
+        Assert.DoesNotContain(_harness.Engine.Calls, c => c.StartsWith("Build ", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task BuildAllAsync_OnlyOneBaseMissing_OnlyItsPipelinesRebuilt()
+    public async Task BuildAllAsync_OnlyOneBaseMissing_OnlyItIsRebuiltToTheSameDigest()
     {
         // Given everything built once, then the full variant deleted from staging
         var before = await BuildAll();
@@ -86,11 +84,12 @@ public sealed class BuildAllWorkflowTests : IDisposable
         // When built again
         var result = await BuildAll();
 
-        // Then only full was rebuilt, and only world (on it) missed the cache
+        // Then only full was rebuilt, to the digest it had, so world (on it) is still a cache hit like the others
         Assert.Equal(BuildAllOutcome.Built, result.Bases.Single(b => b.Subject == "debian-bookworm/full").Outcome);
+        Assert.Equal(full, result.Bases.Single(b => b.Subject == "debian-bookworm/full").Reference);
         Assert.Equal(BuildAllOutcome.Present, result.Bases.Single(b => b.Subject == "debian-bookworm/slim").Outcome);
         Assert.Equal(
-            [("hello", BuildAllOutcome.CacheHit), ("hello2", BuildAllOutcome.CacheHit), ("world", BuildAllOutcome.Built)],
+            [("hello", BuildAllOutcome.CacheHit), ("hello2", BuildAllOutcome.CacheHit), ("world", BuildAllOutcome.CacheHit)],
             result.Pipelines.Select(p => (p.Subject, p.Outcome)));
     }
 
@@ -125,6 +124,7 @@ public sealed class BuildAllWorkflowTests : IDisposable
     private Task<BuildAllResult> BuildAll(bool rebuildBases = false) =>
         new BuildAllWorkflow(_harness.Services).BuildAllAsync(rebuildBases, maxParallelism: 1);
 
-    private int BuildIndex(string repositoryPrefix) =>
-        _harness.Engine.Calls.FindIndex(c => c.StartsWith("Build ", StringComparison.Ordinal) && c.Contains(repositoryPrefix, StringComparison.Ordinal));
+    private int PutIndex(string repository, string reference) =>
+        _harness.Staging.Puts.FindIndex(p => p.Repository == repository && p.Reference == reference);
+
 }

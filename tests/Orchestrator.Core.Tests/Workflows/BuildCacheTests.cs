@@ -6,7 +6,7 @@ namespace Orchestrator.Core.Tests.Workflows;
 
 public sealed class BuildCacheTests : IDisposable
 {
-    private readonly WorkflowHarness _harness = new();
+    private readonly WorkflowHarness _harness = new() { AutoLock = true };
 
     public void Dispose() => _harness.Dispose();
 
@@ -59,8 +59,9 @@ public sealed class BuildCacheTests : IDisposable
         _harness.Hello = _harness.Hello with { Files = [new Definitions.FileCopy(file, "/greeting.txt", 420)] };
         var first = await Build();
 
-        // When the file's bytes change and it is built again
+        // When the file's bytes change, the pipeline is locked again, and it is built again
         File.WriteAllText(file, "hello, world\n");
+        _harness.Hello = _harness.Hello with { Lock = null };
         var second = await Build();
 
         // Then it is a miss with another key, built by the engine again
@@ -76,11 +77,14 @@ public sealed class BuildCacheTests : IDisposable
         _harness.SeedBase(seed: "base-1");
         var first = await Build();
 
-        // When the base tag moves to another digest
+        // When the base tag moves to another digest, the lock is refused as stale
         _harness.SeedBase(seed: "base-2");
-        var second = await Build();
+        var stale = await Assert.ThrowsAsync<Errors.JobFailedException>(() => Build());
+        Assert.Contains("base debian-bookworm/slim moved from", stale.Message, StringComparison.Ordinal);
 
-        // Then the pipeline is rebuilt on the new base
+        // And once the pipeline is locked again on the new base, it is rebuilt there
+        _harness.Hello = _harness.Hello with { Lock = null };
+        var second = await Build();
         Assert.False(second.CacheHit);
         Assert.NotEqual(first.BaseReference.Digest, second.BaseReference.Digest);
         Assert.Equal(2, _harness.Engine.Builds.Count);

@@ -12,7 +12,7 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
 {
     private const string Target = WorkflowHarness.StagingHost + "/" + WorkflowHarness.PipelineRepository;
 
-    private readonly WorkflowHarness _harness = new();
+    private readonly WorkflowHarness _harness = new() { AutoLock = true };
 
     public void Dispose() => _harness.Dispose();
 
@@ -56,7 +56,7 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
         await Build();
 
         // Then the base was pulled from staging by digest (no tag), before the build
-        var pull = Assert.Single(_harness.Engine.Pulls);
+        var pull = _harness.Engine.Pulls[0];
         Assert.Equal(baseReference.Digest, pull.Digest);
         Assert.Null(pull.Tag);
         Assert.Equal(WorkflowHarness.StagingHost, pull.Registry);
@@ -74,9 +74,9 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
         // When built
         await Build(noCache: true);
 
-        // Then the build is tagged registry/repo:tag for every tag, on the host network, honouring no-cache
+        // Then the engine's build gets only a local name (the registry gets the normalized image), on the host network, honouring no-cache
         var request = Assert.Single(_harness.Engine.Builds).Request;
-        Assert.Equal([$"{Target}:1.0", $"{Target}:1.0.0", $"{Target}:latest-build"], request.Tags);
+        Assert.Equal(["orchestrator-build/hello:latest"], request.Tags);
         Assert.Equal("host", request.NetworkMode);
         Assert.Equal("Dockerfile", request.Dockerfile);
         Assert.True(request.NoCache);
@@ -149,10 +149,13 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
         // When built
         var result = await Build();
 
-        // Then each tag was pushed, both as the same digest, and the record says what it was built on
-        Assert.Equal([(Target, "1.0"), (Target, "1.0.0")], _harness.Engine.Pushes.Select(p => (p.Repository, p.Tag)));
-        var digest = _harness.Engine.Pushes[0].Digest;
-        Assert.Equal(digest, result.Digest);
+        // Then the manifest was put by digest and under each tag, not pushed by the engine, and the record says what it was built on
+        Assert.Empty(_harness.Engine.Pushes);
+        var puts = _harness.Staging.Puts.Where(p => p.Repository == WorkflowHarness.PipelineRepository).ToList();
+        var digest = result.Digest;
+        Assert.Equal([digest.ToString(), "1.0", "1.0.0"], puts.Take(3).Select(p => p.Reference));
+        Assert.All(puts.Take(3), p => Assert.Equal(MediaTypes.OciManifest, p.MediaType));
+        Assert.Equal(digest, _harness.Staging.Find(WorkflowHarness.PipelineRepository, "1.0")!.Digest);
         Assert.Equal(digest, _harness.Staging.Find(WorkflowHarness.PipelineRepository, "1.0.0")!.Digest);
         var record = Assert.Single(_harness.State.Builds);
         Assert.Equal("pipeline", record.Kind);
@@ -169,20 +172,61 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
     }
 
     [Fact]
-    public async Task BuildAsync_TagsPushedAsDifferentDigests_JobFailedAndNothingRecorded()
+    public async Task BuildAsync_NoLock_RefusedNamingTheLockCommandBeforeTheEngine()
     {
-        // Given an engine that reports another digest for the second tag
+        // Given the base and a pipeline that was never locked
+        _harness.AutoLock = false;
         _harness.SeedBase();
-        var other = Digest.Sha256Of("another image"u8);
-        _harness.Engine.PushDigestOverride = (_, tag) => tag == "1.0.0" ? other : null;
 
         // When built
         var error = await Assert.ThrowsAsync<JobFailedException>(() => Build());
 
-        // Then the build fails naming both digests, and no record claims it
-        Assert.Contains(other.ToString(), error.Message, StringComparison.Ordinal);
-        Assert.Contains("different digests", error.Message, StringComparison.Ordinal);
+        // Then the build is refused with the fix, and neither the engine nor the state saw anything
+        Assert.Contains("pipeline hello has no lock (hello.lock.yaml)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("orchestrator lock hello", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_harness.Engine.Calls);
         Assert.Empty(_harness.State.Builds);
+    }
+
+    [Fact]
+    public async Task BuildAsync_SameInputsTwiceWithoutCache_SameDigestDespiteTheEngineClock()
+    {
+        // Given a pipeline copying a file; the fake engine stamps 2040 on every file and its config
+        _harness.SeedBase();
+        var file = _harness.WriteFile("hello/greeting.txt", "hello\n");
+        _harness.Hello = _harness.Hello with { Files = [new Definitions.FileCopy(file, "/greeting.txt", 420)] };
+
+        // When built twice without any cache
+        var first = await Build(noCache: true);
+        var second = await Build(noCache: true);
+
+        // Then both builds pushed one digest, whose new layer is clamped to the lock's source date and whose config is dated it
+        Assert.Equal(2, _harness.Engine.Builds.Count);
+        Assert.Equal(first.Digest, second.Digest);
+        var (config, layers) = Orchestrator.Core.Images.OciImage.ReadManifest(_harness.Staging.Find(WorkflowHarness.PipelineRepository, first.Digest.ToString())!.Content.Span);
+        var top = TestTars.Read(TestTars.Gunzip(_harness.Staging.Blobs[(WorkflowHarness.PipelineRepository, layers[^1].Digest)]));
+        Assert.All(top, e => Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(WorkflowHarness.LockSourceDate), e.Entry.ModificationTime));
+        var json = System.Text.Json.JsonDocument.Parse(_harness.Staging.Blobs[(WorkflowHarness.PipelineRepository, config.Digest)]).RootElement;
+        Assert.Equal("2024-09-01T00:00:00Z", json.GetProperty("created").GetString());
+        Assert.False(json.TryGetProperty("container", out _));
+
+        // And the base's layer is reused as the base has it: mounted from the base repository, not uploaded again
+        Assert.Contains(_harness.Staging.Mounts, m => m.From == WorkflowHarness.BaseRepository && m.Digest == layers[0].Digest);
+    }
+
+    [Fact]
+    public async Task BuildAsync_ContentDiffers_AnotherDigest()
+    {
+        // Given one build
+        _harness.SeedBase();
+        var first = await Build(noCache: true);
+
+        // When the engine's result has one more file
+        _harness.Engine.ExtraLayerFiles.Add(("var/lib/surprise", "differs"));
+        var second = await Build(noCache: true);
+
+        // Then the digest differs
+        Assert.NotEqual(first.Digest, second.Digest);
     }
 
     [Fact]
@@ -264,8 +308,8 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
         // When it is built
         var result = await Build();
 
-        // Then both bases were pulled by digest, and the Dockerfile builds on full, runs on slim
-        Assert.Equal([slim.Digest, full.Digest], _harness.Engine.Pulls.Select(p => p.Digest));
+        // Then both bases were pulled by digest before anything else, and the Dockerfile builds on full, runs on slim
+        Assert.Equal([slim.Digest, full.Digest], _harness.Engine.Pulls.Take(2).Select(p => p.Digest));
         var dockerfile = (await ReadTarAsync(Assert.Single(_harness.Engine.Builds).Context))["Dockerfile"];
         Assert.Contains($"FROM {full.Name}@{full.Digest} AS wheels\n", dockerfile, StringComparison.Ordinal);
         Assert.Contains($"FROM {slim.Name}@{slim.Digest}\n", dockerfile, StringComparison.Ordinal);

@@ -8,7 +8,7 @@ public sealed class RunWorkflowTests : IDisposable
 {
     private const string QaHost = "127.0.0.1:5003";
 
-    private readonly WorkflowHarness _harness = new();
+    private readonly WorkflowHarness _harness = new() { AutoLock = true };
 
     public RunWorkflowTests()
     {

@@ -22,6 +22,8 @@ internal sealed class FakeEngine : IDockerEngine
 
     public Task PullImageAsync(ImageReference reference, RegistryCredentials? credentials = null, IProgress<EngineProgress>? progress = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+    public Task SaveImageAsync(string nameOrId, Stream destination, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
     public Task<ImageInspect?> InspectImageAsync(string nameOrId, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
     public Task TagImageAsync(string nameOrId, string repository, string tag, CancellationToken cancellationToken = default) => throw new NotSupportedException();

@@ -96,6 +96,24 @@ internal sealed class TestWorkspace : IDisposable
     public string BaseRepository => $"{Prefix}/base/debian-bookworm";
 
     /// <summary>
+    /// <see cref="AddHelloPipeline"/>, then <c>orchestrator lock NAME</c> on the real base and mirror, since
+    /// builds refuse a pipeline without a lock.
+    /// </summary>
+    public async Task<string> AddLockedHelloPipelineAsync(string name, string version = "1.0.0", string greetingPattern = "^hello from orchestrator$", bool floatingLatest = false)
+    {
+        AddHelloPipeline(name, version, greetingPattern, floatingLatest);
+        await LockAsync(name);
+        return name;
+    }
+
+    /// <summary>Runs <c>orchestrator lock NAME</c> and fails the test unless it exits 0.</summary>
+    public async Task LockAsync(string name)
+    {
+        var locked = await CliRunner.RunAsync(ConfigPath, "lock", name);
+        Assert.True(locked.ExitCode == 0, $"locking {name} failed: {locked}");
+    }
+
+    /// <summary>
     /// Writes pipelines/NAME.yaml on the slim base installing the pinned <c>hello</c> package and a copied
     /// script; <paramref name="greetingPattern"/> is what its validation expects the script to print.
     /// </summary>

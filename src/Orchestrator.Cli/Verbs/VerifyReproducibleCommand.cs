@@ -1,0 +1,49 @@
+using System.CommandLine;
+using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Errors;
+using Orchestrator.Core.Workflows;
+
+namespace Orchestrator.Cli.Verbs;
+
+/// <summary>
+/// <c>orchestrator verify-reproducible PIPELINE</c>: rebuild without any cache, without pushing, and compare
+/// the digest with the one the first stage holds for the same inputs; exit 1 naming the first differing
+/// file when they differ.
+/// </summary>
+internal sealed class VerifyReproducibleCommand : VerbCommand
+{
+    private readonly Argument<string> _pipeline = VerbArguments.Pipeline();
+
+    public VerifyReproducibleCommand(CliConsole console)
+        : base("verify-reproducible", "Rebuild a locked pipeline with no cache and check it gets the same digest; exit 1 naming the first differing file when not", console)
+    {
+        Arguments.Add(_pipeline);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    {
+        var result = await new ReproducibilityWorkflow(services).VerifyAsync(parseResult.GetRequiredValue(_pipeline), cancellationToken).ConfigureAwait(false);
+        if (parseResult.GetValue(CliOptions.Json))
+        {
+            JsonOutput.Write(Console.Out, new
+            {
+                pipeline = result.Pipeline,
+                reproducible = result.Reproducible,
+                expected = result.Expected.ToString(),
+                rebuilt = result.Rebuilt.ToString(),
+                difference = result.Difference is { } d ? new { layer = d.Layer, path = d.Path, detail = d.Detail } : null,
+            });
+        }
+        else if (result.Reproducible)
+        {
+            Console.Out.WriteLine($"{result.Pipeline}: reproducible, rebuilt as {result.Rebuilt}");
+        }
+        else
+        {
+            Console.Out.WriteLine($"{result.Pipeline}: NOT reproducible: {result.Expected.Digest} in the registry, {result.Rebuilt} rebuilt");
+            Console.Out.WriteLine($"first difference: {result.Difference}");
+        }
+
+        return result.Reproducible ? ExitCodes.Success : ExitCodes.JobFailed;
+    }
+}
