@@ -120,7 +120,7 @@ public sealed class PythonTests(RealPartsFixture fixture)
     }
 
     [Fact]
-    public async Task Lock_RequirementsInFromLocalIndex_PinsWhatPipResolvedAndTheBuildInstallsIt()
+    public async Task Lock_RequirementsInFromLocalIndex_PinsWhatPipResolvedAndRebuildsToTheSameDigest()
     {
         // Given a simple index on loopback serving the wheelhouse, and the service sample reading loose requirements from it
         await fixture.FullBaseAsync();
@@ -162,6 +162,11 @@ public sealed class PythonTests(RealPartsFixture fixture)
             Assert.True(validation.ExitCode == 0, validation.ToString());
             Assert.Contains(server.Requests, r => r.Contains("/simple/greet/", StringComparison.Ordinal));
 
+            // And a rebuild from the same lock without any cache gives the same digest
+            var rebuild = await CliRunner.RunAsync(Config, "build", name, "--no-cache", "--json");
+            Assert.True(rebuild.ExitCode == 0, rebuild.ToString());
+            Assert.Equal(digest, rebuild.Json.GetProperty("digest").GetString());
+
             // When requirements.in changes, Then the lock's drift check fails for CI until it is locked again
             await File.AppendAllTextAsync(requirementsIn, "# changed\nhello-devtools\n");
             var drift = await CliRunner.RunAsync(Config, "lock", name, "--check");
@@ -176,7 +181,7 @@ public sealed class PythonTests(RealPartsFixture fixture)
         }
     }
 
-    [Fact(Skip = "image digests are not reproducible yet: the Python layers are (same bytes, mtimes pinned, no .pyc), but the engine stamps the directories COPY creates, the apt layer and the config with build times until layers are normalized after the engine build (issue 4)")]
+    [Fact]
     public async Task Build_NoCacheFromPythonLock_ReproducesTheImageDigest()
     {
         // Given the native sample, locked
