@@ -15,7 +15,8 @@ namespace Orchestrator.Definitions;
 /// </summary>
 public static partial class LockFileReader
 {
-    private static readonly string[] TopKeys = ["lock-version", "pipeline", "inputs-checksum", "source-date-epoch", "base", "packages"];
+    private static readonly string[] TopKeys = ["lock-version", "pipeline", "inputs-checksum", "source-date-epoch", "base", "packages", "build-base", "build-packages", "python-packages"];
+    private static readonly string[] PythonPackageKeys = ["name", "version", "sha256"];
     private static readonly string[] BaseKeys = ["name", "reference", "digest", "packages"];
     private static readonly string[] PackageKeys = ["name", "version", "architecture", "sha256", "direct"];
     private static readonly string[] BasePackageKeys = ["name", "version", "architecture"];
@@ -73,20 +74,51 @@ public static partial class LockFileReader
             }
         }
 
-        var lockedBase = ReadBase(file, reader, fix);
-        var packages = ReadPackages(file, reader, fix);
+        var lockedBase = ReadBase(file, reader, fix, "base", required: true);
+        var packages = ReadPackages(file, reader, fix, "packages", required: true);
+        var buildBase = ReadBase(file, reader, fix, "build-base", required: false);
+        var buildPackages = buildBase is null ? [] : ReadPackages(file, reader, fix, "build-packages", required: true);
+        var pythonPackages = ReadPythonPackages(file, reader, fix);
 
         if (file.Diagnostics.Count != before || pipeline is null || checksum is null || epoch is null || lockedBase is null)
         {
             return null;
         }
 
-        return new PipelineLock(version!.Value.Value, pipeline.Value.Value, checksum.Value.Value, lockedBase, epoch.Value, packages);
+        var result = new PipelineLock(version!.Value.Value, pipeline.Value.Value, checksum.Value.Value, lockedBase, epoch.Value, packages);
+        result = buildBase is null ? result : result with { BuildBase = buildBase, BuildPackages = buildPackages };
+        return pythonPackages.Count == 0 ? result : result with { PythonPackages = pythonPackages };
     }
 
-    private static LockedBase? ReadBase(SourceFile file, MappingReader reader, string fix)
+    /// <summary>The optional <c>python-packages:</c> list: name, version and sha256 of what pip resolved.</summary>
+    private static List<LockedPythonPackage> ReadPythonPackages(SourceFile file, MappingReader reader, string fix)
     {
-        var node = reader.Mapping("base", BaseKeys, required: true, what: "'base'");
+        var result = new List<LockedPythonPackage>();
+        var items = reader.List("python-packages", "Python packages", example: "[{ name: greet, version: \"1.0.0\", sha256: … }]");
+        for (var i = 0; i < (items?.Count ?? 0); i++)
+        {
+            var item = MappingReader.Of(file, items![i], $"python-packages[{i}]", PythonPackageKeys);
+            var name = item?.String("name", required: true, example: "greet");
+            var version = item?.String("version", required: true, example: "\"1.0.0\"");
+            var sha256 = item?.String("sha256", required: true, example: "64 hex digits");
+            if (sha256 is { } s && !Sha256Hex().IsMatch(s.Value))
+            {
+                file.Error(s.Node, $"sha256 '{s.Value}' of python-packages[{i}] is not 64 lower-case hex digits", fix);
+                continue;
+            }
+
+            if (name is not null && version is not null && sha256 is not null)
+            {
+                result.Add(new LockedPythonPackage(name.Value.Value, version.Value.Value, sha256.Value.Value));
+            }
+        }
+
+        return result;
+    }
+
+    private static LockedBase? ReadBase(SourceFile file, MappingReader reader, string fix, string key, bool required)
+    {
+        var node = reader.Mapping(key, BaseKeys, required: required, what: $"'{key}'");
         if (node is null)
         {
             return null;
@@ -125,13 +157,13 @@ public static partial class LockFileReader
         return name is null || reference is null || digest is null ? null : new LockedBase(name.Value.Value, reference, digest) { Packages = packages };
     }
 
-    private static List<LockedPackage> ReadPackages(SourceFile file, MappingReader reader, string fix)
+    private static List<LockedPackage> ReadPackages(SourceFile file, MappingReader reader, string fix, string key, bool required)
     {
         var result = new List<LockedPackage>();
-        var items = reader.List("packages", "packages", required: true, example: "[{ name: hello, version: \"2.10-3\", architecture: amd64, sha256: …, direct: true }]");
+        var items = reader.List(key, "packages", required: required, example: "[{ name: hello, version: \"2.10-3\", architecture: amd64, sha256: …, direct: true }]");
         for (var i = 0; i < (items?.Count ?? 0); i++)
         {
-            var item = MappingReader.Of(file, items![i], $"packages[{i}]", PackageKeys);
+            var item = MappingReader.Of(file, items![i], $"{key}[{i}]", PackageKeys);
             if (item is null)
             {
                 continue;
@@ -143,7 +175,7 @@ public static partial class LockFileReader
             var sha256 = item.String("sha256", required: true, example: "64 hex digits");
             if (sha256 is { } s && !Sha256Hex().IsMatch(s.Value))
             {
-                file.Error(s.Node, $"sha256 '{s.Value}' of packages[{i}] is not 64 lower-case hex digits", fix);
+                file.Error(s.Node, $"sha256 '{s.Value}' of {key}[{i}] is not 64 lower-case hex digits", fix);
                 sha256 = null;
             }
 

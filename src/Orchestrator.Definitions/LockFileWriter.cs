@@ -37,8 +37,36 @@ public static class LockFileWriter
                 .Append(", architecture: ").Append(Quote(package.Architecture)).Append(" }\n");
         }
 
-        yaml.Append("packages:").Append(pipelineLock.Packages.Count == 0 ? " []\n" : "\n");
-        foreach (var package in pipelineLock.Packages.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Architecture, StringComparer.Ordinal))
+        WritePackages(yaml, "packages", pipelineLock.Packages);
+        if (pipelineLock.BuildBase is { } buildBase)
+        {
+            // Only Python pipelines' locks carry the build stage, so every other lock keeps its bytes.
+            yaml.Append("build-base:\n");
+            yaml.Append("  name: ").Append(Quote(buildBase.Name)).Append('\n');
+            yaml.Append("  reference: ").Append(Quote(buildBase.Reference.ToString())).Append('\n');
+            yaml.Append("  digest: ").Append(Quote(buildBase.Digest.ToString())).Append('\n');
+            WritePackages(yaml, "build-packages", pipelineLock.BuildPackages);
+        }
+
+        if (pipelineLock.PythonPackages.Count > 0)
+        {
+            // Only locks with Python packages carry the key, so every other lock keeps its bytes.
+            yaml.Append("python-packages:\n");
+            foreach (var package in pipelineLock.PythonPackages.OrderBy(p => p.Name, StringComparer.Ordinal))
+            {
+                yaml.Append("  - { name: ").Append(Quote(package.Name))
+                    .Append(", version: ").Append(Quote(package.Version))
+                    .Append(", sha256: ").Append(Quote(package.Sha256)).Append(" }\n");
+            }
+        }
+
+        return yaml.ToString();
+    }
+
+    private static void WritePackages(StringBuilder yaml, string key, IReadOnlyList<LockedPackage> packages)
+    {
+        yaml.Append(key).Append(':').Append(packages.Count == 0 ? " []\n" : "\n");
+        foreach (var package in packages.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Architecture, StringComparer.Ordinal))
         {
             yaml.Append("  - { name: ").Append(Quote(package.Name))
                 .Append(", version: ").Append(Quote(package.Version))
@@ -46,8 +74,6 @@ public static class LockFileWriter
                 .Append(", sha256: ").Append(Quote(package.Sha256))
                 .Append(", direct: ").Append(package.Direct ? "true" : "false").Append(" }\n");
         }
-
-        return yaml.ToString();
     }
 
     /// <summary>Writes the lock to <paramref name="path"/> through a temporary file, so a reader never sees half a lock.</summary>

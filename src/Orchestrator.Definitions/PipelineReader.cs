@@ -12,7 +12,7 @@ namespace Orchestrator.Definitions;
 internal static partial class PipelineReader
 {
     private static readonly string[] TopKeys =
-        ["name", "version", "base", "repository", "packages", "files", "env", "user", "workdir", "entrypoint", "cmd", "labels", "tags", "floating-tags", "validate", "auto"];
+        ["name", "version", "base", "repository", "packages", "files", "env", "user", "workdir", "entrypoint", "cmd", "labels", "tags", "floating-tags", "validate", "auto", "python"];
 
     private static readonly string[] PackageKeys = ["apt"];
     private static readonly string[] FileKeys = ["src", "dest", "mode"];
@@ -74,6 +74,7 @@ internal static partial class PipelineReader
         var floatingTags = ReadFloatingTags(file, reader, tags);
         var validate = ReadValidate(file, reader);
         var auto = ReadAuto(file, reader.String("auto", example: "build"));
+        var python = PythonReader.Read(file, reader, baseRef, bases, (entries) => ReadAptMap(file, entries, hasLock: false, pipelineLock: null, out _), pipelineLock);
 
         if (file.Diagnostics.Count != before || name is null || version is null || baseRef is null || repository is null)
         {
@@ -101,6 +102,7 @@ internal static partial class PipelineReader
             FloatingTags = floatingTags,
             Lock = pipelineLock,
             UnpinnedPackages = unpinned,
+            Python = python,
         };
     }
 
@@ -144,7 +146,7 @@ internal static partial class PipelineReader
         return AutoMode.None;
     }
 
-    private static BaseVariantRef? ResolveBase(SourceFile file, Located<string>? text, IReadOnlyDictionary<string, BaseImageDefinition?> bases)
+    internal static BaseVariantRef? ResolveBase(SourceFile file, Located<string>? text, IReadOnlyDictionary<string, BaseImageDefinition?> bases)
     {
         if (text is not { } given)
         {
@@ -190,10 +192,20 @@ internal static partial class PipelineReader
 
     private static List<AptPackage> ReadPackages(SourceFile file, MappingReader reader, bool hasLock, PipelineLock? pipelineLock, out List<string> unpinned)
     {
-        var result = new List<AptPackage>();
-        unpinned = [];
         var packages = reader.Mapping("packages", PackageKeys, what: "'packages'");
         var apt = packages?.StringMap("apt", allowEmptyValues: true, example: "{ python3-minimal: \"3.11.2-1+b1\" }");
+        return ReadAptMap(file, apt, hasLock, pipelineLock, out unpinned);
+    }
+
+    /// <summary>
+    /// A mapping of apt package names to exact versions (<c>packages.apt</c>, <c>python.build-packages</c>); a
+    /// version may be left out only when <paramref name="hasLock"/>, and then the lock's version is used.
+    /// </summary>
+    private static List<AptPackage> ReadAptMap(
+        SourceFile file, IReadOnlyList<(YamlScalarNode Key, Located<string>? Value)>? apt, bool hasLock, PipelineLock? pipelineLock, out List<string> unpinned)
+    {
+        var result = new List<AptPackage>();
+        unpinned = [];
         foreach (var (key, version) in apt ?? [])
         {
             var package = key.Value!;
@@ -273,7 +285,7 @@ internal static partial class PipelineReader
     /// The source's absolute path, when it names an existing file inside the pipeline's folder, following
     /// symlinks: a link out of the folder would let a definition copy any file on the build machine.
     /// </summary>
-    private static string? Source(SourceFile file, Located<string>? text)
+    internal static string? Source(SourceFile file, Located<string>? text)
     {
         if (text is not { } src)
         {
@@ -318,7 +330,7 @@ internal static partial class PipelineReader
         return full;
     }
 
-    private static bool IsInside(string path, string folder) =>
+    internal static bool IsInside(string path, string folder) =>
         path.StartsWith(Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private static string? AbsolutePath(SourceFile file, Located<string>? text, string key)

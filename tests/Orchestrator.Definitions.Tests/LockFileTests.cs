@@ -47,6 +47,49 @@ public sealed class LockFileTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteThenRead_PythonPackages_RoundTripSortedAndOnlyWhenPresent()
+    {
+        // Given a lock with two Python packages out of order, and the same lock without any
+        var withPython = SampleLock() with
+        {
+            PythonPackages = [new LockedPythonPackage("zipp", "3.17.0", new string('e', 64)), new LockedPythonPackage("greet", "1.0.0", new string('f', 64))],
+        };
+        var path = _workspace.PathOf("pipelines/app.lock.yaml");
+        await LockFileWriter.WriteAsync(withPython, path);
+
+        // When it is read back
+        var read = await LockFileReader.ReadAsync(path);
+
+        // Then the packages come back sorted by name with their hashes, and a lock without them has no key at all
+        Assert.Equal([.. withPython.PythonPackages.OrderBy(p => p.Name, StringComparer.Ordinal)], read.PythonPackages);
+        Assert.Contains($"python-packages:\n  - {{ name: \"greet\", version: \"1.0.0\", sha256: \"{new string('f', 64)}\" }}\n", await File.ReadAllTextAsync(path), StringComparison.Ordinal);
+        Assert.DoesNotContain("python-packages", LockFileWriter.Write(SampleLock()), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WriteThenRead_BuildStage_RoundTripsTheBuildBaseAndItsClosure()
+    {
+        // Given a Python pipeline's lock with a build base and its apt closure
+        var withBuild = SampleLock() with
+        {
+            BuildBase = new LockedBase("debian-bookworm/full", ImageReference.Parse("127.0.0.1:5001/base/debian-bookworm:full"), Digest.Parse("sha256:" + new string('9', 64))),
+            BuildPackages = [new LockedPackage("gcc-12", "12.2.0-14+deb12u1", "amd64", new string('8', 64), false), new LockedPackage("gcc", "4:12.2.0-3", "amd64", new string('7', 64), true)],
+        };
+        var path = _workspace.PathOf("pipelines/app.lock.yaml");
+        await LockFileWriter.WriteAsync(withBuild, path);
+
+        // When it is read back
+        var read = await LockFileReader.ReadAsync(path);
+
+        // Then the build base and its sorted closure survive, and a lock without them writes neither key
+        Assert.Equal(withBuild.BuildBase.Digest, read.BuildBase!.Digest);
+        Assert.Equal("debian-bookworm/full", read.BuildBase.Name);
+        Assert.Equal(["gcc", "gcc-12"], read.BuildPackages.Select(p => p.Name));
+        Assert.True(read.BuildPackages[0].Direct);
+        Assert.DoesNotContain("build-", LockFileWriter.Write(SampleLock()), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Read_UnknownKeyBadDigestAndBadSha256_ReportsEachAtItsPosition()
     {
         // Given a lock with an unknown key, a malformed base digest and a short sha256

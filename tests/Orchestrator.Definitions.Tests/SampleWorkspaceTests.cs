@@ -53,22 +53,35 @@ public sealed class SampleWorkspaceTests
         var slim = bookworm.Variants["slim"];
         Assert.Equal(("bookworm", "minbase", true), (slim.Suite, slim.DebootstrapVariant, slim.Slim));
 
-        // And hello-python is pinned, tagged 1.0.0 and latest, with an absolute file source that exists
+        // And hello-python is a Python service on slim: python3 pinned, its project and hashed requirements built on full
         var hello = workspace.GetPipeline("hello-python");
         Assert.Equal("debian-bookworm/slim", hello.Base.ToString());
-        Assert.Equal(["1.0.0", "latest"], hello.Tags);
-        Assert.Equal("python3-minimal=3.11.2-1+b1", Assert.Single(hello.AptPackages).ToString());
-        var copy = Assert.Single(hello.Files);
-        Assert.Equal(Path.Combine(root, "pipelines", "hello-python", "hello.py"), copy.Source);
-        Assert.True(Path.IsPathRooted(copy.Source) && File.Exists(copy.Source));
-        Assert.Equal(("/app/hello.py", (int?)0x1ED), (copy.Destination, copy.Mode));
+        Assert.Equal(["2.0.0", "latest"], hello.Tags);
+        Assert.Equal("python3=3.11.2-1+b1", Assert.Single(hello.AptPackages).ToString());
+        Assert.Empty(hello.Files);
+        var python = hello.Python!;
+        Assert.Equal("debian-bookworm/full", python.BuildBase.ToString());
+        Assert.Equal(Path.Combine(root, "pipelines", "hello-python", "app"), python.Project);
+        Assert.True(File.Exists(Path.Combine(python.Project!, "pyproject.toml")));
+        Assert.Equal(Path.Combine(root, "pipelines", "hello-python", "wheels"), python.FindLinks);
+        var greet = Assert.Single(python.Requirements);
+        Assert.Equal(("greet", "1.0.0"), (greet.Name, greet.Version));
+        Assert.Equal(["hello-devtools"], python.DevRequirements.Select(d => d.Name));
+        Assert.Contains(python.BuildPackages, p => p.Name == "python3-pip");
         Assert.Equal("10001", hello.User);
-        Assert.Equal(["python3", "/app/hello.py"], hello.Entrypoint!);
+        Assert.Equal(["python3", "-m", "hello_service"], hello.Entrypoint!);
         Assert.Equal(Core.Definitions.AutoMode.None, hello.Auto);
-        Assert.Contains(hello.Validate.Commands, c => c.Run.SequenceEqual(["python3", "-c", "print(6*7)"]) && c.ExpectStdout == "^42$" && c.ExpectExit == 0);
-        Assert.Contains(hello.Validate.Files, f => f.Path == "/usr/share/doc/python3-minimal/changelog.Debian.gz" && !f.Exists);
+        Assert.Contains(hello.Validate.Commands, c => c.Name == "healthz answers over loopback" && c.Run[0] == "sh");
+        Assert.Contains(hello.Validate.Files, f => f.Path == "/usr/share/doc/python3/changelog.Debian.gz" && !f.Exists);
         Assert.Equal("10001", hello.Validate.Metadata!.User);
-        Assert.Equal(120, hello.Validate.MaxSizeMb);
+        Assert.Equal(140, hello.Validate.MaxSizeMb);
+
+        // And hello-native compiles its C extension on full with the headers and gcc pinned
+        var native = workspace.GetPipeline("hello-native");
+        Assert.Equal(("debian-bookworm/slim", "debian-bookworm/full"), (native.Base.ToString(), native.Python!.BuildBase.ToString()));
+        Assert.Contains(native.Python.BuildPackages, p => p.Name == "gcc");
+        Assert.Contains(native.Python.BuildPackages, p => p.Name == "python3-dev");
+        Assert.Empty(native.Python.Requirements);
 
         // And toolbox builds on full, with curl and jq pinned
         var toolbox = workspace.GetPipeline("toolbox");
@@ -90,7 +103,9 @@ public sealed class SampleWorkspaceTests
         var options = System.Text.RegularExpressions.RegexOptions.Multiline;
 
         // Then YAML escaping left working patterns
-        Assert.Matches(new System.Text.RegularExpressions.Regex(hello.ExpectStdout!, options), "Hello, validation! hello-python 1.0.0 on Python 3.11.2\n");
+        Assert.Matches(new System.Text.RegularExpressions.Regex(hello.ExpectStdout!, options), "Hello, validation! hello-service 2.0.0 on Python 3.11.2\n");
+        var healthz = workspace.GetPipeline("hello-python").Validate.Commands.Single(c => c.Name == "healthz answers over loopback");
+        Assert.Matches(new System.Text.RegularExpressions.Regex(healthz.ExpectStdout!, options), "{\"python\": \"3.11.2\", \"service\": \"hello-service\", \"status\": \"ok\", \"version\": \"2.0.0\"}\n");
         Assert.Matches(new System.Text.RegularExpressions.Regex(transform.ExpectStdout!, options), "{\"doubled\":[2,4,6],\"count\":3}\n");
     }
 }

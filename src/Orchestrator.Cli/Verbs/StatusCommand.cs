@@ -27,7 +27,23 @@ internal sealed class StatusCommand : VerbCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
     {
         var statuses = await new ReleaseWorkflow(services).GetStatusAsync(parseResult.GetValue(_pipeline), cancellationToken).ConfigureAwait(false);
-        using var document = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Status(statuses)));
+        IReadOnlyList<(string Base, string Variant, long? Bytes)> sizes;
+        try
+        {
+            sizes = await ImageSizes.BaseVariantSizesAsync(services, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OrchestratorException)
+        {
+            // The sizes are extra: the records alone still answer 'status' when the first stage's registry does not.
+            sizes = [];
+        }
+
+        using var pipelines = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Status(statuses)));
+        using var document = JsonDocument.Parse(ResultDocuments.Serialize(new
+        {
+            pipelines = pipelines.RootElement.GetProperty("pipelines"),
+            bases = sizes.GroupBy(s => s.Base).Select(g => new { @base = g.Key, variants = g.ToDictionary(v => v.Variant, v => v.Bytes) }),
+        }));
         return Write(parseResult, document.RootElement, null);
     }
 
@@ -41,6 +57,32 @@ internal sealed class StatusCommand : VerbCommand
     /// <summary>The pipelines of a status document (an object with <c>pipelines</c>, or the array itself).</summary>
     internal static IEnumerable<JsonElement> PipelinesOf(JsonElement status) =>
         status.ValueKind == JsonValueKind.Array ? status.EnumerateArray() : TextTable.Array(status, "pipelines");
+
+    /// <summary>
+    /// The base variants' sizes in the first stage side by side (compressed, as a pull moves them), one row per base,
+    /// one column per variant, so what full costs over slim is visible. Nothing when the status has none (the daemon's).
+    /// </summary>
+    private void WriteBaseSizes(JsonElement status)
+    {
+        if (status.ValueKind != JsonValueKind.Object || !status.TryGetProperty("bases", out var bases) || bases.GetArrayLength() == 0)
+        {
+            return;
+        }
+
+        var variants = bases.EnumerateArray().SelectMany(b => b.GetProperty("variants").EnumerateObject().Select(v => v.Name)).Distinct().Order(StringComparer.Ordinal).ToList();
+        var table = new TextTable(["BASE", .. variants.Select(v => v.ToUpperInvariant())]);
+        foreach (var entry in bases.EnumerateArray())
+        {
+            var sizes = entry.GetProperty("variants");
+            table.Add([
+                TextTable.Text(entry, "base"),
+                .. variants.Select(v => sizes.TryGetProperty(v, out var bytes) ? bytes.ValueKind == JsonValueKind.Number ? ImageSize.Format(bytes.GetInt64()) : "(not built)" : "-"),
+            ]);
+        }
+
+        Console.Out.WriteLine();
+        table.Write(Console.Out);
+    }
 
     private int Write(ParseResult parseResult, JsonElement status, string? only)
     {
@@ -95,6 +137,7 @@ internal sealed class StatusCommand : VerbCommand
         }
 
         table.Write(Console.Out);
+        WriteBaseSizes(status);
         foreach (var line in stale)
         {
             Console.Out.WriteLine(line);

@@ -62,6 +62,16 @@ public sealed record PipelineDefinition(
     /// </summary>
     public IReadOnlyList<string> UnpinnedPackages { get; init; } = [];
 
+    /// <summary>
+    /// The <c>python:</c> block: a Python service built into wheels on a build base and installed into this image,
+    /// or null for a pipeline without one. <value>The default is null.</value>
+    /// </summary>
+    public PythonSpec? Python { get; init; }
+
+    /// <summary>Every base variant a build of this pipeline needs: <see cref="Base"/>, then the Python build base when it differs.</summary>
+    public IReadOnlyList<BaseVariantRef> BasesUsed =>
+        Python is { } python && python.BuildBase != Base ? [Base, python.BuildBase] : [Base];
+
     /// <summary>Where the lock of the definition at <paramref name="definitionPath"/> lives: NAME.lock.yaml next to it.</summary>
     public static string LockPathFor(string definitionPath) =>
         Path.Combine(Path.GetDirectoryName(definitionPath)!, Path.GetFileNameWithoutExtension(definitionPath) + ".lock.yaml");

@@ -44,6 +44,13 @@ public static class ResultDocuments
         cacheHit = result.CacheHit,
         cacheKey = result.CacheKey?.ToString(),
         sbom = result.SbomDigest?.ToString(),
+        size = result.Size is not { } size ? null : new
+        {
+            totalBytes = size.TotalBytes,
+            uncompressedBytes = result.UncompressedBytes,
+            configBytes = size.ConfigBytes,
+            layers = size.Layers.Select(l => new { digest = l.Digest.ToString(), sizeBytes = l.SizeBytes }),
+        },
     };
 
     public static object Validation(ValidationResult result) => new

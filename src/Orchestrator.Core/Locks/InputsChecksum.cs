@@ -79,6 +79,12 @@ public static class InputsChecksum
             json.WriteList("entrypoint", pipeline.Entrypoint);
             json.WriteList("cmd", pipeline.Cmd);
             json.WritePairs("labels", pipeline.Labels);
+            if (pipeline.Python is { } python)
+            {
+                // Only Python pipelines carry the key, so older locks stay fresh.
+                PythonBuildContext.WriteInputs(json, python);
+            }
+
             json.WriteEndObject();
         }
 

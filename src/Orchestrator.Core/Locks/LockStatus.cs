@@ -36,7 +36,11 @@ public sealed record LockStatus(string Pipeline, LockState State, IReadOnlyList<
     /// Compares <paramref name="pipelineLock"/> with <paramref name="pipeline"/> as it is now and with the
     /// base variant's current digest in the first stage.
     /// </summary>
-    public static LockStatus Check(PipelineLock? pipelineLock, PipelineDefinition pipeline, Digest currentBaseDigest)
+    /// <param name="pipelineLock">The lock, or null when there is none.</param>
+    /// <param name="pipeline">The definition as it is now.</param>
+    /// <param name="currentBaseDigest">The base variant's digest in the first stage now.</param>
+    /// <param name="currentBuildBaseDigest">For a Python pipeline, its build base's digest now; null skips that check.</param>
+    public static LockStatus Check(PipelineLock? pipelineLock, PipelineDefinition pipeline, Digest currentBaseDigest, Digest? currentBuildBaseDigest = null)
     {
         if (pipelineLock is null)
         {
@@ -61,6 +65,18 @@ public sealed record LockStatus(string Pipeline, LockState State, IReadOnlyList<
         else if (pipelineLock.Base.Digest != currentBaseDigest)
         {
             reasons.Add($"base {pipeline.Base} moved from {pipelineLock.Base.Digest.ToShortString()} to {currentBaseDigest.ToShortString()}");
+        }
+
+        if (pipeline.Python is { } python)
+        {
+            if (pipelineLock.BuildBase is not { } buildBase || buildBase.Name != python.BuildBase.ToString())
+            {
+                reasons.Add($"the lock has no build stage on {python.BuildBase}");
+            }
+            else if (currentBuildBaseDigest is not null && buildBase.Digest != currentBuildBaseDigest)
+            {
+                reasons.Add($"build base {python.BuildBase} moved from {buildBase.Digest.ToShortString()} to {currentBuildBaseDigest.ToShortString()}");
+            }
         }
 
         foreach (var package in pipeline.AptPackages)

@@ -49,22 +49,16 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
 
     /// <summary>The digest-pinned reference the pipeline's base variant has in the first stage now.</summary>
     /// <exception cref="JobFailedException">The base was never built.</exception>
-    public async Task<ImageReference> CurrentBaseAsync(PipelineDefinition pipeline, CancellationToken cancellationToken = default)
-    {
-        var bases = new BaseImageWorkflow(services);
-        var (image, variant) = services.Workspace.GetBaseVariant(pipeline.Base.ToString());
-        return await bases.ResolveAsync(image, variant, cancellationToken).ConfigureAwait(false)
-            ?? throw new JobFailedException(
-                $"base {pipeline.Base} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
-                $"build it with 'orchestrator base build {pipeline.Base}', then lock again");
-    }
+    public Task<ImageReference> CurrentBaseAsync(PipelineDefinition pipeline, CancellationToken cancellationToken = default) =>
+        CurrentBaseAsync(pipeline, pipeline.Base, cancellationToken);
 
     /// <summary>Compares the pipeline's lock with its definition, files and the base's current digest.</summary>
     public async Task<LockStatus> CheckAsync(string pipelineName, CancellationToken cancellationToken = default)
     {
         var pipeline = services.Workspace.GetPipeline(pipelineName);
         var current = await CurrentBaseAsync(pipeline, cancellationToken).ConfigureAwait(false);
-        return LockStatus.Check(pipeline.Lock, pipeline, current.Digest!);
+        var buildBase = pipeline.Python is { } python ? await CurrentBaseAsync(pipeline, python.BuildBase, cancellationToken).ConfigureAwait(false) : null;
+        return LockStatus.Check(pipeline.Lock, pipeline, current.Digest!, buildBase?.Digest);
     }
 
     /// <summary>
@@ -78,22 +72,75 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
     {
         var pipeline = services.Workspace.GetPipeline(pipelineName);
         var baseReference = await CurrentBaseAsync(pipeline, cancellationToken).ConfigureAwait(false);
-        var arguments = pipeline.AptPackages
-            .Select(p => pipeline.UnpinnedPackages.Contains(p.Name, StringComparer.Ordinal) || p.Version.Length == 0 ? p.Name : p.ToString())
+        var (packages, basePackages, sourceDate) = await ResolveAptAsync(pipeline, pipeline.Base, baseReference, pipeline.AptPackages, pipeline.UnpinnedPackages, cancellationToken).ConfigureAwait(false);
+
+        var result = new PipelineLock(
+            PipelineLock.CurrentVersion,
+            pipeline.Name,
+            InputsChecksum.Compute(pipeline),
+            LockedBaseOf(pipeline.Base, baseReference.Digest!) with { Packages = basePackages },
+            sourceDate,
+            packages);
+
+        if (pipeline.Python is { } python)
+        {
+            // python: the build stage's closure (interpreter, pip, compilers) on the build base, so a rebuild
+            // compiles with the same bytes; then loose requirements.in, resolved by pip there.
+            var buildBase = await CurrentBaseAsync(pipeline, python.BuildBase, cancellationToken).ConfigureAwait(false);
+            var (buildPackages, _, _) = await ResolveAptAsync(pipeline, python.BuildBase, buildBase, python.BuildPackages, [], cancellationToken).ConfigureAwait(false);
+            result = result with { BuildBase = LockedBaseOf(python.BuildBase, buildBase.Digest!), BuildPackages = buildPackages };
+            if (python.RequirementsIn.Count > 0)
+            {
+                result = result with { PythonPackages = await new PythonLockResolver(services).ResolveAsync(pipeline, buildBase, cancellationToken).ConfigureAwait(false) };
+            }
+        }
+
+        LogResolved(pipeline.Name, packages.Count, baseReference.Digest!);
+        return result;
+    }
+
+    /// <summary>The digest-pinned reference <paramref name="baseVariant"/> (a pipeline's base or build base) has in the first stage now.</summary>
+    /// <exception cref="JobFailedException">The base was never built.</exception>
+    public async Task<ImageReference> CurrentBaseAsync(PipelineDefinition pipeline, BaseVariantRef baseVariant, CancellationToken cancellationToken = default)
+    {
+        var bases = new BaseImageWorkflow(services);
+        var (image, variant) = services.Workspace.GetBaseVariant(baseVariant.ToString());
+        return await bases.ResolveAsync(image, variant, cancellationToken).ConfigureAwait(false)
+            ?? throw new JobFailedException(
+                $"base {baseVariant} of {pipeline.Name} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
+                $"build it with 'orchestrator base build {baseVariant}', then lock again");
+    }
+
+    private LockedBase LockedBaseOf(BaseVariantRef baseVariant, Digest digest)
+    {
+        var (image, variant) = services.Workspace.GetBaseVariant(baseVariant.ToString());
+        return new LockedBase(baseVariant.ToString(), new BaseImageWorkflow(services).TagReference(image, variant), digest);
+    }
+
+    /// <summary>
+    /// The full closure that installing <paramref name="wanted"/> brings on <paramref name="image"/>:
+    /// <c>apt-get install -s</c> for the closure, <c>apt-cache show</c> for each <c>.deb</c>'s SHA-256; with the
+    /// base's installed set and the mirror's source date.
+    /// </summary>
+    private async Task<(List<LockedPackage> Packages, IReadOnlyList<InstalledPackage> BasePackages, long SourceDate)> ResolveAptAsync(
+        PipelineDefinition pipeline, BaseVariantRef baseVariant, ImageReference image, IReadOnlyList<AptPackage> wanted, IReadOnlyList<string> unpinned, CancellationToken cancellationToken)
+    {
+        var arguments = wanted
+            .Select(p => unpinned.Contains(p.Name, StringComparer.Ordinal) || p.Version.Length == 0 ? p.Name : p.ToString())
             .ToList();
 
-        services.Reporter.Step($"resolving {arguments.Count} apt package(s) of {pipeline.Name} on {baseReference.Digest!.ToShortString()}");
-        var (exitCode, logs) = await RunAptAsync(baseReference, ResolveScript, arguments, cancellationToken).ConfigureAwait(false);
+        services.Reporter.Step($"resolving {arguments.Count} apt package(s) of {pipeline.Name} on {baseVariant} {image.Digest!.ToShortString()}");
+        var (exitCode, logs) = await RunAptAsync(image, ResolveScript, arguments, cancellationToken).ConfigureAwait(false);
         var sections = Sections(logs.Stdout);
         if (exitCode != 0)
         {
-            throw Failure(pipeline, baseReference, exitCode, logs);
+            throw Failure(pipeline, image, exitCode, logs);
         }
 
         var installs = AptOutput.ParseSimulation(sections.GetValueOrDefault("simulate", string.Empty));
         var hashes = AptOutput.ParseShow(sections.GetValueOrDefault("show", string.Empty));
         var basePackages = AptOutput.ParseDpkgQuery(sections.GetValueOrDefault("base-packages", string.Empty));
-        var direct = pipeline.AptPackages.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var direct = wanted.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
 
         var closure = installs.Select(i => (i.Name, i.Version, i.Architecture)).ToList();
         // A named package the base already has at the wanted version gets no Inst line; the lock still pins it.
@@ -118,21 +165,7 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
 
         var sourceDate = AptOutput.ParseNewestReleaseDate(sections.GetValueOrDefault("release-dates", string.Empty))
             ?? throw new JobFailedException("apt's Release files carry no Date: line, so the lock has no source date; check the base's apt sources");
-
-        var (image, variant) = services.Workspace.GetBaseVariant(pipeline.Base.ToString());
-        var lockedBase = new LockedBase(pipeline.Base.ToString(), new BaseImageWorkflow(services).TagReference(image, variant), baseReference.Digest!)
-        {
-            Packages = basePackages,
-        };
-        var result = new PipelineLock(
-            PipelineLock.CurrentVersion,
-            pipeline.Name,
-            InputsChecksum.Compute(pipeline),
-            lockedBase,
-            sourceDate,
-            packages.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Architecture, StringComparer.Ordinal).ToList());
-        LogResolved(pipeline.Name, packages.Count, baseReference.Digest!);
-        return result;
+        return ([.. packages.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Architecture, StringComparer.Ordinal)], basePackages, sourceDate);
     }
 
     /// <summary>

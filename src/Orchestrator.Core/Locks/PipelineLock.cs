@@ -24,6 +24,24 @@ public sealed record PipelineLock(
     /// <summary>The only lock format this version reads and writes.</summary>
     public const int CurrentVersion = 1;
 
+    /// <summary>
+    /// The Python packages pip's resolver chose for the pipeline's <c>requirements.in</c> on the build base, each with
+    /// the SHA-256 of the file it fetched, sorted by name. Empty for a pipeline without loose Python requirements.
+    /// <value>The default is none.</value>
+    /// </summary>
+    public IReadOnlyList<LockedPythonPackage> PythonPackages { get; init; } = [];
+
+    /// <summary>
+    /// For a Python pipeline: the build base the build stage's apt closure was resolved on, or null. <value>The default is null.</value>
+    /// </summary>
+    public LockedBase? BuildBase { get; init; }
+
+    /// <summary>
+    /// For a Python pipeline: the full apt closure of its <c>python.build-packages</c> (interpreter, pip, compilers) on
+    /// <see cref="BuildBase"/>, sorted; the build stage installs exactly these. <value>The default is none.</value>
+    /// </summary>
+    public IReadOnlyList<LockedPackage> BuildPackages { get; init; } = [];
+
     /// <summary>The <c>name=version</c> arguments that install exactly this closure with apt-get.</summary>
     public IReadOnlyList<Definitions.AptPackage> ToAptPackages() =>
         Packages.Select(p => new Definitions.AptPackage(p.Name, p.Version)).ToList();
@@ -55,3 +73,9 @@ public sealed record InstalledPackage(string Name, string Version, string Archit
 {
     public override string ToString() => $"{Name} {Version} {Architecture}";
 }
+
+/// <summary>A Python package of a lock: what pip resolved for <c>requirements.in</c>.</summary>
+/// <param name="Name">The PEP 503 normalized distribution name.</param>
+/// <param name="Version">The exact version pip chose.</param>
+/// <param name="Sha256">The SHA-256 of the wheel or sdist pip fetched, 64 lower-case hex digits.</param>
+public sealed record LockedPythonPackage(string Name, string Version, string Sha256);

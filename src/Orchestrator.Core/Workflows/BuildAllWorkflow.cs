@@ -67,7 +67,7 @@ public sealed partial class BuildAllWorkflow(OrchestratorServices services)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxParallelism);
         var pipelines = services.Workspace.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
-        var bases = pipelines.Select(p => p.Base.ToString()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var bases = pipelines.SelectMany(p => p.BasesUsed).Select(b => b.ToString()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
         using var gate = new SemaphoreSlim(maxParallelism);
         var baseTasks = bases.ToDictionary(
@@ -77,7 +77,8 @@ public sealed partial class BuildAllWorkflow(OrchestratorServices services)
         var pipelineTasks = pipelines.Select(async p =>
         {
             // Waits outside the gate, so a pipeline waiting for its base never holds a slot the base needs.
-            var baseEntry = await baseTasks[p.Base.ToString()].ConfigureAwait(false);
+            var baseEntries = await Task.WhenAll(p.BasesUsed.Select(b => baseTasks[b.ToString()])).ConfigureAwait(false);
+            var baseEntry = baseEntries.FirstOrDefault(e => e.Outcome == BuildAllOutcome.Failed) ?? baseEntries[0];
             if (baseEntry.Outcome == BuildAllOutcome.Failed)
             {
                 var skipped = new BuildAllEntry(p.Name, "pipeline", BuildAllOutcome.Skipped, null, $"base {baseEntry.Subject} failed");

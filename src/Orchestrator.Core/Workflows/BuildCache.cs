@@ -21,8 +21,8 @@ public sealed partial class BuildCache(OrchestratorServices services)
     /// with the labels the build hands the engine and the lock file next to the definition, if any.
     /// </summary>
     /// <exception cref="IOException">A copied file or the lock cannot be read.</exception>
-    public Digest ComputeKey(PipelineDefinition pipeline, ImageReference baseReference, IReadOnlyDictionary<string, string>? engineLabels = null) =>
-        BuildCacheKey.Compute(pipeline, baseReference.Digest!, BuildCacheKey.LockChecksum(pipeline), buildArgs: null, engineLabels);
+    public Digest ComputeKey(PipelineDefinition pipeline, ImageReference baseReference, IReadOnlyDictionary<string, string>? engineLabels = null, ImageReference? buildBaseReference = null) =>
+        BuildCacheKey.Compute(pipeline, baseReference.Digest!, BuildCacheKey.LockChecksum(pipeline), buildArgs: null, engineLabels, buildBaseReference?.Digest);
 
     /// <summary>
     /// Reuses the build recorded under <paramref name="cacheKey"/> when its digest is still in the first stage:

@@ -47,6 +47,7 @@ public static class BuildCacheKey
     /// <param name="lockBytesOrChecksum">The pipeline's lock as text or a checksum of its bytes, or null when it has none.</param>
     /// <param name="buildArgs">Build arguments passed to the engine, or null for none.</param>
     /// <param name="engineLabels">Every label passed to the engine (including the definition's), or null for the definition's only.</param>
+    /// <param name="buildBaseDigest">The digest of the Python build base, for a pipeline with a <c>python:</c> block.</param>
     /// <returns>A SHA-256 digest; the same inputs always give the same key.</returns>
     /// <exception cref="IOException">A copied file cannot be read.</exception>
     public static Digest Compute(
@@ -54,7 +55,8 @@ public static class BuildCacheKey
         Digest baseDigest,
         string? lockBytesOrChecksum,
         IReadOnlyDictionary<string, string>? buildArgs,
-        IReadOnlyDictionary<string, string>? engineLabels = null)
+        IReadOnlyDictionary<string, string>? engineLabels = null,
+        Digest? buildBaseDigest = null)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(baseDigest);
@@ -64,7 +66,9 @@ public static class BuildCacheKey
         {
             json.WriteStartObject();
             json.WriteNumber("recipe", RecipeVersion);
-            var dockerfile = BuildContext.CreateDockerfile(pipeline, ImageReference.Create(PlaceholderRegistry, "base", digest: baseDigest));
+            var buildBase = pipeline.Python is null ? null : ImageReference.Create(
+                PlaceholderRegistry, "build-base", digest: buildBaseDigest ?? throw new ArgumentException("a Python pipeline's key needs its build base digest", nameof(buildBaseDigest)));
+            var dockerfile = BuildContext.CreateDockerfile(pipeline, ImageReference.Create(PlaceholderRegistry, "base", digest: baseDigest), buildBase);
             json.WriteString("dockerfile", Sha256Hex(Encoding.UTF8.GetBytes(dockerfile)));
             json.WriteString("name", pipeline.Name);
             json.WriteString("version", pipeline.Version);
@@ -104,6 +108,13 @@ public static class BuildCacheKey
             json.WriteNullable("lock", lockBytesOrChecksum);
             json.WritePairs("buildArgs", Sorted(buildArgs));
             json.WritePairs("engineLabels", Sorted(engineLabels));
+            if (pipeline.Python is { } python)
+            {
+                // Only Python pipelines carry the key, so every other pipeline's key stays what it was.
+                json.WriteString("buildBaseDigest", buildBaseDigest!.ToString());
+                PythonBuildContext.WriteInputs(json, python);
+            }
+
             json.WriteEndObject();
         }
 

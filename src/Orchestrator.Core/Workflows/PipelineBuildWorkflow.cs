@@ -38,7 +38,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     {
         var stage = services.Config.FirstStage;
         var started = Stopwatch.GetTimestamp();
-        var (pipeline, baseReference, cacheKey) = await PrepareAsync(services.Workspace.GetPipeline(pipelineName), buildMissingBase, cancellationToken).ConfigureAwait(false);
+        var (pipeline, baseReference, cacheKey, buildBaseReference) = await PrepareAsync(services.Workspace.GetPipeline(pipelineName), buildMissingBase, cancellationToken).ConfigureAwait(false);
         Digest digest;
 
         // cache: the same inputs, already built and still in the stage, are reused without the engine; --no-cache rebuilds.
@@ -52,7 +52,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         var scratch = ScratchFolder(pipeline);
         try
         {
-            var image = await BuildImageAsync(pipeline, baseReference, noCache, scratch, cancellationToken).ConfigureAwait(false);
+            var image = await BuildImageAsync(pipeline, baseReference, noCache, scratch, buildBaseReference, cancellationToken).ConfigureAwait(false);
             services.Reporter.Step($"pushing {target.Name} as {image.Digest.ToShortString()} ({string.Join(", ", pipeline.Tags)})");
             digest = await ImagePublisher.PublishAsync(
                 services.RegistryFor(stage), pipeline.Repository, image, pipeline.Tags, baseReference.Repository, cancellationToken).ConfigureAwait(false);
@@ -63,6 +63,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         }
 
         var reference = target.WithDigest(digest);
+        var (size, uncompressed) = await ReportSizeAsync(stage, pipeline, reference, cancellationToken).ConfigureAwait(false);
 
         // sbom: an SPDX SBOM attached to the digest as a referrer; failing to attach fails the build, before any record.
         var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(stage, reference, DateTimeOffset.FromUnixTimeSeconds(pipeline.Lock!.SourceDateEpoch), cancellationToken).ConfigureAwait(false);
@@ -72,7 +73,37 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
             services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started)) { CacheKey = cacheKey };
         var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
         LogBuilt(pipeline.Name, digest, stage.Name);
-        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id) { SbomDigest = sbom.Digest, CacheKey = cacheKey };
+        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id)
+        {
+            SbomDigest = sbom.Digest, CacheKey = cacheKey, Size = size, UncompressedBytes = uncompressed,
+        };
+    }
+
+    /// <summary>
+    /// Reports the pushed image's size layer by layer (compressed, from its manifest in the stage) and in total, with
+    /// the engine's uncompressed size. A size that cannot be read is reported as such and never fails the build.
+    /// </summary>
+    private async Task<(ImageSize? Size, long? Uncompressed)> ReportSizeAsync(StageDefinition stage, PipelineDefinition pipeline, ImageReference reference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var size = await ImageSizes.ReadAsync(services.RegistryFor(stage), pipeline.Repository, reference.Digest!.ToString(), cancellationToken).ConfigureAwait(false);
+            // The engine's image before normalization: the same files, so the same size to within the metadata.
+            var uncompressed = (await services.Engine.InspectImageAsync(LocalBuildTag(pipeline), cancellationToken).ConfigureAwait(false))?.Size;
+            services.Reporter.Step($"image size {ImageSize.Format(size.TotalBytes)} compressed in {size.Layers.Count} layer(s)" +
+                (uncompressed is { } u ? $", {ImageSize.Format(u)} uncompressed" : string.Empty));
+            foreach (var layer in size.Layers)
+            {
+                services.Reporter.Detail($"{layer.Digest.ToShortString()} {ImageSize.Format(layer.SizeBytes)}");
+            }
+
+            return (size, uncompressed);
+        }
+        catch (Exception e) when (e is OrchestratorException or System.Text.Json.JsonException or KeyNotFoundException or FormatException)
+        {
+            services.Reporter.Detail($"image size unknown: {e.Message}");
+            return (null, null);
+        }
     }
 
     /// <summary>
@@ -80,15 +111,28 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     /// locked closure), the base by digest, and the cache key of all its inputs.
     /// </summary>
     /// <exception cref="JobFailedException">The lock is missing or stale, or the base is missing and not to be built.</exception>
-    internal async Task<(PipelineDefinition Pipeline, ImageReference Base, Digest CacheKey)> PrepareAsync(PipelineDefinition pipeline, bool buildMissingBase, CancellationToken cancellationToken)
+    /// <remarks>A Python pipeline also gets its build base by digest (built first when missing and allowed), else it is null.</remarks>
+    internal async Task<(PipelineDefinition Pipeline, ImageReference Base, Digest CacheKey, ImageReference? BuildBase)> PrepareAsync(PipelineDefinition pipeline, bool buildMissingBase, CancellationToken cancellationToken)
     {
-        var baseReference = await ResolveBaseAsync(pipeline, buildMissingBase, cancellationToken).ConfigureAwait(false);
+        var baseReference = await ResolveBaseAsync(pipeline.Base, pipeline.Name, buildMissingBase, cancellationToken).ConfigureAwait(false);
+
+        // python: the wheels are built on the build base (usually the full variant), pinned by digest like the base.
+        var buildBaseReference = pipeline.Python is { } python
+            ? await ResolveBaseAsync(python.BuildBase, pipeline.Name, buildMissingBase, cancellationToken).ConfigureAwait(false)
+            : null;
 
         // locks: a pipeline installs exactly its locked closure (every package, direct and transitive, at its
         // locked version), and is refused without a lock or when the lock no longer matches its inputs or its base.
-        var locked = ApplyLock(pipeline, baseReference);
-        var cacheKey = new BuildCache(services).ComputeKey(locked, baseReference, CreateLabels(locked, baseReference, services.Config.RootDirectory));
-        return (locked, baseReference, cacheKey);
+        var locked = ApplyLock(pipeline, baseReference, buildBaseReference);
+        if (locked.Python is { NeedsLock: true } loose)
+        {
+            throw new JobFailedException(
+                $"{locked.Name}'s Python requirements ({Path.GetFileName(loose.RequirementsFile)}) are loose and not locked yet: " +
+                $"run 'orchestrator lock {locked.Name}' to resolve them with pip and pin each with its hash, then build again");
+        }
+
+        var cacheKey = new BuildCache(services).ComputeKey(locked, baseReference, CreateLabels(locked, baseReference, services.Config.RootDirectory), buildBaseReference);
+        return (locked, baseReference, cacheKey, buildBaseReference);
     }
 
     /// <summary>
@@ -100,9 +144,10 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     /// <param name="baseReference">The base by digest in the first stage.</param>
     /// <param name="noCache">Ignore the engine's layer cache.</param>
     /// <param name="scratch">Scratch folder (context, export, blobs); the caller deletes it.</param>
+    /// <param name="buildBaseReference">A Python pipeline's build base by digest (its wheels stage), or null.</param>
     /// <param name="cancellationToken">Cancels the build.</param>
     /// <exception cref="JobFailedException">The build failed.</exception>
-    internal async Task<OciImage> BuildImageAsync(PipelineDefinition pipeline, ImageReference baseReference, bool noCache, string scratch, CancellationToken cancellationToken)
+    internal async Task<OciImage> BuildImageAsync(PipelineDefinition pipeline, ImageReference baseReference, bool noCache, string scratch, ImageReference? buildBaseReference, CancellationToken cancellationToken)
     {
         var stage = services.Config.FirstStage;
         var sourceDate = pipeline.Lock?.SourceDateEpoch ?? throw new JobFailedException(MissingLockMessage(pipeline));
@@ -110,8 +155,13 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         // Pull the base by digest from the stage first, so the build never reaches for any other registry.
         services.Reporter.Step($"pulling base {baseReference}");
         await services.Engine.PullImageAsync(baseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        if (buildBaseReference is not null && buildBaseReference != baseReference)
+        {
+            services.Reporter.Step($"pulling build base {buildBaseReference}");
+            await services.Engine.PullImageAsync(buildBaseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        }
 
-        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference);
+        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference, buildBaseReference);
         var labels = CreateLabels(pipeline, baseReference, services.Config.RootDirectory);
         var contextPath = Path.Combine(scratch, "context.tar");
         await using (var context = File.Create(contextPath))
@@ -167,26 +217,30 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
 
     /// <summary>The pipeline to build: with a fresh lock, its packages become the locked closure.</summary>
     /// <exception cref="JobFailedException">The lock is stale; the message names why and the fix (<c>orchestrator lock NAME</c>).</exception>
-    internal static PipelineDefinition ApplyLock(PipelineDefinition pipeline, ImageReference baseReference)
+    /// <remarks>A Python pipeline's build stage installs the lock's build closure on the build base it was resolved on.</remarks>
+    internal static PipelineDefinition ApplyLock(PipelineDefinition pipeline, ImageReference baseReference, ImageReference? buildBaseReference = null)
     {
         if (pipeline.Lock is not { } pipelineLock)
         {
             throw new JobFailedException(MissingLockMessage(pipeline));
         }
 
-        var status = Locks.LockStatus.Check(pipelineLock, pipeline, baseReference.Digest!);
+        var status = Locks.LockStatus.Check(pipelineLock, pipeline, baseReference.Digest!, buildBaseReference?.Digest);
         if (!status.IsFresh)
         {
             throw new JobFailedException(status.Message);
         }
 
-        return pipeline with { AptPackages = pipelineLock.ToAptPackages() };
+        var locked = pipeline with { AptPackages = pipelineLock.ToAptPackages() };
+        return locked.Python is { } python && pipelineLock.BuildBase is not null
+            ? locked with { Python = python with { BuildPackages = [.. pipelineLock.BuildPackages.Select(p => new AptPackage(p.Name, p.Version))] } }
+            : locked;
     }
 
-    private async Task<ImageReference> ResolveBaseAsync(PipelineDefinition pipeline, bool buildMissingBase, CancellationToken cancellationToken)
+    private async Task<ImageReference> ResolveBaseAsync(BaseVariantRef baseVariant, string pipelineName, bool buildMissingBase, CancellationToken cancellationToken)
     {
         var bases = new BaseImageWorkflow(services);
-        var (image, variant) = services.Workspace.GetBaseVariant(pipeline.Base.ToString());
+        var (image, variant) = services.Workspace.GetBaseVariant(baseVariant.ToString());
         var current = await bases.ResolveAsync(image, variant, cancellationToken).ConfigureAwait(false);
         if (current is not null)
         {
@@ -196,11 +250,11 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         if (!buildMissingBase)
         {
             throw new JobFailedException(
-                $"base {pipeline.Base} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
-                $"build it with 'orchestrator base build {pipeline.Base}', or use 'orchestrator run {pipeline.Name}', which builds missing bases");
+                $"base {baseVariant} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
+                $"build it with 'orchestrator base build {baseVariant}', or use 'orchestrator run {pipelineName}', which builds missing bases");
         }
 
-        return (await bases.BuildAsync(pipeline.Base.ToString(), cancellationToken).ConfigureAwait(false)).Reference;
+        return (await bases.BuildAsync(baseVariant.ToString(), cancellationToken).ConfigureAwait(false)).Reference;
     }
 
     private static Dictionary<string, string> CreateLabels(PipelineDefinition pipeline, ImageReference baseReference, string workspaceRoot)

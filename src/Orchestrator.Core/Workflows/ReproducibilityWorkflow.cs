@@ -44,7 +44,7 @@ public sealed partial class ReproducibilityWorkflow(OrchestratorServices service
     {
         var builds = new PipelineBuildWorkflow(services);
         var pipeline = services.Workspace.GetPipeline(pipelineName);
-        var (locked, baseReference, cacheKey) = await builds.PrepareAsync(pipeline, buildMissingBase: false, cancellationToken).ConfigureAwait(false);
+        var (locked, baseReference, cacheKey, buildBaseReference) = await builds.PrepareAsync(pipeline, buildMissingBase: false, cancellationToken).ConfigureAwait(false);
         var stage = services.Config.FirstStage;
         var registry = services.RegistryFor(stage);
 
@@ -59,7 +59,7 @@ public sealed partial class ReproducibilityWorkflow(OrchestratorServices service
         var scratch = builds.ScratchFolder(locked);
         try
         {
-            var rebuilt = await builds.BuildImageAsync(locked, baseReference, noCache: true, scratch, cancellationToken).ConfigureAwait(false);
+            var rebuilt = await builds.BuildImageAsync(locked, baseReference, noCache: true, scratch, buildBaseReference, cancellationToken).ConfigureAwait(false);
             if (rebuilt.Digest == expected.Digest)
             {
                 LogReproducible(pipeline.Name, rebuilt.Digest);

@@ -15,6 +15,12 @@ public sealed class RunWorkflow(OrchestratorServices services)
     {
         var pipeline = services.Workspace.GetPipeline(pipelineName);
         var baseResult = await new BaseImageWorkflow(services).EnsureAsync(pipeline.Base.ToString(), cancellationToken).ConfigureAwait(false);
+        foreach (var other in pipeline.BasesUsed.Skip(1))
+        {
+            // A Python pipeline's build base (the full variant) must be there too.
+            await new BaseImageWorkflow(services).EnsureAsync(other.ToString(), cancellationToken).ConfigureAwait(false);
+        }
+
         var build = await new PipelineBuildWorkflow(services).BuildAsync(pipeline.Name, buildMissingBase: false, noCache, cancellationToken).ConfigureAwait(false);
         var validation = await new ValidationWorkflow(services).ValidateAsync(pipeline.Name, build.Digest, cancellationToken).ConfigureAwait(false);
         if (!validation.Passed)

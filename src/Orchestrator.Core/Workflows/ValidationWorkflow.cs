@@ -47,8 +47,14 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
             ?? throw new JobFailedException($"the engine pulled {reference} but cannot inspect it; retry the validation");
 
         var results = new List<TestResult>();
-        services.Reporter.Step($"running {pipeline.Validate.Count} test(s) on {digest.ToShortString()}");
+        services.Reporter.Step($"running {pipeline.Validate.Count + PythonChecks.For(pipeline).Count} test(s) on {digest.ToShortString()}");
         foreach (var test in pipeline.Validate.Commands)
+        {
+            results.Add(Report(await RunCommandTestAsync(reference, test, cancellationToken).ConfigureAwait(false)));
+        }
+
+        // python: the built-in checks of a Python runtime image (pinned versions, no compiler, no pip cache, no dev requirement).
+        foreach (var test in PythonChecks.For(pipeline))
         {
             results.Add(Report(await RunCommandTestAsync(reference, test, cancellationToken).ConfigureAwait(false)));
         }

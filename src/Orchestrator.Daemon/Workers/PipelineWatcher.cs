@@ -28,7 +28,14 @@ internal sealed class PipelineWatcher(
     private bool _baselineTaken;
 
     /// <summary>What a pipeline's build depends on. Hashes are hex SHA-256; null means absent.</summary>
-    internal sealed record Fingerprint(string Definition, string? Lock, string Files, Digest? BaseDigest, bool BaseKnown);
+    internal sealed record Fingerprint(string Definition, string? Lock, string Files, Digest? BaseDigest, bool BaseKnown)
+    {
+        /// <summary>A Python pipeline's build base digest (null for others, or when it could not be read).</summary>
+        public Digest? BuildBaseDigest { get; init; }
+
+        /// <summary>False when the build base's digest could not be read this time.</summary>
+        public bool BuildBaseKnown { get; init; } = true;
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -164,6 +171,11 @@ internal sealed class PipelineWatcher(
             reasons.Add($"base {pipeline.Base} moved from {before.BaseDigest?.ToShortString() ?? "nothing"} to {after.BaseDigest?.ToShortString() ?? "nothing"}");
         }
 
+        if (pipeline.Python is { } python && before.BuildBaseKnown && after.BuildBaseKnown && before.BuildBaseDigest != after.BuildBaseDigest)
+        {
+            reasons.Add($"build base {python.BuildBase} moved from {before.BuildBaseDigest?.ToShortString() ?? "nothing"} to {after.BuildBaseDigest?.ToShortString() ?? "nothing"}");
+        }
+
         return reasons.Count == 0 ? null : string.Join("; ", reasons);
     }
 
@@ -178,13 +190,34 @@ internal sealed class PipelineWatcher(
             files.AppendData(System.Text.Encoding.UTF8.GetBytes(file.Source + "\n" + (await HashFileAsync(file.Source, cancellationToken).ConfigureAwait(false) ?? "missing") + "\n"));
         }
 
-        var (baseDigest, baseKnown) = await BaseDigestAsync(current, pipeline, cancellationToken).ConfigureAwait(false);
-        return new Fingerprint(definition, lockHash, Convert.ToHexStringLower(files.GetHashAndReset()), baseDigest, baseKnown);
+        if (pipeline.Python is { } python)
+        {
+            // python: requirements, project and wheelhouse files are inputs too (their bytes, as the build sees them).
+            using var buffer = new MemoryStream();
+            using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+            {
+                json.WriteStartObject();
+                Core.Workflows.PythonBuildContext.WriteInputs(json, python);
+                json.WriteEndObject();
+            }
+
+            files.AppendData(buffer.ToArray());
+        }
+
+        var (baseDigest, baseKnown) = await BaseDigestAsync(current, pipeline.Base, cancellationToken).ConfigureAwait(false);
+        var fingerprint = new Fingerprint(definition, lockHash, Convert.ToHexStringLower(files.GetHashAndReset()), baseDigest, baseKnown);
+        if (pipeline.Python is { } withBuildBase)
+        {
+            var (buildBaseDigest, buildBaseKnown) = await BaseDigestAsync(current, withBuildBase.BuildBase, cancellationToken).ConfigureAwait(false);
+            fingerprint = fingerprint with { BuildBaseDigest = buildBaseDigest, BuildBaseKnown = buildBaseKnown };
+        }
+
+        return fingerprint;
     }
 
-    private async Task<(Digest? Digest, bool Known)> BaseDigestAsync(Workspace current, PipelineDefinition pipeline, CancellationToken cancellationToken)
+    private async Task<(Digest? Digest, bool Known)> BaseDigestAsync(Workspace current, BaseVariantRef baseVariant, CancellationToken cancellationToken)
     {
-        if (!current.Bases.TryGetValue(pipeline.Base.BaseName, out var definition))
+        if (!current.Bases.TryGetValue(baseVariant.BaseName, out var definition))
         {
             return (null, true);
         }
@@ -192,12 +225,12 @@ internal sealed class PipelineWatcher(
         try
         {
             var head = await options.Services.RegistryFor(current.Config.FirstStage)
-                .HeadManifestAsync(definition.Repository, pipeline.Base.Variant, cancellationToken).ConfigureAwait(false);
+                .HeadManifestAsync(definition.Repository, baseVariant.Variant, cancellationToken).ConfigureAwait(false);
             return (head?.Digest, true);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            logger.LogWarning("Could not read the digest of base {Base} in {Stage}: {Error}", pipeline.Base, current.Config.FirstStage.Name, exception.Message);
+            logger.LogWarning("Could not read the digest of base {Base} in {Stage}: {Error}", baseVariant, current.Config.FirstStage.Name, exception.Message);
             return (null, false);
         }
     }

@@ -53,6 +53,10 @@ internal sealed class SourceFile
 
     public void Error(YamlNode at, string message, string? fix = null) => Error(at.Start, message, fix);
 
+    /// <summary>An error at a 1-based line and column of a file that is not YAML (a requirements file).</summary>
+    public void Error(int line, int column, string message, string? fix = null) =>
+        Diagnostics.Add(new DefinitionError(DisplayPath, Math.Max(1, line), Math.Max(1, column), message, fix));
+
     public void ErrorAtStart(string message, string? fix = null) =>
         Diagnostics.Add(new DefinitionError(DisplayPath, 1, 1, message, fix));
 

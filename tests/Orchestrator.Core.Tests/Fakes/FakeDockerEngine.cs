@@ -138,7 +138,8 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
 
         var context = TestTars.Read(build.Context);
         var dockerfile = context.Single(e => e.Name == "Dockerfile").Content!;
-        var from = ImageReference.Parse(dockerfile.Split('\n').Single(l => l.StartsWith("FROM ", StringComparison.Ordinal))["FROM ".Length..]);
+        // The image is the last stage's, as with a real multi-stage build (earlier stages are 'FROM … AS name').
+        var from = ImageReference.Parse(dockerfile.Split('\n').Last(l => l.StartsWith("FROM ", StringComparison.Ordinal))["FROM ".Length..].Split(' ')[0]);
         var registry = registries.For(from.Registry!);
         var manifest = registry.Find(from.Repository, from.Digest!.ToString()) ?? throw new EngineException($"fake: base {from} is not in the registry");
         var (configDescriptor, layers) = Orchestrator.Core.Images.OciImage.ReadManifest(manifest.Content.Span);

@@ -153,11 +153,22 @@ internal sealed class WorkflowHarness : IDisposable
     public const long LockSourceDate = 1725148800;
 
     /// <summary>A fresh lock for <paramref name="pipeline"/> on <paramref name="baseDigest"/>.</summary>
-    public static Orchestrator.Core.Locks.PipelineLock LockFor(PipelineDefinition pipeline, Digest baseDigest) => new(
-        Orchestrator.Core.Locks.PipelineLock.CurrentVersion, pipeline.Name, Orchestrator.Core.Locks.InputsChecksum.Compute(pipeline),
-        new Orchestrator.Core.Locks.LockedBase(pipeline.Base.ToString(), ImageReference.Create(StagingHost, BaseRepository, pipeline.Base.Variant), baseDigest),
-        LockSourceDate,
-        pipeline.AptPackages.Select(p => new Orchestrator.Core.Locks.LockedPackage(p.Name, p.Version, "amd64", new string('a', 64), Direct: true)).ToList());
+    /// <remarks>A Python pipeline's lock also names its build base at <paramref name="buildBaseDigest"/> with its build packages.</remarks>
+    public static Orchestrator.Core.Locks.PipelineLock LockFor(PipelineDefinition pipeline, Digest baseDigest, Digest? buildBaseDigest = null)
+    {
+        var pipelineLock = new Orchestrator.Core.Locks.PipelineLock(
+            Orchestrator.Core.Locks.PipelineLock.CurrentVersion, pipeline.Name, Orchestrator.Core.Locks.InputsChecksum.Compute(pipeline),
+            new Orchestrator.Core.Locks.LockedBase(pipeline.Base.ToString(), ImageReference.Create(StagingHost, BaseRepository, pipeline.Base.Variant), baseDigest),
+            LockSourceDate,
+            pipeline.AptPackages.Select(p => new Orchestrator.Core.Locks.LockedPackage(p.Name, p.Version, "amd64", new string('a', 64), Direct: true)).ToList());
+        return pipeline.Python is { } python && buildBaseDigest is not null
+            ? pipelineLock with
+            {
+                BuildBase = new Orchestrator.Core.Locks.LockedBase(python.BuildBase.ToString(), ImageReference.Create(StagingHost, BaseRepository, python.BuildBase.Variant), buildBaseDigest),
+                BuildPackages = [.. python.BuildPackages.Select(p => new Orchestrator.Core.Locks.LockedPackage(p.Name, p.Version, "amd64", new string('b', 64), Direct: true))],
+            }
+            : pipelineLock;
+    }
 
     // The fake root filesystem builder is deterministic and base builds are reproducible, so the digest a
     // base build will push is known beforehand: build it in a throwaway harness with the same bases.
@@ -194,7 +205,10 @@ internal sealed class WorkflowHarness : IDisposable
             {
                 if ((Staging.Find(BaseRepository, pipeline.Base.Variant)?.Digest ?? PredictBaseDigest(pipeline.Base.Variant)) is { } baseDigest)
                 {
-                    Pipelines[name] = pipeline with { Lock = LockFor(pipeline, baseDigest) };
+                    var buildBaseDigest = pipeline.Python is { } python
+                        ? Staging.Find(BaseRepository, python.BuildBase.Variant)?.Digest ?? PredictBaseDigest(python.BuildBase.Variant)
+                        : null;
+                    Pipelines[name] = pipeline with { Lock = LockFor(pipeline, baseDigest, buildBaseDigest) };
                 }
             }
         }

@@ -52,6 +52,28 @@ public sealed class LockStatusTests : IDisposable
     }
 
     [Fact]
+    public void Check_PythonPipeline_IsStaleWithoutABuildStageOrWhenTheBuildBaseMoved()
+    {
+        // Given a Python pipeline building on full, and a lock of it
+        var pipeline = Pipeline() with
+        {
+            Python = new PythonSpec(null, null, [], null, [], null, null, new BaseVariantRef("debian-bookworm", "full"), [new AptPackage("gcc", "4:12.2.0-3")]),
+        };
+        var withoutBuild = LockFor(pipeline);
+        var withBuild = withoutBuild with
+        {
+            BuildBase = new LockedBase("debian-bookworm/full", ImageReference.Parse("127.0.0.1:5001/base/debian-bookworm:full"), BaseDigest),
+        };
+
+        // Then a lock without the build stage is stale, a fresh one on the same build base is fresh, and a moved build base is named
+        Assert.Contains("no build stage on debian-bookworm/full", LockStatus.Check(withoutBuild, pipeline, BaseDigest).Message, StringComparison.Ordinal);
+        Assert.True(LockStatus.Check(withBuild, pipeline, BaseDigest, BaseDigest).IsFresh);
+        var moved = LockStatus.Check(withBuild, pipeline, BaseDigest, NewerBaseDigest);
+        Assert.False(moved.IsFresh);
+        Assert.Contains($"build base debian-bookworm/full moved from {BaseDigest.ToShortString()} to {NewerBaseDigest.ToShortString()}", moved.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Check_CopiedFileChanged_IsStaleBecauseInputsChanged()
     {
         // Given a lock, then one byte of a copied file changes

@@ -288,6 +288,50 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
             new Core.Locks.LockedPackage("libc6", "2.36-9+deb12u13", "amd64", new string('b', 64), Direct: false),
         ]);
 
+    private PipelineDefinition PythonHello(IReadOnlyList<string> requirementsIn)
+    {
+        _harness.WriteFile("app/pyproject.toml", "[project]\nname = \"hello\"\nversion = \"1.0\"\n");
+        var python = new PythonSpec(
+            Path.Combine(_harness.Root, "pipelines", "app"), Path.Combine(_harness.Root, "pipelines", "requirements.in"), [], null, [], "http://127.0.0.1:9/simple", null,
+            new BaseVariantRef("debian-bookworm", "full"), [new AptPackage("python3-pip", "23.0.1+dfsg-1")]) { RequirementsIn = requirementsIn };
+        return _harness.Hello with { Python = python };
+    }
+
+    [Fact]
+    public async Task BuildAsync_PythonPipeline_PullsBothBasesByDigestAndBuildsTheWheelsStageOnFull()
+    {
+        // Given both variants in staging and a Python pipeline on slim building on full
+        var slim = _harness.SeedBase("slim");
+        var full = _harness.SeedBase("full");
+        _harness.Hello = PythonHello([]);
+
+        // When it is built
+        var result = await Build();
+
+        // Then both bases were pulled by digest before anything else, and the Dockerfile builds on full, runs on slim
+        Assert.Equal([slim.Digest, full.Digest], _harness.Engine.Pulls.Take(2).Select(p => p.Digest));
+        var dockerfile = (await ReadTarAsync(Assert.Single(_harness.Engine.Builds).Context))["Dockerfile"];
+        Assert.Contains($"FROM {full.Name}@{full.Digest} AS wheels\n", dockerfile, StringComparison.Ordinal);
+        Assert.Contains($"FROM {slim.Name}@{slim.Digest}\n", dockerfile, StringComparison.Ordinal);
+        Assert.Equal(slim.Digest, result.BaseReference.Digest);
+    }
+
+    [Fact]
+    public async Task BuildAsync_LooseRequirementsWithoutLock_JobFailedNamingTheLockCommand()
+    {
+        // Given a Python pipeline whose requirements.in no lock has pinned yet
+        _harness.SeedBase("slim");
+        _harness.SeedBase("full");
+        _harness.Hello = PythonHello(["greet>=1.0"]);
+
+        // When it is built
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => Build());
+
+        // Then nothing was built, and the message names the fix
+        Assert.Contains("run 'orchestrator lock hello'", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_harness.Engine.Builds);
+    }
+
     private Task<BuildResult> Build(bool buildMissingBase = false, bool noCache = false) =>
         new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello", buildMissingBase, noCache);
 
@@ -298,7 +342,12 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
         while (await reader.GetNextEntryAsync() is { } entry)
         {
             using var content = new MemoryStream();
-            await entry.DataStream!.CopyToAsync(content);
+            // An empty file (a Python pipeline's empty requirements.txt) has no data stream.
+            if (entry.DataStream is { } data)
+            {
+                await data.CopyToAsync(content);
+            }
+
             entries[entry.Name] = Encoding.UTF8.GetString(content.ToArray());
         }
 

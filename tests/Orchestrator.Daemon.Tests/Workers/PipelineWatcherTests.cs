@@ -101,6 +101,34 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Watch_PythonProjectFileOrBuildBaseChanges_MarksStaleNamingIt()
+    {
+        // Given other is a Python pipeline building its project on the full variant, and a baseline is taken
+        var project = Path.Combine(_daemon.Root, "pipelines", "other-app");
+        Directory.CreateDirectory(project);
+        await File.WriteAllTextAsync(Path.Combine(project, "pyproject.toml"), "[project]\nname = \"other\"\nversion = \"1\"\n");
+        _daemon.Workspace = WithOther(_daemon.Workspace, p => p with
+        {
+            Python = new PythonSpec(project, null, [], null, [], null, null, new BaseVariantRef("debian-bookworm", "full"), [new AptPackage("python3-pip", "23.0.1+dfsg-1")]),
+        });
+        var staging = _daemon.Registries.For(DaemonHarness.StagingHost);
+        staging.Manifests[(DaemonHarness.BaseRepository, "full")] = DaemonHarness.DigestOf('a');
+        await _daemon.StartAsync();
+        await Watcher.CheckOnceAsync();
+
+        // When a project file changes, Then other is stale for it
+        await File.WriteAllTextAsync(Path.Combine(project, "pyproject.toml"), "[project]\nname = \"other\"\nversion = \"2\"\n");
+        await Watcher.CheckOnceAsync();
+        Assert.Equal("a file it copies changed", await StaleReasonAsync("other"));
+
+        // When the build base moves in staging, Then the reason names the build base
+        staging.Manifests[(DaemonHarness.BaseRepository, "full")] = DaemonHarness.DigestOf('b');
+        await Watcher.CheckOnceAsync();
+        Assert.Contains("build base debian-bookworm/full moved from sha256:aaaaaaaaaaaa to sha256:bbbbbbbbbbbb", await StaleReasonAsync("other"));
+        Assert.Null(await StaleReasonAsync("hello"));
+    }
+
+    [Fact]
     public async Task Watch_LockFileAppears_MarksStale()
     {
         // Given a baseline without pipelines/other.lock.yaml

@@ -16,6 +16,33 @@ public sealed class RealPartsFixture : IAsyncLifetime
     /// <summary>The base's digest-pinned reference in staging.</summary>
     public string BaseReference { get; private set; } = string.Empty;
 
+    private readonly SemaphoreSlim _fullBase = new(1, 1);
+    private string? _fullBaseReference;
+
+    /// <summary>
+    /// The full variant's digest-pinned reference in staging (the Python build base), built on first use and then
+    /// shared by the collection: only the tests that need it pay its debootstrap.
+    /// </summary>
+    public async Task<string> FullBaseAsync()
+    {
+        await _fullBase.WaitAsync();
+        try
+        {
+            if (_fullBaseReference is null)
+            {
+                var build = await CliRunner.RunAsync(Workspace.ConfigPath, "base", "build", "it-bookworm/full", "--json");
+                Assert.True(build.ExitCode == 0, $"the full base build failed: {build}");
+                _fullBaseReference = build.Json.GetProperty("reference").GetString()!;
+            }
+
+            return _fullBaseReference;
+        }
+        finally
+        {
+            _fullBase.Release();
+        }
+    }
+
     /// <summary>Registers a repository to delete from both registries at the end.</summary>
     public void Track(string repository)
     {
@@ -43,6 +70,7 @@ public sealed class RealPartsFixture : IAsyncLifetime
 
         await Janitor.RemoveLocalImagesAsync(Workspace.Prefix);
         Workspace.Dispose();
+        _fullBase.Dispose();
     }
 }
 

@@ -37,7 +37,53 @@ internal sealed class TestWorkspace : IDisposable
               slim:
                 debootstrap-variant: minbase
                 slim: true
+              full: {"{"}{"}"}                 # built only by the tests that need it (Python build base)
             """);
+    }
+
+    /// <summary>The repository's root (the folder with Orchestrator.sln), where the samples and scripts are.</summary>
+    public static string RepoRoot()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Orchestrator.sln")))
+        {
+            folder = folder.Parent;
+        }
+
+        return folder?.FullName ?? throw new InvalidOperationException("no Orchestrator.sln above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>
+    /// Copies the repository's sample pipeline <paramref name="sample"/> (its definition and folder) into this
+    /// workspace, on this workspace's base and under its repository prefix, as pipeline <paramref name="name"/>.
+    /// </summary>
+    public string AddSample(string sample, string name)
+    {
+        var pipelines = Path.Combine(RepoRoot(), "pipelines");
+        CopyFolder(Path.Combine(pipelines, sample), Path.Combine(Root, "pipelines", name));
+        var text = File.ReadAllText(Path.Combine(pipelines, $"{sample}.yaml"))
+            .Replace("debian-bookworm/", "it-bookworm/", StringComparison.Ordinal)
+            .Replace($"name: {sample}\n", $"name: {name}\n", StringComparison.Ordinal)
+            .Replace($"{sample}/", $"{name}/", StringComparison.Ordinal)
+            .Replace($"repository: apps/{sample}", $"repository: {Prefix}/apps/{name}", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(Root, "pipelines", $"{name}.yaml"), text);
+        return name;
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(from, file);
+            if (relative.Split(Path.DirectorySeparatorChar).Any(p => p is "build" or "__pycache__" || p.EndsWith(".egg-info", StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            var target = Path.Combine(to, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
     }
 
     /// <summary>The unique first path component of every repository this workspace uses.</summary>
