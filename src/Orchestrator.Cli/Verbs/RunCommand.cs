@@ -41,16 +41,40 @@ internal sealed class RunCommand : JobVerbCommand
             throw new InputException("name one pipeline, or pass --all to run every pipeline");
         }
 
-        var names = all ? services.Workspace.Pipelines.Keys.Order(StringComparer.Ordinal).ToList() : [name!];
-        var results = new List<RunResult>();
-        foreach (var pipeline in names)
+        if (!all)
         {
-            services.Reporter.Step($"run {pipeline}");
-            results.Add(await new RunWorkflow(services).RunAsync(pipeline, parseResult.GetValue(_noCache), cancellationToken).ConfigureAwait(false));
+            var result = await new RunWorkflow(services).RunAsync(name!, parseResult.GetValue(_noCache), cancellationToken).ConfigureAwait(false);
+            WriteResult(parseResult, JsonOutput.Run(result), result.Final.ToString());
+            return 0;
         }
 
-        object json = all ? new { runs = results.Select(JsonOutput.Run) } : JsonOutput.Run(results[0]);
-        WriteResult(parseResult, json, results.Select(r => r.Final.ToString()).ToArray());
-        return 0;
+        // --all goes on past a failed pipeline, as 'build --all' does: one refusal (a tag conflict in
+        // production, say) must not hide the releases of the others. Exit 1 when any failed.
+        var results = new List<RunResult>();
+        var failures = new List<(string Pipeline, OrchestratorException Error)>();
+        foreach (var pipeline in services.Workspace.Pipelines.Keys.Order(StringComparer.Ordinal))
+        {
+            services.Reporter.Step($"run {pipeline}");
+            try
+            {
+                results.Add(await new RunWorkflow(services).RunAsync(pipeline, parseResult.GetValue(_noCache), cancellationToken).ConfigureAwait(false));
+            }
+            catch (OrchestratorException error) when (error is not InputException)
+            {
+                failures.Add((pipeline, error));
+                await Console.Error.WriteLineAsync($"orchestrator: {pipeline}: {error.Message}").ConfigureAwait(false);
+            }
+        }
+
+        WriteResult(
+            parseResult,
+            new { runs = results.Select(JsonOutput.Run), failed = failures.Select(f => new { pipeline = f.Pipeline, error = f.Error.Message }) },
+            results.Select(r => r.Final.ToString()).ToArray());
+        if (failures.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"orchestrator: {failures.Count} of {results.Count + failures.Count} pipeline(s) failed: {string.Join(", ", failures.Select(f => f.Pipeline))}").ConfigureAwait(false);
+        }
+
+        return failures.Count == 0 ? 0 : ExitCodes.JobFailed;
     }
 }
