@@ -67,10 +67,11 @@ public sealed partial class SbomWorkflow(OrchestratorServices services)
     /// Generates the SBOM of <paramref name="image"/> (a digest-pinned reference in <paramref name="stage"/>)
     /// and attaches it there as a referrer, dated <paramref name="created"/> (the build's source date, so the same
     /// image gets the same SBOM digest). Pulls the image by digest first: builds push it without the engine.
+    /// <paramref name="pythonPackages"/> (a Python pipeline's pinned requirements) are listed beside dpkg's.
     /// Reports the step "attaching SBOM (N packages)".
     /// </summary>
     /// <exception cref="JobFailedException">The packages could not be read or the SBOM could not be attached; the message says what to do.</exception>
-    public async Task<SbomAttachment> AttachAsync(StageDefinition stage, ImageReference image, DateTimeOffset created, CancellationToken cancellationToken = default)
+    public async Task<SbomAttachment> AttachAsync(StageDefinition stage, ImageReference image, DateTimeOffset created, IReadOnlyList<PypiPackage>? pythonPackages = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stage);
         ArgumentNullException.ThrowIfNull(image);
@@ -79,8 +80,8 @@ public sealed partial class SbomWorkflow(OrchestratorServices services)
         {
             await services.Engine.PullImageAsync(image, OrchestratorServices.CredentialsFor(stage.Registry), cancellationToken: cancellationToken).ConfigureAwait(false);
             var packages = await ReadPackagesAsync(image, cancellationToken).ConfigureAwait(false);
-            var document = SpdxDocument.Create(image, packages, created);
-            services.Reporter.Step($"attaching SBOM ({document.Packages.Count} packages) to {image}");
+            var document = SpdxDocument.Create(image, packages, created, pythonPackages);
+            services.Reporter.Step($"attaching SBOM ({document.Packages.Count} packages{(document.PythonPackages.Count > 0 ? $", {document.PythonPackages.Count} Python packages" : string.Empty)}) to {image}");
 
             var registry = services.RegistryFor(stage);
             var subject = await registry.HeadManifestAsync(image.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false)

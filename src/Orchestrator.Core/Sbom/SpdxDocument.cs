@@ -21,6 +21,20 @@ public sealed record DpkgPackage(string Name, string Version, string Architectur
         $"pkg:deb/debian/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}?arch={Uri.EscapeDataString(Architecture)}&distro={distro}";
 }
 
+/// <summary>A Python distribution in an SBOM: its PEP 503 normalized name, exact version and, when known, the wheel's SHA-256.</summary>
+/// <param name="Name">The normalized name (<c>greet</c>, <c>hello-devtools</c>).</param>
+/// <param name="Version">The exact version.</param>
+/// <param name="Sha256">64 lower-case hex digits, or null when the requirement accepts several files.</param>
+public sealed record PypiPackage(string Name, string Version, string? Sha256)
+{
+    /// <summary>The package URL (purl spec, type <c>pypi</c>): <c>pkg:pypi/NAME@VERSION</c>.</summary>
+    public string ToPurl() => $"pkg:pypi/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}";
+
+    /// <summary>What a pipeline's runtime requirements install: every pinned requirement, with its hash when it names one.</summary>
+    public static IReadOnlyList<PypiPackage> From(Definitions.PythonSpec? python) =>
+        python is null ? [] : python.Requirements.Select(r => new PypiPackage(r.NormalizedName, r.Version, r.Sha256.Count == 1 ? r.Sha256[0] : null)).ToList();
+}
+
 /// <summary>Reads the output of <c>dpkg-query -W -f '<see cref="QueryFormat"/>'</c>.</summary>
 public static class DpkgStatus
 {
@@ -64,6 +78,10 @@ public static class DpkgStatus
 /// and architecture and properties are always written in the same order, so the same inputs give the
 /// same bytes (and so the same blob digest).
 /// </summary>
+/// <remarks>
+/// A Python pipeline's pinned requirements are listed too, as <c>pkg:pypi/NAME@VERSION</c> packages (supplier
+/// NOASSERTION) with the wheel's SHA-256 where the requirement names exactly one.
+/// </remarks>
 public sealed class SpdxDocument
 {
     /// <summary>The media type of an SPDX JSON document, also used as the OCI artifact type.</summary>
@@ -77,11 +95,12 @@ public sealed class SpdxDocument
 
     private const string ImageId = "SPDXRef-Image";
 
-    private SpdxDocument(string repository, Digest digest, IReadOnlyList<DpkgPackage> packages, DateTimeOffset created)
+    private SpdxDocument(string repository, Digest digest, IReadOnlyList<DpkgPackage> packages, IReadOnlyList<PypiPackage> pythonPackages, DateTimeOffset created)
     {
         Repository = repository;
         Digest = digest;
         Packages = packages;
+        PythonPackages = pythonPackages;
         Created = created;
     }
 
@@ -93,6 +112,9 @@ public sealed class SpdxDocument
 
     /// <summary>The packages, sorted by name, version, architecture (ordinal), duplicates removed.</summary>
     public IReadOnlyList<DpkgPackage> Packages { get; }
+
+    /// <summary>The Python packages installed from pinned requirements, sorted by normalized name then version, duplicates removed.</summary>
+    public IReadOnlyList<PypiPackage> PythonPackages { get; }
 
     /// <summary>The creation time, truncated to whole seconds (SPDX writes <c>YYYY-MM-DDThh:mm:ssZ</c>).</summary>
     public DateTimeOffset Created { get; }
@@ -108,7 +130,7 @@ public sealed class SpdxDocument
 
     /// <summary>Describes <paramref name="image"/> (which must carry a digest) containing <paramref name="packages"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="image"/> has no digest.</exception>
-    public static SpdxDocument Create(ImageReference image, IEnumerable<DpkgPackage> packages, DateTimeOffset created)
+    public static SpdxDocument Create(ImageReference image, IEnumerable<DpkgPackage> packages, DateTimeOffset created, IEnumerable<PypiPackage>? pythonPackages = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(packages);
@@ -121,7 +143,12 @@ public sealed class SpdxDocument
             .ToList();
         var seconds = created.ToUniversalTime();
         seconds = new DateTimeOffset(seconds.Ticks - (seconds.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
-        return new SpdxDocument(image.Repository, digest, sorted, seconds);
+        var python = (pythonPackages ?? [])
+            .Distinct()
+            .OrderBy(p => p.Name, StringComparer.Ordinal)
+            .ThenBy(p => p.Version, StringComparer.Ordinal)
+            .ToList();
+        return new SpdxDocument(image.Repository, digest, sorted, python, seconds);
     }
 
     /// <summary>The document as SPDX 2.3 JSON, UTF-8, indented with two spaces, ending in a newline.</summary>
@@ -152,6 +179,12 @@ public sealed class SpdxDocument
                 WritePackage(json, ids[i], package.Name, package.Version, "Organization: Debian", package.ToPurl(), purpose: null);
             }
 
+            for (var i = 0; i < PythonPackages.Count; i++)
+            {
+                var package = PythonPackages[i];
+                WritePackage(json, ids[Packages.Count + i], package.Name, package.Version, "NOASSERTION", package.ToPurl(), purpose: null, package.Sha256);
+            }
+
             json.WriteEndArray();
 
             json.WriteStartArray("relationships");
@@ -173,10 +206,12 @@ public sealed class SpdxDocument
     private List<string> PackageIds()
     {
         var used = new HashSet<string>(StringComparer.Ordinal) { ImageId };
-        var ids = new List<string>(Packages.Count);
-        foreach (var package in Packages)
+        var ids = new List<string>(Packages.Count + PythonPackages.Count);
+        var candidates = Packages.Select(p => $"SPDXRef-deb-{p.Name}-{p.Version}-{p.Architecture}")
+            .Concat(PythonPackages.Select(p => $"SPDXRef-pypi-{p.Name}-{p.Version}"));
+        foreach (var candidate in candidates)
         {
-            var id = Sanitize($"SPDXRef-deb-{package.Name}-{package.Version}-{package.Architecture}");
+            var id = Sanitize(candidate);
             var unique = id;
             for (var n = 2; !used.Add(unique); n++)
             {
@@ -200,7 +235,7 @@ public sealed class SpdxDocument
         return builder.ToString();
     }
 
-    private static void WritePackage(Utf8JsonWriter json, string id, string name, string version, string supplier, string purl, string? purpose)
+    private static void WritePackage(Utf8JsonWriter json, string id, string name, string version, string supplier, string purl, string? purpose, string? sha256 = null)
     {
         json.WriteStartObject();
         json.WriteString("SPDXID", id);
@@ -209,6 +244,16 @@ public sealed class SpdxDocument
         json.WriteString("supplier", supplier);
         json.WriteString("downloadLocation", "NOASSERTION");
         json.WriteBoolean("filesAnalyzed", false);
+        if (sha256 is not null)
+        {
+            json.WriteStartArray("checksums");
+            json.WriteStartObject();
+            json.WriteString("algorithm", "SHA256");
+            json.WriteString("checksumValue", sha256);
+            json.WriteEndObject();
+            json.WriteEndArray();
+        }
+
         if (purpose is not null)
         {
             json.WriteString("primaryPackagePurpose", purpose);

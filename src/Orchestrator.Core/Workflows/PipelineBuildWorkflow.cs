@@ -66,7 +66,8 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         var (size, uncompressed) = await ReportSizeAsync(stage, pipeline, reference, cancellationToken).ConfigureAwait(false);
 
         // sbom: an SPDX SBOM attached to the digest as a referrer; failing to attach fails the build, before any record.
-        var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(stage, reference, DateTimeOffset.FromUnixTimeSeconds(pipeline.Lock!.SourceDateEpoch), cancellationToken).ConfigureAwait(false);
+        var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(
+            stage, reference, DateTimeOffset.FromUnixTimeSeconds(pipeline.Lock!.SourceDateEpoch), Sbom.PypiPackage.From(pipeline.Python), cancellationToken).ConfigureAwait(false);
 
         var record = new BuildRecord(
             0, pipeline.Name, "pipeline", stage.Name, reference, pipeline.Tags, pipeline.Version, baseReference.Digest,

@@ -40,6 +40,35 @@ public sealed class SpdxDocumentTests
     }
 
     [Fact]
+    public void ToJson_PythonRequirements_ListedAsPypiPackagesWithTheirHashAfterTheDebianOnes()
+    {
+        // Given an image with one dpkg package and two pinned Python requirements (one with a single hash, one with two)
+        var hash = new string('a', 64);
+        var python = PypiPackage.From(new Definitions.PythonSpec(
+            null, "/r/requirements.txt",
+            [new("Hello_Devtools", "0.1", [new string('b', 64), new string('c', 64)], null, "r:2:1"), new("greet", "1.0.0", [hash], null, "r:1:1")],
+            null, [], null, null, new Definitions.BaseVariantRef("debian-bookworm", "full"), []));
+        var document = SpdxDocument.Create(Image, [Packages[1]], Created, python);
+
+        // When it is written
+        using var json = JsonDocument.Parse(document.ToJson());
+        var packages = json.RootElement.GetProperty("packages").EnumerateArray().ToList();
+
+        // Then the Python packages follow the Debian one, by normalized name, with pypi purls; only the single-hash one has a checksum
+        Assert.Equal(["apps/hello", "hello", "greet", "hello-devtools"], packages.Select(p => p.GetProperty("name").GetString()));
+        Assert.Equal("pkg:pypi/greet@1.0.0", packages[2].GetProperty("externalRefs")[0].GetProperty("referenceLocator").GetString());
+        Assert.Equal(hash, packages[2].GetProperty("checksums")[0].GetProperty("checksumValue").GetString());
+        Assert.False(packages[3].TryGetProperty("checksums", out _));
+        Assert.Equal("SPDXRef-pypi-hello-devtools-0.1", packages[3].GetProperty("SPDXID").GetString());
+
+        // And the image CONTAINS each of them
+        var contained = json.RootElement.GetProperty("relationships").EnumerateArray()
+            .Where(r => r.GetProperty("relationshipType").GetString() == "CONTAINS").Select(r => r.GetProperty("relatedSpdxElement").GetString()).ToList();
+        Assert.Contains("SPDXRef-pypi-greet-1.0.0", contained);
+        Assert.Equal(3, contained.Count);
+    }
+
+    [Fact]
     public void ToJson_Packages_OnePackagePerDpkgPackagePlusTheImageSortedByName()
     {
         // Given a document for an image with five packages, unsorted
