@@ -25,6 +25,32 @@ public sealed partial class BuildCache(OrchestratorServices services)
         BuildCacheKey.Compute(pipeline, baseReference.Digest!, BuildCacheKey.LockChecksum(pipeline), buildArgs: null, engineLabels, buildBaseReference?.Digest);
 
     /// <summary>
+    /// The recorded build of <paramref name="pipeline"/> with <paramref name="cacheKey"/> in the first stage's
+    /// repository whose digest the stage still holds, or null (never built from these inputs, or deleted since).
+    /// </summary>
+    /// <exception cref="Errors.RegistryException">The stage's registry refused the HEAD.</exception>
+    internal async Task<BuildRecord?> FindInFirstStageAsync(PipelineDefinition pipeline, Digest cacheKey, CancellationToken cancellationToken)
+    {
+        var stage = services.Config.FirstStage;
+        var previous = await services.State.FindBuildByCacheKeyAsync(pipeline.Name, cacheKey, cancellationToken).ConfigureAwait(false);
+        if (previous is null || previous.Stage != stage.Name || previous.Reference.Name != ImageReference.Create(stage.Registry.Host, pipeline.Repository).Name)
+        {
+            LogMiss(pipeline.Name, cacheKey);
+            return null;
+        }
+
+        var present = await services.RegistryFor(stage).HeadManifestAsync(pipeline.Repository, previous.Digest.ToString(), cancellationToken).ConfigureAwait(false);
+        if (present is null || present.Digest != previous.Digest)
+        {
+            // Deleted from the stage since (garbage collection, a manual cleanup): build it again.
+            services.Reporter.Step($"cache key {cacheKey.ToShortString()} was built as {previous.Digest.ToShortString()}, which is no longer in {stage.Name}; building");
+            return null;
+        }
+
+        return previous;
+    }
+
+    /// <summary>
     /// Reuses the build recorded under <paramref name="cacheKey"/> when its digest is still in the first stage:
     /// tags that moved elsewhere are re-pointed at it (the manifest's exact bytes PUT under the tag), a build
     /// record of the hit is appended, and the result says <see cref="BuildResult.CacheHit"/>. Null on a miss.
@@ -39,23 +65,14 @@ public sealed partial class BuildCache(OrchestratorServices services)
     public async Task<BuildResult?> TryReuseAsync(PipelineDefinition pipeline, Digest cacheKey, ImageReference baseReference, long started, CancellationToken cancellationToken = default)
     {
         var stage = services.Config.FirstStage;
-        var previous = await services.State.FindBuildByCacheKeyAsync(pipeline.Name, cacheKey, cancellationToken).ConfigureAwait(false);
         var target = ImageReference.Create(stage.Registry.Host, pipeline.Repository);
-        if (previous is null || previous.Stage != stage.Name || previous.Reference.Name != target.Name)
+        if (await FindInFirstStageAsync(pipeline, cacheKey, cancellationToken).ConfigureAwait(false) is not { } previous)
         {
-            LogMiss(pipeline.Name, cacheKey);
             return null;
         }
 
         var digest = previous.Digest;
         var registry = services.RegistryFor(stage);
-        var present = await registry.HeadManifestAsync(pipeline.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false);
-        if (present is null || present.Digest != digest)
-        {
-            // Deleted from the stage since (garbage collection, a manual cleanup): build it again.
-            services.Reporter.Step($"cache key {cacheKey.ToShortString()} was built as {digest.ToShortString()}, which is no longer in {stage.Name}; building");
-            return null;
-        }
 
         ManifestContent? manifest = null;
         foreach (var tag in pipeline.Tags)

@@ -40,6 +40,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         var started = Stopwatch.GetTimestamp();
         var (pipeline, baseReference, cacheKey, buildBaseReference) = await PrepareAsync(services.Workspace.GetPipeline(pipelineName), buildMissingBase, cancellationToken).ConfigureAwait(false);
         Digest digest;
+        ImageSize size;
 
         // cache: the same inputs, already built and still in the stage, are reused without the engine; --no-cache rebuilds.
         var cache = new BuildCache(services);
@@ -56,6 +57,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
             services.Reporter.Step($"pushing {target.Name} as {image.Digest.ToShortString()} ({string.Join(", ", pipeline.Tags)})");
             digest = await ImagePublisher.PublishAsync(
                 services.RegistryFor(stage), pipeline.Repository, image, pipeline.Tags, baseReference.Repository, cancellationToken).ConfigureAwait(false);
+            size = new ImageSize(image.Layers.Select(l => new LayerSize(l.Descriptor.Digest, l.Descriptor.Size)).ToList(), image.ConfigDescriptor.Size);
         }
         finally
         {
@@ -63,7 +65,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         }
 
         var reference = target.WithDigest(digest);
-        var (size, uncompressed) = await ReportSizeAsync(stage, pipeline, reference, cancellationToken).ConfigureAwait(false);
+        var uncompressed = await ReportSizeAsync(pipeline, size, cancellationToken).ConfigureAwait(false);
 
         // sbom: an SPDX SBOM attached to the digest as a referrer; failing to attach fails the build, before any record.
         var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(
@@ -81,30 +83,31 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     }
 
     /// <summary>
-    /// Reports the pushed image's size layer by layer (compressed, from its manifest in the stage) and in total, with
-    /// the engine's uncompressed size. A size that cannot be read is reported as such and never fails the build.
+    /// Reports the pushed image's size layer by layer (compressed, as the manifest the build wrote lists it, so no
+    /// registry round trip) and in total, with the engine's uncompressed size, which it returns. An uncompressed
+    /// size the engine cannot give is reported as unknown and never fails the build.
     /// </summary>
-    private async Task<(ImageSize? Size, long? Uncompressed)> ReportSizeAsync(StageDefinition stage, PipelineDefinition pipeline, ImageReference reference, CancellationToken cancellationToken)
+    private async Task<long?> ReportSizeAsync(PipelineDefinition pipeline, ImageSize size, CancellationToken cancellationToken)
     {
+        long? uncompressed = null;
         try
         {
-            var size = await ImageSizes.ReadAsync(services.RegistryFor(stage), pipeline.Repository, reference.Digest!.ToString(), cancellationToken).ConfigureAwait(false);
             // The engine's image before normalization: the same files, so the same size to within the metadata.
-            var uncompressed = (await services.Engine.InspectImageAsync(LocalBuildTag(pipeline), cancellationToken).ConfigureAwait(false))?.Size;
-            services.Reporter.Step($"image size {ImageSize.Format(size.TotalBytes)} compressed in {size.Layers.Count} layer(s)" +
-                (uncompressed is { } u ? $", {ImageSize.Format(u)} uncompressed" : string.Empty));
-            foreach (var layer in size.Layers)
-            {
-                services.Reporter.Detail($"{layer.Digest.ToShortString()} {ImageSize.Format(layer.SizeBytes)}");
-            }
-
-            return (size, uncompressed);
+            uncompressed = (await services.Engine.InspectImageAsync(LocalBuildTag(pipeline), cancellationToken).ConfigureAwait(false))?.Size;
         }
-        catch (Exception e) when (e is OrchestratorException or System.Text.Json.JsonException or KeyNotFoundException or FormatException)
+        catch (OrchestratorException e)
         {
-            services.Reporter.Detail($"image size unknown: {e.Message}");
-            return (null, null);
+            services.Reporter.Detail($"uncompressed image size unknown: {e.Message}");
         }
+
+        services.Reporter.Step($"image size {ImageSize.Format(size.TotalBytes)} compressed in {size.Layers.Count} layer(s)" +
+            (uncompressed is { } u ? $", {ImageSize.Format(u)} uncompressed" : string.Empty));
+        foreach (var layer in size.Layers)
+        {
+            services.Reporter.Detail($"{layer.Digest.ToShortString()} {ImageSize.Format(layer.SizeBytes)}");
+        }
+
+        return uncompressed;
     }
 
     /// <summary>

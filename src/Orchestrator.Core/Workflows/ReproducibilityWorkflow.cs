@@ -48,7 +48,7 @@ public sealed partial class ReproducibilityWorkflow(OrchestratorServices service
         var stage = services.Config.FirstStage;
         var registry = services.RegistryFor(stage);
 
-        var expected = await FindExpectedAsync(locked, cacheKey, registry, cancellationToken).ConfigureAwait(false);
+        var expected = (await new BuildCache(services).FindInFirstStageAsync(locked, cacheKey, cancellationToken).ConfigureAwait(false))?.Reference;
         if (expected is null)
         {
             services.Reporter.Step($"no build of these inputs is in {stage.Name}: building one to compare with");
@@ -74,18 +74,6 @@ public sealed partial class ReproducibilityWorkflow(OrchestratorServices service
         {
             PipelineBuildWorkflow.TryDelete(scratch);
         }
-    }
-
-    private async Task<ImageReference?> FindExpectedAsync(Definitions.PipelineDefinition pipeline, Digest cacheKey, IRegistryClient registry, CancellationToken cancellationToken)
-    {
-        var previous = await services.State.FindBuildByCacheKeyAsync(pipeline.Name, cacheKey, cancellationToken).ConfigureAwait(false);
-        if (previous is null || previous.Stage != services.Config.FirstStage.Name)
-        {
-            return null;
-        }
-
-        var present = await registry.HeadManifestAsync(pipeline.Repository, previous.Digest.ToString(), cancellationToken).ConfigureAwait(false);
-        return present?.Digest == previous.Digest ? previous.Reference : null;
     }
 
     /// <summary>The first layer (bottom first) whose entries differ, and in it the first entry by name; else the config key.</summary>

@@ -215,6 +215,23 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
     }
 
     [Fact]
+    public async Task BuildAsync_Built_ReportsTheSizeThePushedManifestLists()
+    {
+        // Given the base and a pipeline
+        _harness.SeedBase();
+
+        // When built
+        var result = await Build();
+
+        // Then the result's size is what staging's manifest of the digest lists, layer by layer, and the step says its total
+        var staged = ImageSizes.Parse(_harness.Staging.Find(WorkflowHarness.PipelineRepository, result.Digest.ToString())!.Content.Span, "staged");
+        Assert.NotNull(result.Size);
+        Assert.Equal(staged.Layers, result.Size.Layers);
+        Assert.Equal(staged.ConfigBytes, result.Size.ConfigBytes);
+        Assert.Contains(_harness.Reporter.Steps, s => s.StartsWith($"image size {ImageSize.Format(staged.TotalBytes)} compressed in 2 layer(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task BuildAsync_ContentDiffers_AnotherDigest()
     {
         // Given one build
