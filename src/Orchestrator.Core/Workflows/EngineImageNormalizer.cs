@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Text.Json;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Images;
@@ -35,19 +36,7 @@ internal sealed class EngineImageNormalizer(OrchestratorServices services)
         }
 
         var exportPath = Path.Combine(scratch, "export");
-        var exportTar = Path.Combine(scratch, "export.tar");
-        await using (var file = File.Create(exportTar))
-        {
-            await services.Engine.SaveImageAsync(imageId, file, cancellationToken).ConfigureAwait(false);
-        }
-
-        SavedImage saved;
-        await using (var file = File.OpenRead(exportTar))
-        {
-            saved = await SavedImage.ExtractAsync(file, exportPath, baseDiffIds.Select(d => d.ToString()).ToHashSet(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
-        }
-
-        File.Delete(exportTar);
+        var saved = await ExportAsync(imageId, exportPath, baseDiffIds.Select(d => d.ToString()).ToHashSet(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
         var engineDiffIds = ImageConfig.ReadDiffIds(saved.Config);
         if (engineDiffIds.Count < baseDiffIds.Count || !engineDiffIds.Take(baseDiffIds.Count).SequenceEqual(baseDiffIds) || saved.LayerPaths.Count != engineDiffIds.Count)
         {
@@ -71,6 +60,58 @@ internal sealed class EngineImageNormalizer(OrchestratorServices services)
         Directory.Delete(exportPath, recursive: true);
         var config = ImageConfig.FromEngineBuild(saved.Config, baseConfig, layers.Select(l => l.DiffId).ToList(), DateTimeOffset.FromUnixTimeSeconds(sourceDateEpoch));
         return OciImage.Assemble(config, layers, annotations);
+    }
+
+    // The export streams straight into the extraction through a pipe, so the image (hundreds of MB on the full
+    // base) is not written to disk once as a tar and again as files. When one side fails the other is stopped,
+    // and the engine's error wins: a broken export is what makes the tar unreadable.
+    private async Task<SavedImage> ExportAsync(string imageId, string folder, IReadOnlySet<string> skipDiffIds, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pipe = new Pipe();
+        var export = Task.Run(
+            async () =>
+            {
+                Exception? failure = null;
+                try
+                {
+                    await using var writer = pipe.Writer.AsStream(leaveOpen: true);
+                    await services.Engine.SaveImageAsync(imageId, writer, stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    failure = ex;
+                    throw;
+                }
+                finally
+                {
+                    await pipe.Writer.CompleteAsync(failure).ConfigureAwait(false);
+                }
+            },
+            CancellationToken.None);
+        try
+        {
+            await using var reader = pipe.Reader.AsStream(leaveOpen: true);
+            var saved = await SavedImage.ExtractAsync(reader, folder, skipDiffIds, stop.Token).ConfigureAwait(false);
+            await pipe.Reader.CompleteAsync().ConfigureAwait(false);
+            await export.ConfigureAwait(false);
+            return saved;
+        }
+        catch
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await pipe.Reader.CompleteAsync().ConfigureAwait(false);
+            try
+            {
+                await export.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Stopped because the extraction failed: that failure is the one to report.
+            }
+
+            throw;
+        }
     }
 
     /// <summary>The base's layer descriptors and config, for this machine's platform when the base is an index.</summary>

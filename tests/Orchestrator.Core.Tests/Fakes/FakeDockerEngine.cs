@@ -120,6 +120,9 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
     /// <summary>The modification time of every file in a built image's new layer: later than any source date, so clamping shows.</summary>
     public static readonly DateTimeOffset BuildClock = new(2040, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    /// <summary>When set, an export writes half its bytes and then fails with it, as an engine dropping the stream would.</summary>
+    public Exception? SaveFailsMidway { get; set; }
+
     /// <summary>Extra (path, content) files the next exports put in the new layer, to make two builds differ.</summary>
     public List<(string Path, string Content)> ExtraLayerFiles { get; } = [];
 
@@ -210,6 +213,12 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
         }
 
         buffer.Position = 0;
+        if (SaveFailsMidway is { } failure)
+        {
+            await destination.WriteAsync(buffer.ToArray().AsMemory(0, (int)(buffer.Length / 2)), cancellationToken);
+            throw failure;
+        }
+
         await buffer.CopyToAsync(destination, cancellationToken);
     }
 

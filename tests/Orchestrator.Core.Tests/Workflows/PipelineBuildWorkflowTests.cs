@@ -215,6 +215,22 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
     }
 
     [Fact]
+    public async Task BuildAsync_ExportFailsMidway_TheEnginesErrorAndNothingPushedOrRecorded()
+    {
+        // Given an engine whose export stream breaks halfway through
+        _harness.SeedBase();
+        _harness.Engine.SaveFailsMidway = new EngineException("fake: the export of the image broke off");
+
+        // When built
+        var error = await Assert.ThrowsAsync<EngineException>(() => Build());
+
+        // Then the engine's error is what the build reports (not the half tar's), and nothing reached staging or the state
+        Assert.Contains("export of the image broke off", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_harness.Staging.Puts, p => p.Repository == WorkflowHarness.PipelineRepository);
+        Assert.Empty(_harness.State.Builds);
+    }
+
+    [Fact]
     public async Task BuildAsync_Built_ReportsTheSizeThePushedManifestLists()
     {
         // Given the base and a pipeline
