@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.Security.Cryptography;
 using Orchestrator.Core.References;
 
 namespace Orchestrator.Core.Images;
@@ -123,17 +122,10 @@ public static class LayerNormalizer
         if (entry.Type is TarEntryType.RegularFile)
         {
             spool.Position = offset;
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[81920];
-            int read;
-            while ((read = await entry.Data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-                await spool.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                size += read;
-            }
-
-            content = Digest.FromHash("sha256", hash.GetHashAndReset());
+            using var hashing = new HashingWriteStream(spool);
+            await entry.Data.CopyToAsync(hashing, cancellationToken).ConfigureAwait(false);
+            content = hashing.GetDigest();
+            size = hashing.BytesWritten;
         }
 
         var isDevice = entry.Type is TarEntryType.CharacterDevice or TarEntryType.BlockDevice;

@@ -51,19 +51,19 @@ public sealed class SavedImage
                 }
 
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                HashingWriteStream hashing;
+                string digest;
                 await using (var file = File.Create(path))
+                using (var hashing = new HashingWriteStream(file))
                 {
-                    hashing = new HashingWriteStream(file);
                     if (entry.DataStream is { } data)
                     {
                         // An empty file has no data stream: it is still extracted (an empty layer is still a layer).
                         await data.CopyToAsync(hashing, cancellationToken).ConfigureAwait(false);
                     }
+
+                    digest = hashing.GetDigest().ToString();
                 }
 
-                var digest = hashing.GetDigest().ToString();
-                hashing.Dispose();
                 if (skipDiffIds is not null && skipDiffIds.Contains(digest) && entry.Length > 0)
                 {
                     File.Delete(path);
