@@ -199,6 +199,46 @@ public sealed class PythonTests(RealPartsFixture fixture)
         Assert.Equal(first.Json.GetProperty("digest").GetString(), second.Json.GetProperty("digest").GetString());
     }
 
+    [Fact]
+    public async Task Lock_PythonPipelineWhoseBasesStagingLacks_BuildsTheRuntimeAndTheBuildBaseFirst()
+    {
+        // Given a base definition neither of whose variants is in staging yet (each a copy of the fixture's, which is fast),
+        // and the native sample on it: slim at runtime, full to compile
+        var slim = fixture.BaseReference;
+        var full = await fixture.FullBaseAsync();
+        var repository = $"{fixture.Workspace.Prefix}/base/copied";
+        fixture.Track(repository);
+        File.WriteAllText(Path.Combine(fixture.Workspace.Root, "base-images", "it-copied.yaml"), $"""
+            repository: {repository}
+            default-variant: slim
+            suite: bookworm
+            components: [main]
+            variants:
+              slim: {"{"} from: "{slim}" {"}"}
+              full: {"{"} from: "{full}" {"}"}
+            """);
+        var name = fixture.Workspace.AddSample("hello-native", "py-lock-bases");
+        var definition = Path.Combine(fixture.Workspace.Root, "pipelines", $"{name}.yaml");
+        File.WriteAllText(definition, File.ReadAllText(definition).Replace("it-bookworm/", "it-copied/", StringComparison.Ordinal));
+        try
+        {
+            // When it is locked
+            var locked = await CliRunner.RunAsync(Config, "lock", name);
+
+            // Then both bases were put in staging first, and the lock was written on them
+            Assert.True(locked.ExitCode == 0, locked.ToString());
+            Assert.Equal(slim.Split('@')[1], await SkopeoDigestAsync($"{TestWorkspace.Staging}/{repository}:slim"));
+            Assert.Equal(full.Split('@')[1], await SkopeoDigestAsync($"{TestWorkspace.Staging}/{repository}:full"));
+            Assert.True(File.Exists(Path.Combine(fixture.Workspace.Root, "pipelines", $"{name}.lock.yaml")));
+        }
+        finally
+        {
+            File.Delete(definition);
+            File.Delete(Path.ChangeExtension(definition, ".lock.yaml"));
+            File.Delete(Path.Combine(fixture.Workspace.Root, "base-images", "it-copied.yaml"));
+        }
+    }
+
     /// <summary><c>python3 -m http.server</c> on a free loopback port: a PEP 503 simple index of a folder with simple/NAME/FILE.</summary>
     private sealed class SimpleIndex : IDisposable
     {

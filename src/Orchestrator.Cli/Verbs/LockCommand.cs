@@ -61,8 +61,12 @@ internal sealed class LockCommand : VerbCommand
         {
             if (!check)
             {
-                // A first lock on a fresh machine needs the base it resolves on: build it when the stage lacks it, as 'run' does.
-                await new BaseImageWorkflow(services).EnsureAsync(pipeline.Base.ToString(), cancellationToken).ConfigureAwait(false);
+                // A first lock on a fresh machine needs the bases it resolves on (a Python pipeline's build base too):
+                // build those the stage lacks, as 'run' does.
+                foreach (var used in pipeline.BasesUsed)
+                {
+                    await new BaseImageWorkflow(services).EnsureAsync(used.ToString(), cancellationToken).ConfigureAwait(false);
+                }
             }
 
             var status = await workflow.CheckAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
