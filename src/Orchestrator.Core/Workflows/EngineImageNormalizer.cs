@@ -23,7 +23,7 @@ internal sealed class EngineImageNormalizer(OrchestratorServices services)
     /// <param name="scratch">A folder for the export and the layer blobs; the caller deletes it.</param>
     /// <param name="annotations">Manifest annotations (OCI <c>annotations.md</c> keys).</param>
     /// <param name="cancellationToken">Cancels the export.</param>
-    /// <exception cref="JobFailedException">The engine's image does not start with the base's layers.</exception>
+    /// <exception cref="JobFailedException">The engine's export is unreadable, or its image does not start with the base's layers.</exception>
     public async Task<OciImage> NormalizeAsync(
         string imageId, ImageReference baseReference, long sourceDateEpoch, string scratch, IReadOnlyDictionary<string, string> annotations, CancellationToken cancellationToken = default)
     {
@@ -36,7 +36,17 @@ internal sealed class EngineImageNormalizer(OrchestratorServices services)
         }
 
         var exportPath = Path.Combine(scratch, "export");
-        var saved = await ExportAsync(imageId, exportPath, baseDiffIds.Select(d => d.ToString()).ToHashSet(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        SavedImage saved;
+        try
+        {
+            saved = await ExportAsync(imageId, exportPath, baseDiffIds.Select(d => d.ToString()).ToHashSet(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
+        {
+            throw new JobFailedException(
+                $"the engine's export of {imageId} is not a readable image ({ex.Message}); remove it ('docker rmi {imageId}') and build again", ex);
+        }
+
         var engineDiffIds = ImageConfig.ReadDiffIds(saved.Config);
         if (engineDiffIds.Count < baseDiffIds.Count || !engineDiffIds.Take(baseDiffIds.Count).SequenceEqual(baseDiffIds) || saved.LayerPaths.Count != engineDiffIds.Count)
         {

@@ -123,6 +123,9 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
     /// <summary>When set, an export writes half its bytes and then fails with it, as an engine dropping the stream would.</summary>
     public Exception? SaveFailsMidway { get; set; }
 
+    /// <summary>When true, an export writes half its bytes and ends as if it were whole: a truncated archive.</summary>
+    public bool SaveTruncated { get; set; }
+
     /// <summary>Extra (path, content) files the next exports put in the new layer, to make two builds differ.</summary>
     public List<(string Path, string Content)> ExtraLayerFiles { get; } = [];
 
@@ -213,10 +216,15 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
         }
 
         buffer.Position = 0;
-        if (SaveFailsMidway is { } failure)
+        if (SaveFailsMidway is not null || SaveTruncated)
         {
             await destination.WriteAsync(buffer.ToArray().AsMemory(0, (int)(buffer.Length / 2)), cancellationToken);
-            throw failure;
+            if (SaveFailsMidway is { } failure)
+            {
+                throw failure;
+            }
+
+            return;
         }
 
         await buffer.CopyToAsync(destination, cancellationToken);

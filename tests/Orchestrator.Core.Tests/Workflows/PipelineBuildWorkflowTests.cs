@@ -231,6 +231,24 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
     }
 
     [Fact]
+    public async Task BuildAsync_ExportTruncated_JobFailedNamingTheExportAndNothingPushed()
+    {
+        // Given an engine whose export ends halfway, as if it were whole
+        _harness.SeedBase();
+        _harness.Engine.SaveTruncated = true;
+
+        // When built
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => Build());
+
+        // Then the build fails saying the export is unreadable and what to do, and nothing reached staging or the state
+        Assert.Contains("export of", error.Message, StringComparison.Ordinal);
+        Assert.Contains("is not a readable image", error.Message, StringComparison.Ordinal);
+        Assert.Contains("docker rmi", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_harness.Staging.Puts, p => p.Repository == WorkflowHarness.PipelineRepository);
+        Assert.Empty(_harness.State.Builds);
+    }
+
+    [Fact]
     public async Task BuildAsync_Built_ReportsTheSizeThePushedManifestLists()
     {
         // Given the base and a pipeline
