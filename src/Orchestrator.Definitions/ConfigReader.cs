@@ -14,7 +14,7 @@ internal static partial class ConfigReader
 
     private static readonly string[] TopKeys = ["engine", "stages", "registries", "state", "paths", "daemon"];
     private static readonly string[] EngineKeys = ["endpoint"];
-    private static readonly string[] RegistryKeys = ["url", "username-env", "password-env"];
+    private static readonly string[] RegistryKeys = ["url", "username-env", "password-env", "insecure"];
     private static readonly string[] StateKeys = ["path"];
     private static readonly string[] PathKeys = ["base-images", "pipelines", "work"];
 
@@ -164,8 +164,16 @@ internal static partial class ConfigReader
                     "set both (the names of the environment variables holding the user and the password or token), or neither for anonymous access");
             }
 
+            var insecure = entry.Bool("insecure");
             if (ParseRegistryUrl(url.Value, out var host, out var plainHttp, out var error))
             {
+                if (plainHttp && entry.Value("username-env") is not null && insecure != true && !IsLoopback(url.Value))
+                {
+                    // Basic credentials over plain HTTP cross the network in clear: only on purpose.
+                    file.Error(url.Node, $"registry '{stage}' sends credentials (username-env/password-env) over plain http:// to {host}, which is not loopback; anyone on the path could read them",
+                        $"use https://{host}, or write 'insecure: true' under registry '{stage}' if the network is trusted");
+                }
+
                 endpoints[stage] = new Core.Definitions.RegistryEndpoint(host, plainHttp, usernameEnv, passwordEnv);
             }
             else
@@ -203,11 +211,15 @@ internal static partial class ConfigReader
             return null;
         }
 
-        if (!EnvVariableName().IsMatch(value.Value.Value))
+        if (!DefinitionRules.SecretEnvName().IsMatch(value.Value.Value))
         {
-            // Someone may have pasted the secret itself; do not echo it back into logs.
-            file.Error(value.Value.Node, $"'{key}' must name an environment variable (letters, digits, '_'), not hold a value",
-                $"put the secret in an environment variable and write its name, e.g. '{key}: REGISTRY_{(key.StartsWith("user", StringComparison.Ordinal) ? "USER" : "PASSWORD")}'");
+            // Someone may have pasted the secret itself: never echo the value into an error, a log or CI output.
+            var example = key.StartsWith("user", StringComparison.Ordinal) ? "REGISTRY_USER" : "REGISTRY_PASSWORD";
+            file.Error(value.Value.Node,
+                DaemonReader.LooksLikeSecret(value.Value.Value)
+                    ? $"'{key}' in {entry.What} looks like a secret itself, not the name of an environment variable"
+                    : $"'{key}' in {entry.What} must name an environment variable: upper-case letters, digits and '_', not starting with a digit",
+                $"put the secret in an environment variable and write its name, e.g. '{key}: {example}'; never write the secret itself here");
             return null;
         }
 
@@ -244,6 +256,12 @@ internal static partial class ConfigReader
         return true;
     }
 
+    /// <summary>True for a URL whose host is localhost, 127.0.0.0/8 or ::1: traffic that never leaves the machine.</summary>
+    internal static bool IsLoopback(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri)
+        && (string.Equals(uri.DnsSafeHost, "localhost", StringComparison.OrdinalIgnoreCase)
+            || (System.Net.IPAddress.TryParse(uri.DnsSafeHost, out var address) && System.Net.IPAddress.IsLoopback(address)));
+
     private static bool IsValidEndpoint(string endpoint)
     {
         if (endpoint.StartsWith("unix:///", StringComparison.Ordinal))
@@ -264,8 +282,6 @@ internal static partial class ConfigReader
     [GeneratedRegex("^[a-z][a-z0-9-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex StageName();
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
-    private static partial Regex EnvVariableName();
 }
 
 /// <summary>A definitions folder and, when the config names it, the node that does.</summary>

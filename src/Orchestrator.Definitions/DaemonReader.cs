@@ -262,7 +262,7 @@ internal static partial class DaemonReader
             return null;
         }
 
-        if (EnvName().IsMatch(env.Value))
+        if (DefinitionRules.SecretEnvName().IsMatch(env.Value))
         {
             return env;
         }
@@ -347,10 +347,6 @@ internal static partial class DaemonReader
 
         return ok ? result : null;
     }
-
-    /// <summary>Environment variable names as the daemon's tokens use them: upper case, as by convention for secrets.</summary>
-    [GeneratedRegex("^[A-Z_][A-Z0-9_]*$", RegexOptions.CultureInvariant)]
-    private static partial Regex EnvName();
 
     [GeneratedRegex("[^A-Z0-9]+", RegexOptions.CultureInvariant)]
     private static partial Regex NonName();

@@ -25,6 +25,13 @@ internal static partial class DefinitionRules
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
     public static partial Regex EnvName();
 
+    /// <summary>
+    /// Names of environment variables that hold secrets (<c>username-env</c>, <c>password-env</c>, <c>secret-env</c>):
+    /// upper case by convention, which also tells a pasted secret (<c>S3cr3tPW7788</c>) from a name.
+    /// </summary>
+    [GeneratedRegex("^[A-Z_][A-Z0-9_]*$", RegexOptions.CultureInvariant)]
+    public static partial Regex SecretEnvName();
+
     /// <summary>Suites and codenames: bookworm, bookworm-backports, stable.</summary>
     [GeneratedRegex("^[a-z0-9][a-z0-9.-]*$", RegexOptions.CultureInvariant)]
     public static partial Regex Suite();

@@ -58,14 +58,8 @@ internal static partial class RequirementsReader
 
     private static void ReadFile(SourceFile file, string root, List<PythonRequirement> result, Dictionary<string, PythonRequirement> seen, List<string> chain, int depth, bool loose)
     {
-        string text;
-        try
+        if (file.ReadText() is not { } text)
         {
-            text = File.ReadAllText(file.FullPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            file.ErrorAtStart($"cannot read the requirements file: {e.Message}", "check that it exists and is readable");
             return;
         }
 

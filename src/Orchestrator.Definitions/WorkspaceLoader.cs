@@ -24,10 +24,17 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
     /// </summary>
     public bool AllowUnpinnedWithoutLock { get; init; }
 
+    /// <summary>
+    /// Which definitions the caller needs: problems elsewhere become <see cref="Workspace.Warnings"/>.
+    /// <value>The default is <see cref="WorkspaceScope.Everything"/>: every problem is an error.</value>
+    /// </summary>
+    public WorkspaceScope Scope { get; init; } = WorkspaceScope.Everything;
+
     /// <inheritdoc />
+    /// <exception cref="InputException">The config file does not exist; the message names the path tried.</exception>
     /// <exception cref="DefinitionException">
-    /// Any file is missing, malformed or inconsistent; <see cref="DefinitionException.Errors"/> holds every
-    /// problem, sorted by file, line and column. A missing config file is reported at 1:1.
+    /// The config, or a definition in <see cref="Scope"/>, is malformed or inconsistent;
+    /// <see cref="DefinitionException.Errors"/> holds every such problem, sorted by file, line and column.
     /// </exception>
     public async Task<Workspace> LoadAsync(string configPath, CancellationToken cancellationToken = default)
     {
@@ -36,60 +43,60 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
         var configFile = SourceFile.For(configPath, diagnostics);
         if (!File.Exists(configFile.FullPath))
         {
-            configFile.ErrorAtStart($"the config file does not exist (looked for {configFile.FullPath})",
-                "create orchestrator.yaml or pass --config FILE");
-            throw new DefinitionException(diagnostics.Sorted());
+            // No position: there is no file to point into.
+            throw new InputException(
+                $"no such file: {configFile.FullPath} (the config was looked for there); create it (see README, 'Definitions'), run from the folder that has orchestrator.yaml, or point at one with --config FILE or $ORCHESTRATOR_CONFIG");
         }
 
         var configRoot = await configFile.LoadAsync(cancellationToken).ConfigureAwait(false);
         var config = ConfigReader.Read(configFile, configRoot, out var folders);
 
+        // Each base and pipeline collects its problems apart, so those the caller does not need can become warnings.
         var bases = new Dictionary<string, BaseImageDefinition?>(StringComparer.Ordinal);
+        var baseProblems = new Dictionary<string, Diagnostics>(StringComparer.Ordinal);
         foreach (var path in DefinitionFiles(configFile, folders.BaseImages, "base-images"))
         {
-            var file = SourceFile.For(path, diagnostics);
+            var file = SourceFile.For(path, baseProblems[Path.GetFileNameWithoutExtension(path)] = new Diagnostics());
             var root = await file.LoadAsync(cancellationToken).ConfigureAwait(false);
             bases[file.BaseName] = root is null ? null : BaseImageReader.Read(file, root);
         }
 
         var pipelines = new Dictionary<string, PipelineDefinition>(StringComparer.Ordinal);
-        var names = new Dictionary<string, (SourceFile File, Located<string> Name)>(StringComparer.Ordinal);
+        var pipelineProblems = new Dictionary<string, Diagnostics>(StringComparer.Ordinal);
+        var basesUsed = new HashSet<string>(Scope.Bases, StringComparer.Ordinal);
         foreach (var path in DefinitionFiles(configFile, folders.Pipelines, "pipelines"))
         {
-            var file = SourceFile.For(path, diagnostics);
-            var root = await file.LoadAsync(cancellationToken).ConfigureAwait(false);
-            if (root is null)
-            {
-                continue;
-            }
-
-            var lockPath = PipelineDefinition.LockPathFor(file.FullPath);
-            var hasLock = File.Exists(lockPath);
-            PipelineLock? pipelineLock = null;
-            if (hasLock)
-            {
-                var lockFile = SourceFile.For(lockPath, diagnostics);
-                var lockRoot = await lockFile.LoadAsync(cancellationToken).ConfigureAwait(false);
-                pipelineLock = lockRoot is null ? null : LockFileReader.Read(lockFile, lockRoot);
-            }
-
-            var pipeline = PipelineReader.Read(file, root, bases, out var name, hasLock || AllowUnpinnedWithoutLock, pipelineLock);
-            if (name is not { } n)
-            {
-                continue;
-            }
-
-            if (names.TryGetValue(n.Value, out var first))
-            {
-                file.Error(n.Node, $"pipeline name '{n.Value}' is already used by {first.File.DisplayPath}:{first.Name.Node.Start.Line}:{first.Name.Node.Start.Column}; names are unique across pipelines",
-                    $"rename one of them ({first.File.DisplayPath} or {file.DisplayPath})");
-                continue;
-            }
-
-            names[n.Value] = (file, n);
+            var file = SourceFile.For(path, pipelineProblems[Path.GetFileNameWithoutExtension(path)] = new Diagnostics());
+            var needed = Scope.NeedsPipeline(file.BaseName);
+            var pipeline = await ReadPipelineAsync(file, needed ? new RecordingLookup(bases, basesUsed) : bases, cancellationToken).ConfigureAwait(false);
             if (pipeline is not null)
             {
                 pipelines[pipeline.Name] = pipeline;
+            }
+        }
+
+        var warnings = new List<DefinitionError>();
+        foreach (var (name, problems) in baseProblems)
+        {
+            if (Scope.IsEverything || basesUsed.Contains(name))
+            {
+                diagnostics.AddRange(problems);
+            }
+            else
+            {
+                warnings.AddRange(problems.Sorted());
+            }
+        }
+
+        foreach (var (name, problems) in pipelineProblems)
+        {
+            if (Scope.NeedsPipeline(name))
+            {
+                diagnostics.AddRange(problems);
+            }
+            else
+            {
+                warnings.AddRange(problems.Sorted());
             }
         }
 
@@ -100,11 +107,52 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
             throw new DefinitionException(errors);
         }
 
+        if (warnings.Count > 0)
+        {
+            logger.LogWarning("Definitions under {Root} have {Count} problems in definitions this command does not need", configFile.Directory, warnings.Count);
+        }
+
         logger.LogDebug("Loaded {Bases} base images and {Pipelines} pipelines from {Root}", bases.Count, pipelines.Count, config.RootDirectory);
         return new Workspace(
             config,
-            bases.ToDictionary(b => b.Key, b => b.Value!, StringComparer.Ordinal),
-            pipelines);
+            bases.Where(b => b.Value is not null).ToDictionary(b => b.Key, b => b.Value!, StringComparer.Ordinal),
+            pipelines)
+        {
+            Warnings = warnings.OrderBy(w => w.File, StringComparer.Ordinal).ThenBy(w => w.Line).ThenBy(w => w.Column).ToList(),
+        };
+    }
+
+    /// <summary>
+    /// One pipeline file with its lock. Its <c>name:</c> must be its file name (pipelines/NAME.yaml): one
+    /// name per pipeline everywhere (the CLI argument, the lock, records), and no two files can claim one.
+    /// </summary>
+    private async Task<PipelineDefinition?> ReadPipelineAsync(SourceFile file, IReadOnlyDictionary<string, BaseImageDefinition?> bases, CancellationToken cancellationToken)
+    {
+        var root = await file.LoadAsync(cancellationToken).ConfigureAwait(false);
+        if (root is null)
+        {
+            return null;
+        }
+
+        var lockPath = PipelineDefinition.LockPathFor(file.FullPath);
+        var hasLock = File.Exists(lockPath);
+        PipelineLock? pipelineLock = null;
+        if (hasLock)
+        {
+            var lockFile = SourceFile.For(lockPath, file.Diagnostics);
+            var lockRoot = await lockFile.LoadAsync(cancellationToken).ConfigureAwait(false);
+            pipelineLock = lockRoot is null ? null : LockFileReader.Read(lockFile, lockRoot);
+        }
+
+        var pipeline = PipelineReader.Read(file, root, bases, out var name, hasLock || AllowUnpinnedWithoutLock, pipelineLock);
+        if (name is { } n && n.Value != file.BaseName)
+        {
+            file.Error(n.Node, $"pipeline name '{n.Value}' differs from its file name '{Path.GetFileName(file.FullPath)}'; a pipeline is named by its file",
+                $"rename the file to {n.Value}.yaml (and its lock to {n.Value}.lock.yaml), or write 'name: {file.BaseName}'");
+            return null;
+        }
+
+        return pipeline;
     }
 
     /// <summary>
@@ -131,5 +179,31 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
             .Where(f => !f.EndsWith(".lock.yaml", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
             .ToList();
+    }
+}
+
+/// <summary>The bases, recording every name looked up: the bases a needed pipeline uses are needed too.</summary>
+internal sealed class RecordingLookup(IReadOnlyDictionary<string, BaseImageDefinition?> inner, ISet<string> used) : IReadOnlyDictionary<string, BaseImageDefinition?>
+{
+    public BaseImageDefinition? this[string key] => Record(key, inner[key]);
+
+    public IEnumerable<string> Keys => inner.Keys;
+
+    public IEnumerable<BaseImageDefinition?> Values => inner.Values;
+
+    public int Count => inner.Count;
+
+    public bool ContainsKey(string key) => Record(key, inner.ContainsKey(key));
+
+    public bool TryGetValue(string key, out BaseImageDefinition? value) => Record(key, inner.TryGetValue(key, out value));
+
+    public IEnumerator<KeyValuePair<string, BaseImageDefinition?>> GetEnumerator() => inner.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private T Record<T>(string key, T result)
+    {
+        used.Add(key);
+        return result;
     }
 }

@@ -1,6 +1,7 @@
 using Orchestrator.Composition;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Definitions;
 using Serilog;
 using Serilog.Events;
 using Serilog.Extensions.Logging;
@@ -33,10 +34,14 @@ internal sealed class CliServices : IAsyncDisposable
     public static Task<Workspace> LoadWorkspaceAsync(FileInfo? configOption, CancellationToken cancellationToken) =>
         ComposedServices.LoadWorkspaceAsync(ResolveConfigPath(configOption), cancellationToken);
 
+    /// <summary>Loads the definitions; problems outside <paramref name="scope"/> become <see cref="Workspace.Warnings"/>.</summary>
+    public static Task<Workspace> LoadWorkspaceAsync(FileInfo? configOption, WorkspaceScope scope, CancellationToken cancellationToken) =>
+        new WorkspaceLoader { Scope = scope }.LoadAsync(ResolveConfigPath(configOption), cancellationToken);
+
     /// <summary>Loads the definitions and composes every service; the caller disposes the result.</summary>
-    public static async Task<CliServices> CreateAsync(FileInfo? configOption, CliConsole console, bool verbose, CancellationToken cancellationToken)
+    public static async Task<CliServices> CreateAsync(FileInfo? configOption, CliConsole console, bool verbose, WorkspaceScope scope, CancellationToken cancellationToken)
     {
-        var workspace = await LoadWorkspaceAsync(configOption, cancellationToken).ConfigureAwait(false);
+        var workspace = await LoadWorkspaceAsync(configOption, scope, cancellationToken).ConfigureAwait(false);
 
         var logFolder = Path.Combine(Path.GetDirectoryName(workspace.Config.StatePath)!, "logs");
         Directory.CreateDirectory(logFolder);

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Cli.Remote;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Definitions;
 
 namespace Orchestrator.Cli.Infrastructure;
 
@@ -64,7 +66,8 @@ internal abstract class VerbCommand : Command
             }
 
             await using var services = await CliServices.CreateAsync(
-                parseResult.GetValue(CliOptions.Config), Console, parseResult.GetValue(CliOptions.Verbose), cancellationToken).ConfigureAwait(false);
+                parseResult.GetValue(CliOptions.Config), Console, parseResult.GetValue(CliOptions.Verbose), ScopeOf(parseResult), cancellationToken).ConfigureAwait(false);
+            WriteWarnings(services.Services.Workspace);
             try
             {
                 return await ExecuteAsync(parseResult, services.Services, cancellationToken).ConfigureAwait(false);
@@ -96,6 +99,45 @@ internal abstract class VerbCommand : Command
         catch (Exception exception)
         {
             return Fail($"unexpected {exception.GetType().Name}: {exception.Message} (details in the log under .orchestrator/logs; please report it)", ExitCodes.JobFailed, json, null);
+        }
+    }
+
+    /// <summary>
+    /// The definitions this invocation needs: the pipeline its <c>pipeline</c> argument names (with its lock
+    /// and bases) or the base its <c>base</c> argument names; everything when it names none (<c>--all</c>,
+    /// <c>status</c> of every pipeline). Problems outside it are warnings, so one broken file does not block
+    /// work on another.
+    /// </summary>
+    protected WorkspaceScope ScopeOf(ParseResult parseResult)
+    {
+        foreach (var argument in Arguments)
+        {
+            if (parseResult.GetResult(argument) is { Tokens: [{ } token, ..] })
+            {
+                switch (argument.Name)
+                {
+                    case "pipeline":
+                        return WorkspaceScope.Pipeline(token.Value);
+                    case "base":
+                        return WorkspaceScope.Base(token.Value);
+                }
+            }
+        }
+
+        return WorkspaceScope.Everything;
+    }
+
+    /// <summary>Problems in definitions this invocation does not need: on standard error, each at file:line:column, and the verb goes on.</summary>
+    protected void WriteWarnings(Workspace workspace)
+    {
+        foreach (var warning in workspace.Warnings)
+        {
+            Console.Error.WriteLine($"orchestrator: warning: {warning}");
+        }
+
+        if (workspace.Warnings.Count > 0)
+        {
+            Console.Error.WriteLine($"orchestrator: warning: {workspace.Warnings.Count} problem(s) in definitions this command does not use; they were skipped ('orchestrator check' reports them as errors)");
         }
     }
 

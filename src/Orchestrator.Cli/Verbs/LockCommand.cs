@@ -38,7 +38,8 @@ internal sealed class LockCommand : VerbCommand
     protected override async Task<int> ExecuteWithoutServicesAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var configPath = CliServices.ResolveConfigPath(parseResult.GetValue(CliOptions.Config));
-        var workspace = await new WorkspaceLoader { AllowUnpinnedWithoutLock = true }.LoadAsync(configPath, cancellationToken).ConfigureAwait(false);
+        var workspace = await new WorkspaceLoader { AllowUnpinnedWithoutLock = true, Scope = ScopeOf(parseResult) }.LoadAsync(configPath, cancellationToken).ConfigureAwait(false);
+        WriteWarnings(workspace);
         await using var composed = await ComposedServices.CreateAsync(
             workspace, new ConsoleJobReporter(Console.Error, parseResult.GetValue(CliOptions.Verbose)), NullLoggerFactory.Instance, Console.Environment.Time, cancellationToken).ConfigureAwait(false);
         return await ExecuteAsync(parseResult, composed.Services, cancellationToken).ConfigureAwait(false);

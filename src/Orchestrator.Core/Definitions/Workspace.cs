@@ -8,6 +8,12 @@ public sealed record Workspace(
     IReadOnlyDictionary<string, BaseImageDefinition> Bases,
     IReadOnlyDictionary<string, PipelineDefinition> Pipelines)
 {
+    /// <summary>
+    /// Problems in definitions the loading command did not need (file:line:column): the command goes on
+    /// without those definitions and shows these as warnings. Empty when everything was needed.
+    /// </summary>
+    public IReadOnlyList<DefinitionError> Warnings { get; init; } = [];
+
     /// <summary>The pipeline named <paramref name="name"/>.</summary>
     /// <exception cref="InputException">No such pipeline; the message lists the known ones.</exception>
     public PipelineDefinition GetPipeline(string name) =>

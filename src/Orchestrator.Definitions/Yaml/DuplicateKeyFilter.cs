@@ -38,6 +38,8 @@ internal sealed class DuplicateKeyFilter(IParser inner, Action<Scalar, Mark> onD
                 case Scalar or AnchorAlias:
                     Completed();
                     return true;
+                case MappingStart or SequenceStart when frames.Count >= DefinitionLimits.MaxDepth:
+                    throw new NestingTooDeepException(inner.Current.Start);
                 case MappingStart:
                     frames.Push(new Frame(true));
                     return true;
@@ -98,4 +100,10 @@ internal sealed class DuplicateKeyFilter(IParser inner, Action<Scalar, Mark> onD
 
         public Dictionary<string, Mark> Seen { get; } = new(StringComparer.Ordinal);
     }
+}
+
+/// <summary>Lists and mappings nested deeper than <see cref="DefinitionLimits.MaxDepth"/>, at <see cref="At"/>.</summary>
+internal sealed class NestingTooDeepException(Mark at) : Exception("nested too deep")
+{
+    public Mark At { get; } = at;
 }

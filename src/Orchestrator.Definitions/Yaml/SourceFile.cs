@@ -13,6 +13,8 @@ internal sealed class Diagnostics
 
     public void Add(DefinitionError error) => errors.Add(error);
 
+    public void AddRange(Diagnostics other) => errors.AddRange(other.errors);
+
     /// <summary>The errors sorted by file, line and column, as editors and CI logs list them.</summary>
     public IReadOnlyList<DefinitionError> Sorted() =>
         errors
@@ -66,14 +68,8 @@ internal sealed class SourceFile
     /// </summary>
     public async Task<YamlNode?> LoadAsync(CancellationToken cancellationToken)
     {
-        string text;
-        try
+        if (await ReadTextAsync(cancellationToken).ConfigureAwait(false) is not { } text)
         {
-            text = await File.ReadAllTextAsync(FullPath, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            ErrorAtStart($"cannot read the file: {e.Message}", "check that it exists and is readable");
             return null;
         }
 
@@ -91,6 +87,11 @@ internal sealed class SourceFile
             // (a flow list left open before a 'key:' line); the last event it read is still a good place to look.
             Error(parser.LastGoodMark.Line > 0 ? parser.LastGoodMark : Mark.Empty, "malformed YAML: the parser could not read past this point",
                 "fix the YAML syntax here or just after it (a missing closing ']' or '}', quotes, indentation)");
+            return null;
+        }
+        catch (NestingTooDeepException e)
+        {
+            Error(e.At, $"lists and mappings are nested more than {DefinitionLimits.MaxDepth} deep here", "flatten the structure; no definition nests that deep");
             return null;
         }
         catch (YamlException e)
@@ -114,7 +115,173 @@ internal sealed class SourceFile
                 "keep one definition per file: move it to its own file");
         }
 
-        return stream.Documents[0].RootNode;
+        var root = stream.Documents[0].RootNode;
+
+        // Past a limit the rest of the file is not checked: later messages would quote the oversized value.
+        return WithinLimits(root) ? root : null;
+    }
+
+    /// <summary>
+    /// The file's text, or null (with an error) when it cannot be read, is larger than
+    /// <see cref="DefinitionLimits.MaxFileBytes"/> or is not UTF-8. A UTF-8 byte order mark is dropped.
+    /// Bytes that are not UTF-8 are refused at their line and column instead of silently becoming U+FFFD.
+    /// </summary>
+    public async Task<string?> ReadTextAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = new FileStream(FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, useAsync: true);
+
+            // Read one byte past the limit instead of trusting the length: a FIFO or /dev/zero has none.
+            var buffer = new byte[DefinitionLimits.MaxFileBytes + 1];
+            var total = 0;
+            int read;
+            while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                total += read;
+            }
+
+            return Decode(buffer.AsSpan(0, total));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ErrorAtStart($"cannot read the file: {e.Message}", "check that it exists and is readable");
+            return null;
+        }
+    }
+
+    /// <summary>The same as <see cref="ReadTextAsync"/>, for readers that are synchronous (requirements files).</summary>
+    public string? ReadText()
+    {
+        try
+        {
+            using var stream = new FileStream(FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+            var buffer = new byte[DefinitionLimits.MaxFileBytes + 1];
+            var total = 0;
+            int read;
+            while (total < buffer.Length && (read = stream.Read(buffer.AsSpan(total))) > 0)
+            {
+                total += read;
+            }
+
+            return Decode(buffer.AsSpan(0, total));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ErrorAtStart($"cannot read the file: {e.Message}", "check that it exists and is readable");
+            return null;
+        }
+    }
+
+    private string? Decode(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length > DefinitionLimits.MaxFileBytes)
+        {
+            ErrorAtStart($"the file is larger than the limit of {DefinitionLimits.MaxFileBytes / 1024 / 1024} MiB for a definition",
+                "definitions are a few KiB: check that this is the right file, and split or shorten it");
+            return null;
+        }
+
+        var start = bytes.StartsWith(Utf8Bom) ? Utf8Bom.Length : 0;
+        if (FirstInvalidUtf8(bytes[start..]) is { } bad)
+        {
+            Error(bad.Line, bad.Column, $"the file is not UTF-8: byte 0x{bad.Byte:X2} at offset {start + bad.Offset} is not valid UTF-8",
+                "save the file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 FILE'), or remove the stray bytes");
+            return null;
+        }
+
+        return System.Text.Encoding.UTF8.GetString(bytes[start..]);
+    }
+
+    private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
+
+    /// <summary>The 1-based line and column (in characters) of the first byte that is not UTF-8, or null.</summary>
+    internal static (int Line, int Column, int Offset, byte Byte)? FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        var line = 1;
+        var column = 1;
+        var offset = 0;
+        while (offset < bytes.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[offset..], out var rune, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return (line, column, offset, bytes[offset]);
+            }
+
+            offset += consumed;
+            if (rune.Value == '\n')
+            {
+                line++;
+                column = 1;
+            }
+            else
+            {
+                column++;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Reports every value longer than <see cref="DefinitionLimits.MaxScalarChars"/> and every list or mapping
+    /// with more than <see cref="DefinitionLimits.MaxItems"/> items, without quoting the value.
+    /// </summary>
+    private bool WithinLimits(YamlNode root)
+    {
+        var ok = true;
+        var pending = new Stack<YamlNode>();
+        pending.Push(root);
+        var visited = 0;
+        while (pending.TryPop(out var node))
+        {
+            // Aliases share nodes, so a small file can expand to billions of values ("billion laughs").
+            if (++visited > DefinitionLimits.MaxExpandedValues)
+            {
+                Error(root, $"the file expands to more than {DefinitionLimits.MaxExpandedValues} values (through '*' aliases)",
+                    "write the values out instead of nesting aliases of aliases");
+                return false;
+            }
+
+            switch (node)
+            {
+                case YamlScalarNode { Value.Length: > DefinitionLimits.MaxScalarChars } scalar:
+                    Error(scalar, $"a value of {scalar.Value!.Length} characters is longer than the limit of {DefinitionLimits.MaxScalarChars} for one value",
+                        "shorten it; long scripts belong in a file copied into the image");
+                    ok = false;
+                    break;
+                case YamlSequenceNode sequence:
+                    ok &= WithinItemLimit(sequence, sequence.Children.Count, "list");
+                    foreach (var child in sequence.Children)
+                    {
+                        pending.Push(child);
+                    }
+
+                    break;
+                case YamlMappingNode mapping:
+                    ok &= WithinItemLimit(mapping, mapping.Children.Count, "mapping");
+                    foreach (var (key, value) in mapping.Children)
+                    {
+                        pending.Push(key);
+                        pending.Push(value);
+                    }
+
+                    break;
+            }
+        }
+
+        return ok;
+    }
+
+    private bool WithinItemLimit(YamlNode node, int count, string kind)
+    {
+        if (count <= DefinitionLimits.MaxItems)
+        {
+            return true;
+        }
+
+        Error(node, $"this {kind} has {count} items, more than the limit of {DefinitionLimits.MaxItems}", "split the definition or remove entries");
+        return false;
     }
 
     /// <summary>True for an empty value or <c>~</c>/<c>null</c> written plainly: YAML's null.</summary>
