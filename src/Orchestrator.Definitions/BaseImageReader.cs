@@ -26,7 +26,12 @@ internal static class BaseImageReader
     {
         var before = file.Diagnostics.Count;
         var name = file.BaseName;
-        if (!DefinitionRules.Name().IsMatch(name))
+        if (name.Length > DefinitionLimits.MaxNameChars)
+        {
+            file.ErrorAtStart($"base image name (the file name) is {name.Length} characters, longer than {DefinitionLimits.MaxNameChars} characters",
+                "rename the file to a shorter name, e.g. base-images/debian-bookworm.yaml");
+        }
+        else if (!DefinitionRules.Name().IsMatch(name))
         {
             file.ErrorAtStart($"base image name '{name}' (the file name) is invalid: use lower-case letters, digits, '.', '_' and '-'",
                 "rename the file, e.g. base-images/debian-bookworm.yaml");

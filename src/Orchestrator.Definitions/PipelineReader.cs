@@ -47,7 +47,12 @@ internal static partial class PipelineReader
         }
 
         name = reader.String("name", required: true, example: file.BaseName);
-        if (name is { } n && !DefinitionRules.Name().IsMatch(n.Value))
+        if (name is { } tooLong && tooLong.Value.Length > DefinitionLimits.MaxNameChars)
+        {
+            file.Error(tooLong.Node, $"pipeline name is {tooLong.Value.Length} characters, longer than {DefinitionLimits.MaxNameChars} characters (names become file names and tags)",
+                $"choose a shorter name, and rename the file to match");
+        }
+        else if (name is { } n && !DefinitionRules.Name().IsMatch(n.Value))
         {
             file.Error(n.Node, $"pipeline name '{n.Value}' is invalid: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit",
                 $"rename it, e.g. 'name: {Slug(n.Value)}'");

@@ -145,7 +145,7 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
         }
 
         var pipeline = PipelineReader.Read(file, root, bases, out var name, hasLock || AllowUnpinnedWithoutLock, pipelineLock);
-        if (name is { } n && n.Value != file.BaseName)
+        if (name is { } n && n.Value != file.BaseName && n.Value.Length <= DefinitionLimits.MaxNameChars && DefinitionRules.Name().IsMatch(n.Value))
         {
             file.Error(n.Node, $"pipeline name '{n.Value}' differs from its file name '{Path.GetFileName(file.FullPath)}'; a pipeline is named by its file",
                 $"rename the file to {n.Value}.yaml (and its lock to {n.Value}.lock.yaml), or write 'name: {file.BaseName}'");

@@ -7,17 +7,19 @@ namespace Orchestrator.Definitions.Tests;
 public sealed class ConfigTests
 {
     [Fact]
-    public async Task LoadAsync_MissingConfig_RefusedAtOneOneWithFix()
+    public async Task LoadAsync_MissingConfig_NoSuchFileWithPathAndNoPosition()
     {
         // Given a folder with no orchestrator.yaml
         using var ws = new TestWorkspace(withDefaults: false);
 
         // When loaded
-        var error = await ws.SingleErrorAsync();
+        var exception = await Assert.ThrowsAsync<InputException>(ws.LoadAsync);
 
-        // Then the file is named at 1:1 with the fix
-        Assert.Equal((ws.ConfigPath, 1, 1), (error.File, error.Line, error.Column));
-        error.AssertSays("does not exist", "create orchestrator.yaml or pass --config FILE");
+        // Then it is "no such file" naming the path tried, not a position in a file that does not exist, with the ways to fix it
+        Assert.IsNotType<DefinitionException>(exception);
+        Assert.StartsWith($"no such file: {ws.ConfigPath} ", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(":1:1", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("--config FILE", exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]

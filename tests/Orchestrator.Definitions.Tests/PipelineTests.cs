@@ -454,21 +454,22 @@ public sealed class PipelineTests
     }
 
     [Fact]
-    public async Task LoadAsync_SameNameInTwoFiles_NamesBothFiles()
+    public async Task LoadAsync_NameDiffersFromFileName_RefusedAtNameSuggestingTheRename()
     {
-        // Given two pipeline files with the same name
+        // Given two pipeline files, a.yaml and b.yaml, both saying 'name: app'
         using var ws = new TestWorkspace();
         var first = ws.Write("pipelines/a.yaml", TestWorkspace.Pipeline);
-        var secondText = TestWorkspace.Pipeline.Replace("apps/app", "apps/other", StringComparison.Ordinal);
-        var second = ws.Write("pipelines/b.yaml", secondText);
+        var second = ws.Write("pipelines/b.yaml", TestWorkspace.Pipeline.Replace("apps/app", "apps/other", StringComparison.Ordinal));
 
         // When loaded
-        var error = await ws.SingleErrorAsync();
+        var errors = await ws.ErrorsAsync();
 
-        // Then the second is refused at its name, naming the first file and both in the fix
-        error.AssertAt(second, secondText, "app\n");
-        error.AssertSays($"pipeline name 'app' is already used by {first}:1:7", first);
-        Assert.Contains(second, error.Fix!, StringComparison.Ordinal);
+        // Then each is refused at its name, saying to rename the file or the name
+        Assert.Equal(2, errors.Count);
+        errors[0].AssertAt(first, TestWorkspace.Pipeline, "app\n");
+        errors[0].AssertSays("pipeline name 'app' differs from its file name 'a.yaml'", "rename the file to app.yaml");
+        Assert.Contains("'name: a'", errors[0].Fix!, StringComparison.Ordinal);
+        Assert.Contains(Path.GetFileName(second), errors[1].Message, StringComparison.Ordinal);
     }
 
     [Fact]
