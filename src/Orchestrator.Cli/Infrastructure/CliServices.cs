@@ -43,6 +43,17 @@ internal sealed class CliServices : IAsyncDisposable
     {
         var workspace = await LoadWorkspaceAsync(configOption, scope, cancellationToken).ConfigureAwait(false);
 
+        // An unknown name is bad input: refuse it before the state store and the log folder are created.
+        foreach (var pipeline in scope.Pipelines ?? new HashSet<string>())
+        {
+            _ = workspace.GetPipeline(pipeline);
+        }
+
+        foreach (var baseName in scope.Bases)
+        {
+            _ = workspace.GetBaseVariant(baseName);
+        }
+
         var logFolder = Path.Combine(Path.GetDirectoryName(workspace.Config.StatePath)!, "logs");
         Directory.CreateDirectory(logFolder);
         var serilog = new LoggerConfiguration()

@@ -60,6 +60,8 @@ internal abstract class VerbCommand : Command
                 }
             }
 
+            // Bad arguments are refused before anything is opened or created (state, logs).
+            CheckArguments(parseResult);
             if (!NeedsServices)
             {
                 return await ExecuteWithoutServicesAsync(parseResult, cancellationToken).ConfigureAwait(false);
@@ -100,6 +102,12 @@ internal abstract class VerbCommand : Command
         {
             return Fail($"unexpected {exception.GetType().Name}: {exception.Message} (details in the log under .orchestrator/logs; please report it)", ExitCodes.JobFailed, json, null);
         }
+    }
+
+    /// <summary>Refuses arguments that cannot work, before any state or log file is opened; verbs override it.</summary>
+    /// <exception cref="InputException">The arguments do not make sense together or do not parse.</exception>
+    protected virtual void CheckArguments(ParseResult parseResult)
+    {
     }
 
     /// <summary>

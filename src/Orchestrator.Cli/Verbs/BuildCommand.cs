@@ -30,6 +30,21 @@ internal sealed class BuildCommand : JobVerbCommand
         Options.Add(_noCache);
     }
 
+    protected override void CheckArguments(ParseResult parseResult)
+    {
+        if (parseResult.GetValue(_all))
+        {
+            if (parseResult.GetValue(_pipeline) is not null)
+            {
+                throw new InputException("name one pipeline or pass --all, not both");
+            }
+        }
+        else
+        {
+            _ = RequirePipeline(parseResult);
+        }
+    }
+
     protected override JobRequest CreateRequest(ParseResult parseResult)
     {
         if (parseResult.GetValue(_all))
@@ -46,11 +61,6 @@ internal sealed class BuildCommand : JobVerbCommand
         var noCache = parseResult.GetValue(_noCache);
         if (parseResult.GetValue(_all))
         {
-            if (parseResult.GetValue(_pipeline) is not null)
-            {
-                throw new InputException("name one pipeline or pass --all, not both");
-            }
-
             return await BuildAllAsync(parseResult, services, noCache, cancellationToken).ConfigureAwait(false);
         }
 

@@ -27,6 +27,8 @@ internal sealed class PromoteCommand : JobVerbCommand
         Options.Add(_attest);
     }
 
+    protected override void CheckArguments(ParseResult parseResult) => _ = VerbArguments.ParseDigest(parseResult.GetRequiredValue(_digest)!);
+
     protected override JobRequest CreateRequest(ParseResult parseResult) => new(
         JobKind.Promote,
         parseResult.GetRequiredValue(_pipeline),

@@ -21,6 +21,14 @@ internal sealed class RunCommand : JobVerbCommand
         Options.Add(_noCache);
     }
 
+    protected override void CheckArguments(ParseResult parseResult)
+    {
+        if (parseResult.GetValue(_all) == (parseResult.GetValue(_pipeline) is not null))
+        {
+            throw new InputException("name one pipeline, or pass --all to run every pipeline");
+        }
+    }
+
     protected override JobRequest CreateRequest(ParseResult parseResult)
     {
         if (parseResult.GetValue(_all))
@@ -36,10 +44,6 @@ internal sealed class RunCommand : JobVerbCommand
         RequireWaitingInProcess(parseResult);
         var name = parseResult.GetValue(_pipeline);
         var all = parseResult.GetValue(_all);
-        if (all == (name is not null))
-        {
-            throw new InputException("name one pipeline, or pass --all to run every pipeline");
-        }
 
         if (!all)
         {

@@ -19,6 +19,14 @@ internal sealed class ValidateCommand : JobVerbCommand
         Options.Add(_digest);
     }
 
+    protected override void CheckArguments(ParseResult parseResult)
+    {
+        if (parseResult.GetValue(_digest) is { } digest)
+        {
+            _ = VerbArguments.ParseDigest(digest);
+        }
+    }
+
     // Without --digest the daemon validates the pipeline's latest build, as the in-process verb does.
     protected override JobRequest CreateRequest(ParseResult parseResult) =>
         new(JobKind.Validate, parseResult.GetRequiredValue(_pipeline), parseResult.GetValue(_digest) is { } digest ? VerbArguments.ParseDigest(digest) : null);
