@@ -179,8 +179,8 @@ internal static partial class ConfigReader
             else
             {
                 // A URL with credentials is never echoed: the error would carry the secret into CI logs.
-                var shown = Uri.TryCreate(url.Value, UriKind.Absolute, out var parsed) && parsed.UserInfo.Length > 0
-                    ? $"{parsed.Scheme}://***@{parsed.Authority}"
+                var shown = Uri.TryCreate(url.Value, UriKind.Absolute, out var parsed) && (parsed.UserInfo.Length > 0 || parsed.Query.Length > 0 || parsed.Fragment.Length > 0)
+                    ? $"{parsed.Scheme}://{(parsed.UserInfo.Length > 0 ? "***@" : string.Empty)}{parsed.Authority}{(parsed.Query.Length > 0 || parsed.Fragment.Length > 0 ? "?***" : string.Empty)}"
                     : url.Value;
                 file.Error(url.Node, $"registry url '{shown}' {error}", "write it as http://HOST[:PORT] or https://HOST[:PORT], e.g. 'url: http://127.0.0.1:5001'");
             }
@@ -211,12 +211,12 @@ internal static partial class ConfigReader
             return null;
         }
 
-        if (!DefinitionRules.SecretEnvName().IsMatch(value.Value.Value))
+        if (!DefinitionRules.IsSecretEnvReference(value.Value.Value))
         {
             // Someone may have pasted the secret itself: never echo the value into an error, a log or CI output.
             var example = key.StartsWith("user", StringComparison.Ordinal) ? "REGISTRY_USER" : "REGISTRY_PASSWORD";
             file.Error(value.Value.Node,
-                DaemonReader.LooksLikeSecret(value.Value.Value)
+                DefinitionRules.LooksLikeSecret(value.Value.Value)
                     ? $"'{key}' in {entry.What} looks like a secret itself, not the name of an environment variable"
                     : $"'{key}' in {entry.What} must name an environment variable: upper-case letters, digits and '_', not starting with a digit",
                 $"put the secret in an environment variable and write its name, e.g. '{key}: {example}'; never write the secret itself here");
@@ -238,7 +238,14 @@ internal static partial class ConfigReader
 
         var authorityEnd = text.IndexOf('/', uri.Scheme.Length + 3);
         var rest = authorityEnd < 0 ? string.Empty : text[authorityEnd..];
-        if (rest is not ("" or "/") || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+        if (uri.Query.Length > 0 || uri.Fragment.Length > 0)
+        {
+            // A query may carry a token ("?token=…"): say what is wrong without it.
+            error = "has a query or fragment ('?…' or '#…'); a registry is named by its host and port only";
+            return false;
+        }
+
+        if (rest is not ("" or "/"))
         {
             error = $"has a path '{rest}'; a registry is named by its host and port only";
             return false;

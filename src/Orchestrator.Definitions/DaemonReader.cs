@@ -262,13 +262,13 @@ internal static partial class DaemonReader
             return null;
         }
 
-        if (DefinitionRules.SecretEnvName().IsMatch(env.Value))
+        if (DefinitionRules.IsSecretEnvReference(env.Value))
         {
             return env;
         }
 
         // The value may be the secret itself: never echo it into an error, a log or a CI transcript.
-        if (LooksLikeSecret(env.Value))
+        if (DefinitionRules.LooksLikeSecret(env.Value))
         {
             file.Error(env.Node, $"'secret-env' in {item.What} looks like a secret itself, not the name of an environment variable",
                 $"put the secret in an environment variable and name it with secret-env, e.g. 'secret-env: {example}'");
@@ -281,16 +281,6 @@ internal static partial class DaemonReader
 
         return null;
     }
-
-    /// <summary>
-    /// True for what reads like a generated token rather than a variable name: long, with letters and digits,
-    /// and lower-case letters or punctuation (base64, hex, "ghp_…") that variable names do not have.
-    /// </summary>
-    internal static bool LooksLikeSecret(string value) =>
-        value.Length >= 20
-        && value.Any(char.IsAsciiDigit)
-        && value.Any(char.IsAsciiLetter)
-        && value.Any(c => char.IsAsciiLetterLower(c) || !(char.IsAsciiLetterOrDigit(c) || c == '_'));
 
     private static List<string>? ReadRoles(SourceFile file, MappingReader item, IReadOnlyList<string> stages, bool stagesAreValid)
     {

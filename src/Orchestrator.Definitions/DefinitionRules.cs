@@ -32,6 +32,24 @@ internal static partial class DefinitionRules
     [GeneratedRegex("^[A-Z_][A-Z0-9_]*$", RegexOptions.CultureInvariant)]
     public static partial Regex SecretEnvName();
 
+    /// <summary>
+    /// True when <paramref name="value"/> can be the name of a variable holding a secret: an upper-case
+    /// name that does not read like a secret itself (<see cref="LooksLikeSecret"/>).
+    /// </summary>
+    public static bool IsSecretEnvReference(string value) => SecretEnvName().IsMatch(value) && !LooksLikeSecret(value);
+
+    /// <summary>
+    /// True for what reads like a generated token rather than a variable name: long, with letters and digits,
+    /// and either lower-case letters or punctuation (base64, hex, "ghp_…") that variable names do not have, or
+    /// no '_' at all over 16 characters (an upper-case key such as "AKIAIOSFODNN7EXAMPLE"), where names have words.
+    /// A false positive costs a rename; a false negative echoes a secret into CI logs.
+    /// </summary>
+    public static bool LooksLikeSecret(string value) =>
+        value.Any(char.IsAsciiDigit)
+        && value.Any(char.IsAsciiLetter)
+        && ((value.Length >= 20 && value.Any(c => char.IsAsciiLetterLower(c) || !(char.IsAsciiLetterOrDigit(c) || c == '_')))
+            || (value.Length >= 16 && !value.Contains('_')));
+
     /// <summary>Suites and codenames: bookworm, bookworm-backports, stable.</summary>
     [GeneratedRegex("^[a-z0-9][a-z0-9.-]*$", RegexOptions.CultureInvariant)]
     public static partial Regex Suite();

@@ -160,6 +160,7 @@ public sealed class HardeningTests
     [InlineData("password-env", "S3cr3tPW7788")]
     [InlineData("password-env", "ghp_AbCdEf0123456789xyzXYZ0123")]
     [InlineData("password-env", "\"hunter2 pass\"")]
+    [InlineData("password-env", "AKIAIOSFODNN7EXAMPLE")]
     public async Task LoadAsync_SecretPastedIntoEnvKey_RefusedWithoutEchoingIt(string key, string value)
     {
         // Given a registry whose *-env key holds what may be the secret itself
@@ -177,6 +178,24 @@ public sealed class HardeningTests
         Assert.Contains($"'{key}'", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(value.Trim('"'), exception.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("_env", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("REGISTRY_PASSWORD")]
+    [InlineData("PROD_TOKEN")]
+    [InlineData("_X")]
+    [InlineData("CI_REGISTRY_PASSWORD_2")]
+    public async Task LoadAsync_UpperCaseVariableNameInEnvKey_Accepted(string name)
+    {
+        // Given a registry whose password-env is an ordinary variable name
+        using var ws = new TestWorkspace();
+        ws.Write("orchestrator.yaml", $"stages: [staging]\nregistries:\n  staging: {{ url: https://registry.example, username-env: REG_USER, password-env: {name} }}\n");
+
+        // When loaded
+        var workspace = await ws.LoadAsync();
+
+        // Then the name is kept
+        Assert.Equal(name, workspace.Config.Stages[0].Registry.PasswordEnv);
     }
 
     [Fact]
