@@ -54,6 +54,22 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task LoadAsync_PipelineLinkedToEndlessDevice_RefusedAtTheLimitInsteadOfReadingForever()
+    {
+        // Given pipelines/app.yaml as a symlink to /dev/zero, which has no length and never ends
+        using var ws = new TestWorkspace();
+        var path = ws.PathOf("pipelines/app.yaml");
+        File.CreateSymbolicLink(path, "/dev/zero");
+
+        // When loaded
+        var error = await ws.SingleErrorAsync();
+
+        // Then reading stops one byte past the limit and the file is refused
+        Assert.Equal((path, 1, 1), (error.File, error.Line, error.Column));
+        Assert.Contains("larger than the limit of 1 MiB", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task LoadAsync_UserValueOverScalarLimit_RefusedAtValueWithoutQuotingIt()
     {
         // Given a pipeline whose user is 10,000 characters long

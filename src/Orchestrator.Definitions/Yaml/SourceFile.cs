@@ -132,16 +132,18 @@ internal sealed class SourceFile
         {
             await using var stream = new FileStream(FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, useAsync: true);
 
-            // Read one byte past the limit instead of trusting the length: a FIFO or /dev/zero has none.
-            var buffer = new byte[DefinitionLimits.MaxFileBytes + 1];
-            var total = 0;
+            // Read at most one byte past the limit, in chunks, instead of trusting the length (a FIFO or
+            // /dev/zero has none) or allocating the limit up front (the daemon reloads definitions often).
+            using var content = new MemoryStream();
+            var chunk = new byte[16 * 1024];
             int read;
-            while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+            while (content.Length <= DefinitionLimits.MaxFileBytes
+                && (read = await stream.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, DefinitionLimits.MaxFileBytes + 1 - content.Length)), cancellationToken).ConfigureAwait(false)) > 0)
             {
-                total += read;
+                content.Write(chunk, 0, read);
             }
 
-            return Decode(buffer.AsSpan(0, total));
+            return Decode(content.GetBuffer().AsSpan(0, (int)content.Length));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -156,15 +158,16 @@ internal sealed class SourceFile
         try
         {
             using var stream = new FileStream(FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
-            var buffer = new byte[DefinitionLimits.MaxFileBytes + 1];
-            var total = 0;
+            using var content = new MemoryStream();
+            var chunk = new byte[16 * 1024];
             int read;
-            while (total < buffer.Length && (read = stream.Read(buffer.AsSpan(total))) > 0)
+            while (content.Length <= DefinitionLimits.MaxFileBytes
+                && (read = stream.Read(chunk.AsSpan(0, (int)Math.Min(chunk.Length, DefinitionLimits.MaxFileBytes + 1 - content.Length)))) > 0)
             {
-                total += read;
+                content.Write(chunk, 0, read);
             }
 
-            return Decode(buffer.AsSpan(0, total));
+            return Decode(content.GetBuffer().AsSpan(0, (int)content.Length));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
