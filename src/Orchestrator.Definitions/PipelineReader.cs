@@ -15,11 +15,6 @@ internal static partial class PipelineReader
         ["name", "version", "base", "repository", "packages", "files", "env", "user", "workdir", "entrypoint", "cmd", "labels", "tags", "floating-tags", "validate", "auto", "python"];
 
     private static readonly string[] PackageKeys = ["apt"];
-    private static readonly string[] FileKeys = ["src", "dest", "mode"];
-    private static readonly string[] ValidateKeys = ["commands", "files", "metadata", "max-size-mb"];
-    private static readonly string[] CommandKeys = ["name", "run", "expect-exit", "expect-stdout", "expect-stderr", "timeout-seconds"];
-    private static readonly string[] FileTestKeys = ["path", "exists"];
-    private static readonly string[] MetadataKeys = ["user", "env", "entrypoint", "cmd", "workdir", "labels"];
     private static readonly string[] Placeholders = ["version", "name"];
 
     /// <summary>Default time a validation command may run.</summary>
@@ -68,16 +63,16 @@ internal static partial class PipelineReader
         }
 
         var apt = ReadPackages(file, reader, hasLock, pipelineLock, out var unpinned);
-        var files = ReadFiles(file, reader);
+        var files = PipelineFiles.Read(file, reader);
         var env = ReadEnv(file, reader.StringMap("env", example: "{ NAME: value }"), "env");
         var user = reader.String("user", example: "\"10001\"");
-        var workdir = AbsolutePath(file, reader.String("workdir", example: "/app"), "workdir");
+        var workdir = PipelineFiles.AbsolutePath(file, reader.String("workdir", example: "/app"), "workdir");
         var entrypoint = reader.StringList("entrypoint", example: "[\"python3\", \"/app/hello.py\"]");
         var cmd = reader.StringList("cmd", example: "[\"--help\"]");
         var labels = ReadLabels(file, reader.StringMap("labels", example: "{ team: platform }"));
         var tags = ReadTags(file, reader, name?.Value, version?.Value);
         var floatingTags = ReadFloatingTags(file, reader, tags);
-        var validate = ReadValidate(file, reader);
+        var validate = ValidateReader.Read(file, reader);
         var auto = ReadAuto(file, reader.String("auto", example: "build"));
         var python = PythonReader.Read(file, reader, baseRef, bases, (entries) => ReadAptMap(file, entries, hasLock: false, pipelineLock: null, out _), pipelineLock);
 
@@ -262,121 +257,7 @@ internal static partial class PipelineReader
 
     private static string ExampleVersion(string package) => package == "python3-minimal" ? "3.11.2-1+b1" : "VERSION";
 
-    private static List<FileCopy> ReadFiles(SourceFile file, MappingReader reader)
-    {
-        var result = new List<FileCopy>();
-        var items = reader.List("files", "mappings with src and dest", example: "[{ src: app/main.py, dest: /app/main.py }]");
-        for (var i = 0; i < (items?.Count ?? 0); i++)
-        {
-            var item = MappingReader.Of(file, items![i], $"files[{i}]", FileKeys);
-            if (item is null)
-            {
-                continue;
-            }
-
-            var source = Source(file, item.String("src", required: true, example: "app/main.py"));
-            var dest = AbsolutePath(file, item.String("dest", required: true, example: "/app/main.py"), "dest");
-            var mode = Mode(file, item.String("mode", example: "\"0755\""));
-            if (source is not null && dest is not null)
-            {
-                result.Add(new FileCopy(source, dest, mode));
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>
-    /// The source's absolute path, when it names an existing file inside the pipeline's folder, following
-    /// symlinks: a link out of the folder would let a definition copy any file on the build machine.
-    /// </summary>
-    internal static string? Source(SourceFile file, Located<string>? text)
-    {
-        if (text is not { } src)
-        {
-            return null;
-        }
-
-        var folder = file.Directory;
-        if (Path.IsPathRooted(src.Value))
-        {
-            file.Error(src.Node, $"src '{src.Value}' is an absolute path; sources are relative to the pipeline's folder ({folder})",
-                "copy the file next to the pipeline definition and name it relative to it, e.g. 'src: app/main.py'");
-            return null;
-        }
-
-        var full = Path.GetFullPath(src.Value, folder);
-        if (!IsInside(full, folder))
-        {
-            file.Error(src.Node, $"src '{src.Value}' leaves the pipeline's folder ({folder})",
-                "copy the file into the pipeline's folder and name it without '..'");
-            return null;
-        }
-
-        if (System.IO.Directory.Exists(full))
-        {
-            file.Error(src.Node, $"src '{src.Value}' is a folder; each entry copies one file", "list the files one by one");
-            return null;
-        }
-
-        if (!System.IO.File.Exists(full))
-        {
-            file.Error(src.Node, $"src '{src.Value}' does not exist (looked for {full})", "create the file, or fix the path (it is relative to the pipeline's folder)");
-            return null;
-        }
-
-        if (!IsInside(RealPath.Resolve(full), RealPath.Resolve(folder)))
-        {
-            file.Error(src.Node, $"src '{src.Value}' is a symlink (or under one) that resolves to {RealPath.Resolve(full)}, outside the pipeline's folder",
-                "copy the file itself into the pipeline's folder instead of linking to it");
-            return null;
-        }
-
-        return full;
-    }
-
-    internal static bool IsInside(string path, string folder) =>
-        path.StartsWith(Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
-
-    private static string? AbsolutePath(SourceFile file, Located<string>? text, string key)
-    {
-        if (text is not { } path)
-        {
-            return null;
-        }
-
-        if (!path.Value.StartsWith('/'))
-        {
-            file.Error(path.Node, $"{key} '{path.Value}' is not an absolute path in the image", $"start it with '/', e.g. '{key}: /{path.Value.TrimStart('.', '/')}'");
-            return null;
-        }
-
-        if (path.Value.Split('/').Contains(".."))
-        {
-            file.Error(path.Node, $"{key} '{path.Value}' contains '..'", $"write the path without '..', e.g. '{key}: {Path.GetFullPath(path.Value).Replace('\\', '/')}'");
-            return null;
-        }
-
-        return path.Value;
-    }
-
-    private static int? Mode(SourceFile file, Located<string>? text)
-    {
-        if (text is not { } mode)
-        {
-            return null;
-        }
-
-        if (!OctalMode().IsMatch(mode.Value))
-        {
-            file.Error(mode.Node, $"mode '{mode.Value}' is not an octal permission like \"0644\" or \"0755\"", "write it quoted, e.g. 'mode: \"0755\"'");
-            return null;
-        }
-
-        return Convert.ToInt32(mode.Value, 8);
-    }
-
-    private static List<KeyValuePair<string, string>> ReadEnv(SourceFile file, IReadOnlyList<(YamlScalarNode Key, Located<string>? Value)>? entries, string key)
+    internal static List<KeyValuePair<string, string>> ReadEnv(SourceFile file, IReadOnlyList<(YamlScalarNode Key, Located<string>? Value)>? entries, string key)
     {
         var result = new List<KeyValuePair<string, string>>();
         foreach (var (name, value) in entries ?? [])
@@ -396,7 +277,7 @@ internal static partial class PipelineReader
         return result;
     }
 
-    private static List<KeyValuePair<string, string>> ReadLabels(SourceFile file, IReadOnlyList<(YamlScalarNode Key, Located<string>? Value)>? entries)
+    internal static List<KeyValuePair<string, string>> ReadLabels(SourceFile file, IReadOnlyList<(YamlScalarNode Key, Located<string>? Value)>? entries)
     {
         var result = new List<KeyValuePair<string, string>>();
         foreach (var (name, value) in entries ?? [])
@@ -473,121 +354,6 @@ internal static partial class PipelineReader
         return result;
     }
 
-    private static ValidationSpec ReadValidate(SourceFile file, MappingReader reader)
-    {
-        var validate = reader.Mapping("validate", ValidateKeys, what: "'validate'");
-        if (validate is null)
-        {
-            return ValidationSpec.Empty;
-        }
-
-        var commands = new List<CommandTest>();
-        var commandItems = validate.List("commands", "command tests", example: "[{ name: works, run: [\"true\"] }]");
-        var names = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
-        for (var i = 0; i < (commandItems?.Count ?? 0); i++)
-        {
-            var item = MappingReader.Of(file, commandItems![i], $"validate.commands[{i}]", CommandKeys);
-            if (item is null)
-            {
-                continue;
-            }
-
-            var name = item.String("name", required: true, example: "interpreter works");
-            if (name is { } n)
-            {
-                if (names.TryGetValue(n.Value, out var first))
-                {
-                    file.Error(n.Node, $"command test name '{n.Value}' is used twice (first at line {first.Start.Line}); results are reported by name", "give each test its own name");
-                }
-                else
-                {
-                    names[n.Value] = n.Node;
-                }
-            }
-
-            var run = item.StringList("run", required: true, example: "[\"python3\", \"-c\", \"print(6*7)\"]");
-            if (run is { Count: 0 })
-            {
-                file.Error(item.Raw("run")!, $"'run' in validate.commands[{i}] is empty; there is nothing to run", "give the argument vector, e.g. 'run: [\"python3\", \"--version\"]'");
-            }
-
-            var exit = item.Int("expect-exit", "0");
-            if (exit is { } e && e.Value is < 0 or > 255)
-            {
-                file.Error(e.Node, $"expect-exit {e.Value} is not an exit code", "use a number from 0 to 255");
-            }
-
-            var stdout = Pattern(file, item.String("expect-stdout", example: "\"^42$\""), "expect-stdout");
-            var stderr = Pattern(file, item.String("expect-stderr", example: "\"^$\""), "expect-stderr");
-            var timeout = item.Int("timeout-seconds", "60");
-            if (timeout is { } t && t.Value <= 0)
-            {
-                file.Error(t.Node, $"timeout-seconds {t.Value} must be greater than 0", "write e.g. 'timeout-seconds: 60', or leave it out for 60");
-            }
-
-            if (name is not null && run is { Count: > 0 })
-            {
-                commands.Add(new CommandTest(name.Value.Value, run.Select(r => r.Value).ToList(), exit?.Value ?? 0, stdout, stderr,
-                    timeout is { Value: > 0 } ? TimeSpan.FromSeconds(timeout.Value.Value) : DefaultTimeout));
-            }
-        }
-
-        var fileTests = new List<FileTest>();
-        var fileItems = validate.List("files", "file tests", example: "[{ path: /app/main.py }]");
-        for (var i = 0; i < (fileItems?.Count ?? 0); i++)
-        {
-            var item = MappingReader.Of(file, fileItems![i], $"validate.files[{i}]", FileTestKeys);
-            var path = AbsolutePath(file, item?.String("path", required: true, example: "/app/main.py"), "path");
-            var exists = item?.Bool("exists");
-            if (path is not null)
-            {
-                fileTests.Add(new FileTest(path, exists ?? true));
-            }
-        }
-
-        MetadataExpectation? metadata = null;
-        if (validate.Mapping("metadata", MetadataKeys, what: "validate.metadata") is { } meta)
-        {
-            var envMap = meta.StringMap("env", allowEmptyValues: false);
-            var labelMap = meta.StringMap("labels", allowEmptyValues: false);
-            metadata = new MetadataExpectation(
-                meta.String("user", example: "\"10001\"")?.Value,
-                envMap is null ? null : ReadEnv(file, envMap, "validate.metadata.env"),
-                meta.StringList("entrypoint")?.Select(e => e.Value).ToList(),
-                meta.StringList("cmd")?.Select(c => c.Value).ToList(),
-                AbsolutePath(file, meta.String("workdir", example: "/app"), "workdir"),
-                labelMap is null ? null : ReadLabels(file, labelMap));
-        }
-
-        var maxSize = validate.Number("max-size-mb", "120");
-        if (maxSize is { } m && m.Value <= 0)
-        {
-            file.Error(m.Node, $"max-size-mb {m.Value.ToString(CultureInfo.InvariantCulture)} must be greater than 0", "write the largest size you accept in MiB, e.g. 'max-size-mb: 120'");
-        }
-
-        return new ValidationSpec(commands, fileTests, metadata, maxSize is { Value: > 0 } size ? size.Value : null);
-    }
-
-    private static string? Pattern(SourceFile file, Located<string>? text, string key)
-    {
-        if (text is not { } pattern)
-        {
-            return null;
-        }
-
-        try
-        {
-            _ = new Regex(pattern.Value, RegexOptions.Multiline, TimeSpan.FromSeconds(1));
-            return pattern.Value;
-        }
-        catch (ArgumentException e)
-        {
-            file.Error(pattern.Node, $"{key} '{pattern.Value}' is not a valid .NET regular expression: {e.Message}",
-                "fix the pattern; quote it in YAML, and escape literal characters like '(' or '+' with '\\\\'");
-            return null;
-        }
-    }
-
     private static string Slug(string value)
     {
         var slug = Regex.Replace(value.ToLowerInvariant(), "[^a-z0-9._-]+", "-").Trim('-', '.', '_');
@@ -597,6 +363,4 @@ internal static partial class PipelineReader
     [GeneratedRegex(@"\{([^{}]*)\}", RegexOptions.CultureInvariant)]
     private static partial Regex PlaceholderPattern();
 
-    [GeneratedRegex("^0?[0-7]{3,4}$", RegexOptions.CultureInvariant)]
-    private static partial Regex OctalMode();
 }

@@ -129,7 +129,7 @@ internal static class PythonReader
         var root = file.Directory;
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(given.Value, root));
         var kind = folder ? "folder" : "file";
-        if (Path.IsPathRooted(given.Value) || !PipelineReader.IsInside(full, root))
+        if (Path.IsPathRooted(given.Value) || !PipelineFiles.IsInside(full, root))
         {
             file.Error(given.Node, $"{key} '{given.Value}' is not inside the pipeline's folder ({root})",
                 $"put the {kind} next to the pipeline definition and name it relative to it, without '..'");
@@ -142,7 +142,7 @@ internal static class PythonReader
             return null;
         }
 
-        if (!PipelineReader.IsInside(RealPath.Resolve(full), RealPath.Resolve(root)))
+        if (!PipelineFiles.IsInside(RealPath.Resolve(full), RealPath.Resolve(root)))
         {
             file.Error(given.Node, $"{key} '{given.Value}' resolves to {RealPath.Resolve(full)}, outside the pipeline's folder",
                 $"copy the {kind} itself into the pipeline's folder instead of linking to it");

@@ -48,6 +48,7 @@ public sealed record Workspace(
 public interface IWorkspaceLoader
 {
     /// <summary>Loads orchestrator.yaml at <paramref name="configPath"/> and every definition it points to.</summary>
+    /// <exception cref="InputException">The config file does not exist; the message names the path tried (no position).</exception>
     /// <exception cref="DefinitionException">Any definition is malformed or inconsistent; carries every problem with file:line:column.</exception>
     Task<Workspace> LoadAsync(string configPath, CancellationToken cancellationToken = default);
 }
