@@ -90,7 +90,7 @@ internal sealed class RegistryAuthenticator(RegistryEndpoint endpoint, Func<stri
     /// <summary>The message for a 401 that persists after answering the challenge.</summary>
     public string DescribeRefusal() =>
         endpoint.UsernameEnv is null
-            ? $"{endpoint.Host} requires credentials: set username_env and password_env for this registry in orchestrator.yaml and export those variables"
+            ? $"{endpoint.Host} requires credentials: set username-env and password-env for this registry in orchestrator.yaml and export those variables"
             : $"{endpoint.Host} refused the credentials from ${endpoint.UsernameEnv}/${endpoint.PasswordEnv}: check their values and the account's access to the repository";
 
     private async Task FetchTokenAsync(Uri realm, string? service, string challengeScope, string cacheScope, HttpClient http, CancellationToken cancellationToken)
@@ -186,7 +186,7 @@ internal sealed class RegistryAuthenticator(RegistryEndpoint endpoint, Func<stri
             var missing = string.Join(" and ", new[] { (endpoint.UsernameEnv, user), (endpoint.PasswordEnv, password) }
                 .Where(p => string.IsNullOrEmpty(p.Item2)).Select(p => p.Item1 is null ? "(no variable configured)" : "$" + p.Item1));
             throw new RegistryException(
-                $"{endpoint.Host} requires credentials but {missing} is not set: export it before running, or fix username_env/password_env for this registry in orchestrator.yaml",
+                $"{endpoint.Host} requires credentials but {missing} is not set: export it before running, or fix username-env/password-env for this registry in orchestrator.yaml",
                 HttpStatusCode.Unauthorized, "UNAUTHORIZED");
         }
 

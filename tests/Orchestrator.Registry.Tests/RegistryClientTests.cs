@@ -146,7 +146,7 @@ public sealed class RegistryClientTests
 
         // Then the error says credentials are needed and how to configure them
         Assert.Equal(HttpStatusCode.Unauthorized, ex.StatusCode);
-        Assert.Contains("username_env", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("set username-env and password-env", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
