@@ -33,6 +33,22 @@ internal sealed class LockCommand : VerbCommand
 
     protected override bool NeedsServices => false;
 
+    protected override void CheckArguments(ParseResult parseResult)
+    {
+        if (parseResult.GetValue(_check) && parseResult.GetValue(_update))
+        {
+            throw new InputException("--check writes nothing and --update rewrites the lock: pass one of them");
+        }
+
+        switch (parseResult.GetValue(_pipeline), parseResult.GetValue(_all))
+        {
+            case (not null, true):
+                throw new InputException("pass a pipeline or --all, not both");
+            case (null, false):
+                throw new InputException("name the pipeline to lock ('orchestrator lock NAME'), or pass --all");
+        }
+    }
+
     // The definitions are loaded here rather than by the shared services, because a pipeline whose
     // packages are unpinned has no lock yet and every other verb refuses it until this one writes it.
     protected override async Task<int> ExecuteWithoutServicesAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -40,6 +56,12 @@ internal sealed class LockCommand : VerbCommand
         var configPath = CliServices.ResolveConfigPath(parseResult.GetValue(CliOptions.Config));
         var workspace = await new WorkspaceLoader { AllowUnpinnedWithoutLock = true, Scope = ScopeOf(parseResult) }.LoadAsync(configPath, cancellationToken).ConfigureAwait(false);
         WriteWarnings(workspace);
+        if (parseResult.GetValue(_pipeline) is { } name)
+        {
+            // An unknown name is bad input: refuse it before the state store is created.
+            _ = workspace.GetPipeline(name);
+        }
+
         await using var composed = await ComposedServices.CreateAsync(
             workspace, new ConsoleJobReporter(Console.Error, parseResult.GetValue(CliOptions.Verbose)), NullLoggerFactory.Instance, Console.Environment.Time, cancellationToken).ConfigureAwait(false);
         return await ExecuteAsync(parseResult, composed.Services, cancellationToken).ConfigureAwait(false);
@@ -49,10 +71,6 @@ internal sealed class LockCommand : VerbCommand
     {
         var pipelines = Targets(parseResult, services.Workspace);
         var check = parseResult.GetValue(_check);
-        if (check && parseResult.GetValue(_update))
-        {
-            throw new InputException("--check writes nothing and --update rewrites the lock: pass one of them");
-        }
 
         var workflow = new LockWorkflow(services);
         var results = new List<object>();
@@ -117,10 +135,9 @@ internal sealed class LockCommand : VerbCommand
         var all = parseResult.GetValue(_all);
         return (name, all) switch
         {
-            (not null, true) => throw new InputException("pass a pipeline or --all, not both"),
             (not null, false) => [workspace.GetPipeline(name)],
             (null, true) => workspace.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList(),
-            _ => throw new InputException("name the pipeline to lock ('orchestrator lock NAME'), or pass --all"),
+            _ => throw new InputException("pass a pipeline or --all, not both"),
         };
     }
 
