@@ -92,13 +92,24 @@ internal sealed class SecondEngine : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
+
+        // dockerd leaves its network namespace mounted under the exec root even after a clean stop.
+        var mounts = (await File.ReadAllLinesAsync("/proc/self/mounts"))
+            .Select(line => line.Split(' ')[1])
+            .Where(mountPoint => mountPoint.StartsWith(Root + "/", StringComparison.Ordinal))
+            .OrderByDescending(mountPoint => mountPoint.Length);
+        foreach (var mountPoint in mounts)
+        {
+            await ProcessWitness.RunAsync("umount", "-l", mountPoint);
+        }
+
         try
         {
             Directory.Delete(Root, recursive: true);
         }
         catch (IOException)
         {
-            // Layers dockerd left mounted: harmless in /tmp.
+            // Something still mounted: harmless in /tmp.
         }
         catch (UnauthorizedAccessException)
         {
