@@ -489,6 +489,21 @@ public sealed class DockerEngineClient : IDockerEngine, IDisposable
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(label);
+        var operation = $"listing of the containers labelled {label}";
+        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [label] }, EngineJsonContext.Default.DictionaryStringStringArray);
+        var query = new EngineQuery().Add("all", "1").Add("filters", filters);
+        using var response = await SendIdempotentAsync(HttpMethod.Get, "containers/json", query, operation, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, operation, cancellationToken).ConfigureAwait(false);
+        var entries = await ReadJsonAsync(response, EngineJsonContext.Default.ListContainerListEntry, operation, cancellationToken).ConfigureAwait(false);
+        return [.. entries
+            .Where(e => !string.IsNullOrEmpty(e.Id))
+            .Select(e => new ContainerSummary(e.Id!, e.State ?? string.Empty, e.Labels ?? new Dictionary<string, string>()))];
+    }
+
+    /// <inheritdoc />
     public async Task RemoveContainerAsync(string id, bool force = true, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);

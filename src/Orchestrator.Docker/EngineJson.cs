@@ -141,6 +141,16 @@ internal sealed class ContainerPathStatJson
     public string? LinkTarget { get; set; }
 }
 
+/// <summary>One entry of <c>GET /containers/json</c> (types.Container), the members Orchestrator reads.</summary>
+internal sealed class ContainerListEntry
+{
+    public string? Id { get; set; }
+
+    public string? State { get; set; }
+
+    public Dictionary<string, string>? Labels { get; set; }
+}
+
 /// <summary>The JSON inside <c>X-Registry-Auth</c> (types.AuthConfig).</summary>
 internal sealed class AuthConfigJson
 {
@@ -162,6 +172,8 @@ internal sealed class AuthConfigJson
 [JsonSerializable(typeof(ContainerWaitResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(ContainerPathStatJson))]
+[JsonSerializable(typeof(List<ContainerListEntry>))]
+[JsonSerializable(typeof(Dictionary<string, string[]>))]
 [JsonSerializable(typeof(AuthConfigJson))]
 [JsonSerializable(typeof(JsonMessage))]
 [JsonSerializable(typeof(Dictionary<string, string>))]

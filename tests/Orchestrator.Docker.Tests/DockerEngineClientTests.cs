@@ -34,6 +34,29 @@ public sealed class DockerEngineClientTests
     }
 
     [Fact]
+    public async Task ListContainersAsync_Label_AsksForStoppedContainersTooWithTheLabelFilterAndMapsEachEntry()
+    {
+        // Given an engine listing one exited container with labels, and one entry without an id
+        var json = """[{"Id":"c0ffee","State":"exited","Labels":{"io.orchestrator.owner":"daemon:ab","io.orchestrator.job":"7"}},{"State":"running"}]""";
+        var handler = new FakeEngineHandler((_, _) => Json(HttpStatusCode.OK, json));
+        using var client = FakeEngine.Client(handler);
+
+        // When listing the containers of one owner
+        var listed = await client.ListContainersAsync("io.orchestrator.owner=daemon:ab");
+
+        // Then the request covers stopped containers and filters on the label, and the entry with an id is mapped
+        var uri = handler.Requests[0].Uri;
+        Assert.Equal("/v1.41/containers/json", uri.AbsolutePath);
+        var query = Uri.UnescapeDataString(uri.Query);
+        Assert.Contains("all=1", query);
+        Assert.Contains("""filters={"label":["io.orchestrator.owner=daemon:ab"]}""", query);
+        var container = Assert.Single(listed);
+        Assert.Equal("c0ffee", container.Id);
+        Assert.Equal("exited", container.State);
+        Assert.Equal("7", container.Labels["io.orchestrator.job"]);
+    }
+
+    [Fact]
     public async Task InspectImageAsync_NameWithRegistryAndDigest_EscapesEveryPathCharacter()
     {
         // Given a full reference with '/', ':' and '@'

@@ -142,9 +142,10 @@ public sealed class DaemonTests(RealPartsFixture fixture)
     }
 
     [Fact]
-    public async Task Daemon_KilledDuringPromotion_RestartEndsPromotedOrLeavesProductionUntouched()
+    public async Task Daemon_KilledWhileAPromotionsBlobUploadIsInFlight_RestartEndsTerminalWithProductionAtTheStagingDigestOrUntouched()
     {
-        // Given a built and validated digest (in-process, no daemon)
+        // Given a built and validated digest (in-process, no daemon), and production reached through a proxy
+        // that holds every blob upload open once its first bytes arrived
         var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-kill");
         var repository = Track(name);
         var build = await CliRunner.RunAsync(Config, "build", name, "--json");
@@ -152,32 +153,39 @@ public sealed class DaemonTests(RealPartsFixture fixture)
         var digest = build.Json.GetProperty("digest").GetString()!;
         var validation = await CliRunner.RunAsync(Config, "validate", name, "--digest", digest);
         Assert.True(validation.ExitCode == 0, validation.ToString());
+        await using var proxy = await StallingProxy.StartAsync(Production);
+        fixture.Workspace.EnableDaemon();
+        var proxied = Path.Combine(fixture.Workspace.Root, "orchestrator-stalled-production.yaml");
+        await File.WriteAllTextAsync(proxied, (await File.ReadAllTextAsync(Config)).Replace($"url: http://{Production}", $"url: http://{proxy.Host}", StringComparison.Ordinal));
 
-        // When a promotion job is submitted and the daemon is killed as soon as it runs
+        // When a promotion job runs and is SIGKILLed while the proxy holds its upload with bytes received
         long id;
-        await using (var daemon = await StartDaemonAsync())
+        await using (var daemon = new DaemonProcess(proxied))
         {
+            await daemon.StartAsync();
             var submitted = await daemon.SendAsync(HttpMethod.Post, "/api/jobs", DaemonProcess.ReleaseSecret, new { kind = "promote", pipeline = name, digest, stage = "production" });
             Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
             id = JsonDocument.Parse(await submitted.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetInt64();
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (DateTime.UtcNow < deadline && (await daemon.GetJobAsync(id, DaemonProcess.ReleaseSecret)).GetProperty("state").GetString() == "queued")
-            {
-                await Task.Delay(10);
-            }
-
+            var bytes = await proxy.UploadInFlight.WaitAsync(TimeSpan.FromMinutes(2));
+            var running = await daemon.GetJobAsync(id, DaemonProcess.ReleaseSecret);
             await daemon.KillAsync();
+
+            // Then the kill landed mid-promotion: the job was running and upload bytes were moving
+            Assert.True(bytes > 0, "the held upload carried no bytes");
+            Assert.Equal("running", running.GetProperty("state").GetString());
         }
 
-        // Then production is never between states: the tag is absent or at the staging digest
-        var between = await SkopeoExistsAsync($"{Production}/{repository}:1.0.0")
-            ? await SkopeoDigestAsync($"{Production}/{repository}:1.0.0")
-            : null;
-        Assert.True(between is null || between == digest, $"production tag at {between} after the kill");
+        // And production has no tag: tags move only after every blob and manifest arrived, and none did
+        Assert.False(await SkopeoExistsAsync($"{Production}/{repository}:1.0.0"), "a production tag exists after a kill during the blob copy");
 
-        // And after a restart the job ends promoted with the staging digest, or failed with production untouched
-        await using var restarted = await StartDaemonAsync();
+        // When the daemon restarts with the copy no longer held
+        proxy.Stalling = false;
+        await using var restarted = new DaemonProcess(proxied);
+        await restarted.StartAsync();
         var job = await restarted.WaitForFinalAsync(id, DaemonProcess.ReleaseSecret, TimeSpan.FromMinutes(3));
+
+        // Then the job ran again and ended terminal: promoted with the staging digest, or failed with production untouched
+        Assert.True(job.GetProperty("attempt").GetInt32() >= 2, job.ToString());
         var state = job.GetProperty("state").GetString();
         if (state == "succeeded")
         {
@@ -186,7 +194,7 @@ public sealed class DaemonTests(RealPartsFixture fixture)
         }
         else
         {
-            Assert.Equal("failed", state);
+            Assert.True(state == "failed", job.ToString());
             Assert.False(await SkopeoExistsAsync($"{Production}/{repository}:1.0.0"), job.ToString());
         }
     }

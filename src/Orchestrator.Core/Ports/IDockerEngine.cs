@@ -67,6 +67,12 @@ public interface IDockerEngine
     Task RemoveContainerAsync(string id, bool force = true, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// <c>GET /containers/json?all=1&amp;filters={"label":[…]}</c>: every container, running or stopped, that carries
+    /// <paramref name="label"/> (<c>KEY</c>, or <c>KEY=VALUE</c> for an exact value), oldest first or in the engine's order.
+    /// </summary>
+    Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// <c>HEAD /containers/{id}/archive?path=</c>: the stat of a path in a container's filesystem (the
     /// <c>X-Docker-Container-Path-Stat</c> header), or null when the path does not exist. Works on a
     /// created container that never started.
@@ -161,6 +167,12 @@ public sealed record ContainerSpec(
     bool CapDropAll = true,
     bool NoNewPrivileges = true,
     IReadOnlyDictionary<string, string>? Labels = null);
+
+/// <summary>One container of <c>GET /containers/json</c>.</summary>
+/// <param name="Id">The full container id.</param>
+/// <param name="State">The engine's state word: <c>created</c>, <c>running</c>, <c>exited</c>, …</param>
+/// <param name="Labels">Its labels.</param>
+public sealed record ContainerSummary(string Id, string State, IReadOnlyDictionary<string, string> Labels);
 
 /// <summary>A stopped container's output, demultiplexed, as UTF-8 text.</summary>
 public sealed record ContainerLogs(string Stdout, string Stderr);

@@ -16,6 +16,9 @@ namespace Orchestrator.Daemon.Workers;
 /// At start it requeues jobs a previous daemon left running. A user's cancel stops a job and stores it
 /// Cancelled; the daemon stopping also stops running jobs but leaves them Running in the store, so the
 /// next start runs them again (a promotion tags only after verifying, and a rerun copy is idempotent).
+/// Every container a job creates carries this daemon's owner and the job's id; at start and after each job
+/// the worker removes the containers of its own that no running job owns (<see cref="LeftoverJanitor"/>),
+/// which is what a daemon killed mid-validation leaves behind.
 /// </summary>
 internal sealed class JobWorker(
     DaemonOptions options,
@@ -35,7 +38,11 @@ internal sealed class JobWorker(
     private readonly Func<Job, OrchestratorServices, CancellationToken, Task<JobOutcome>> _execute =
         options.ExecuteJob ?? ((job, services, token) => new JobRunner(store, options.LoggerFactory.CreateLogger<JobRunner>()).RunAsync(job, services, token));
 
+    private readonly string _owner = ContainerOwnership.DaemonOwner(workspace.Config.StatePath);
+    private readonly LeftoverJanitor _janitor = new(options.Services.Engine, ContainerOwnership.DaemonOwner(workspace.Config.StatePath), options.LoggerFactory.CreateLogger<LeftoverJanitor>());
+
     private TimeProvider Time => options.Services.Time;
+
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -47,9 +54,12 @@ internal sealed class JobWorker(
                 logger.LogWarning("Requeued {Count} job(s) a previous daemon left running; they run again now", requeued);
             }
 
+            // Before any job is claimed no job of this daemon runs: every container it owns is a leftover.
+            await _janitor.RemoveLeftoversAsync(new HashSet<long>(), stoppingToken).ConfigureAwait(false);
+
             while (!stoppingToken.IsCancellationRequested)
             {
-                await ReapAsync().ConfigureAwait(false);
+                await ReapAsync(stoppingToken).ConfigureAwait(false);
                 await ClaimAsync(stoppingToken).ConfigureAwait(false);
                 await PollCancelsAsync(stoppingToken).ConfigureAwait(false);
                 await signal.WaitAsync(options.PollInterval, Time, stoppingToken).ConfigureAwait(false);
@@ -124,7 +134,8 @@ internal sealed class JobWorker(
             try
             {
                 // The job runs on the definitions current when it starts, reloaded by the watcher.
-                var services = options.Services with { Workspace = workspace.Current };
+                // Its containers carry this daemon's owner and the job id, so the janitor can tell them from leftovers.
+                var services = options.Services with { Workspace = workspace.Current, Engine = new OwnedDockerEngine(options.Services.Engine, _owner, job.Id) };
                 outcome = await _execute(job, services, running.Cancel.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (running.Cancel.IsCancellationRequested)
@@ -222,13 +233,22 @@ internal sealed class JobWorker(
         }
     }
 
-    private async Task ReapAsync()
+    private async Task ReapAsync(CancellationToken stoppingToken)
     {
+        var reaped = 0;
         foreach (var done in _running.Values.Where(r => r.Task?.IsCompleted == true).ToList())
         {
             await done.Task!.ConfigureAwait(false);
             done.Cancel.Dispose();
             _running.Remove(done.Job.Id);
+            reaped++;
+        }
+
+        // After each job: what a job could not remove itself (an engine that failed mid-cleanup) goes now.
+        // Claims happen on this loop only, so no job can start creating containers during the pass.
+        if (reaped > 0)
+        {
+            await _janitor.RemoveLeftoversAsync(_running.Keys.ToHashSet(), stoppingToken).ConfigureAwait(false);
         }
     }
 

@@ -300,6 +300,18 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
         return Task.CompletedTask;
     }
 
+    /// <summary>Containers created and not removed, with their labels; a label filter <c>KEY</c> or <c>KEY=VALUE</c>, as the engine's.</summary>
+    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken cancellationToken = default)
+    {
+        Calls.Add($"ListContainers {label}");
+        var parts = label.Split('=', 2);
+        IReadOnlyList<ContainerSummary> listed = [.. _containers
+            .Where(c => !RemovedContainers.Contains(c.Key))
+            .Where(c => c.Value.Labels is { } labels && labels.TryGetValue(parts[0], out var value) && (parts.Length == 1 || value == parts[1]))
+            .Select(c => new ContainerSummary(c.Key, "exited", c.Value.Labels!))];
+        return Task.FromResult(listed);
+    }
+
     public Task<PathStat?> StatContainerPathAsync(string id, string path, CancellationToken cancellationToken = default)
     {
         Calls.Add($"Stat {id} {path}");

@@ -6,10 +6,24 @@ using Orchestrator.Core.References;
 
 namespace Orchestrator.Daemon.Tests.Fakes;
 
-/// <summary>An engine that only answers <c>GET /version</c> (the daemon itself needs nothing else; jobs are faked).</summary>
+/// <summary>
+/// An engine that answers <c>GET /version</c> and keeps a list of containers (the daemon itself needs nothing
+/// else; jobs are faked), which tests seed as leftovers and the janitor lists and removes.
+/// </summary>
 internal sealed class FakeEngine : IDockerEngine
 {
+    private int _nextContainer;
+
     public bool Up { get; set; } = true;
+
+    /// <summary>The containers the engine holds, by id, with their labels.</summary>
+    public ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> Containers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Ids of the containers removed, in order.</summary>
+    public ConcurrentQueue<string> Removed { get; } = new();
+
+    /// <summary>Raised after each removal, so tests wait on it instead of sleeping.</summary>
+    public event Action<string>? ContainerRemoved;
 
     public Task<EngineVersion> GetVersionAsync(CancellationToken cancellationToken = default) =>
         Up ? Task.FromResult(new EngineVersion("20.10.24", "1.41", "linux", "amd64")) : throw new UnavailableException("the engine at unix:///fake.sock does not answer");
@@ -30,7 +44,12 @@ internal sealed class FakeEngine : IDockerEngine
 
     public Task RemoveImageAsync(string nameOrId, bool force = false, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
-    public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+    public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken cancellationToken = default)
+    {
+        var id = $"fake-container-{Interlocked.Increment(ref _nextContainer)}";
+        Containers[id] = spec.Labels ?? new Dictionary<string, string>();
+        return Task.FromResult(id);
+    }
 
     public Task StartContainerAsync(string id, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
@@ -40,7 +59,30 @@ internal sealed class FakeEngine : IDockerEngine
 
     public Task<ContainerLogs> GetContainerLogsAsync(string id, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
-    public Task RemoveContainerAsync(string id, bool force = true, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+    public Task RemoveContainerAsync(string id, bool force = true, CancellationToken cancellationToken = default)
+    {
+        if (Containers.TryRemove(id, out _))
+        {
+            Removed.Enqueue(id);
+            ContainerRemoved?.Invoke(id);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken cancellationToken = default)
+    {
+        if (!Up)
+        {
+            throw new UnavailableException("the engine at unix:///fake.sock does not answer");
+        }
+
+        var parts = label.Split('=', 2);
+        IReadOnlyList<ContainerSummary> listed = [.. Containers
+            .Where(c => c.Value.TryGetValue(parts[0], out var value) && (parts.Length == 1 || value == parts[1]))
+            .Select(c => new ContainerSummary(c.Key, "exited", c.Value))];
+        return Task.FromResult(listed);
+    }
 
     public Task<PathStat?> StatContainerPathAsync(string id, string path, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 }

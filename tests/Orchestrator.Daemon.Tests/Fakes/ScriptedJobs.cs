@@ -22,6 +22,9 @@ internal sealed class ScriptedJobs
 
     public bool Block { get; set; }
 
+    /// <summary>Runs first in every job with the services the worker gave it (e.g. to create a container through its engine).</summary>
+    public Func<Job, OrchestratorServices, Task>? OnStart { get; set; }
+
     /// <summary>What a cancelled job returns; a real cancel can surface as an engine failure instead.</summary>
     public JobOutcome CancelledOutcome { get; set; } = new(JobState.Cancelled, ExitCodes.JobFailed, "cancelled", null);
 
@@ -33,6 +36,11 @@ internal sealed class ScriptedJobs
     {
         var now = Interlocked.Increment(ref _current);
         InterlockedMax(ref _max, now);
+        if (OnStart is { } onStart)
+        {
+            await onStart(job, services);
+        }
+
         Started.Enqueue(job);
         _started.GetOrAdd(job.Id, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(job);
         try

@@ -34,6 +34,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
 
+    /// <summary>Extra environment for the daemon (e.g. <c>DOCKER_HOST</c> for another engine).</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Secrets, made per run; the daemon reads them from its environment.</summary>
     public static string CiSecret { get; } = "ci-" + Guid.NewGuid().ToString("N");
 
@@ -78,6 +81,10 @@ internal sealed class DaemonProcess : IAsyncDisposable
         start.Environment[ReleaseSecretEnv] = ReleaseSecret;
         start.Environment[AdminSecretEnv] = AdminSecret;
         start.Environment.Remove("ORCHESTRATOR_URL");
+        foreach (var (name, value) in Environment)
+        {
+            start.Environment[name] = value;
+        }
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start the daemon");
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -89,7 +96,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"the daemon exited with {_process.ExitCode}:{Environment.NewLine}{Output}");
+                throw new InvalidOperationException($"the daemon exited with {_process.ExitCode}:{System.Environment.NewLine}{Output}");
             }
 
             try
@@ -108,7 +115,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
             await Task.Delay(200);
         }
 
-        throw new TimeoutException($"the daemon did not become healthy within 60 s:{Environment.NewLine}{Output}");
+        throw new TimeoutException($"the daemon did not become healthy within 60 s:{System.Environment.NewLine}{Output}");
     }
 
     /// <summary>SIGKILL: no shutdown hooks run, as when a machine dies.</summary>
@@ -159,7 +166,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
             await Task.Delay(250);
         }
 
-        throw new TimeoutException($"job {id} did not finish within {timeout}:{Environment.NewLine}{Output}");
+        throw new TimeoutException($"job {id} did not finish within {timeout}:{System.Environment.NewLine}{Output}");
     }
 
     public async ValueTask DisposeAsync()
