@@ -261,6 +261,20 @@ public sealed class ImageReferenceTests
     }
 
     [Theory]
+    [InlineData("example.com/x")]
+    [InlineData("localhost/x")]
+    public void Create_NoRegistryAndAFirstComponentThatReadsAsOne_IsRefusedNamingTheRegistryItWouldBe(string repository)
+    {
+        // Given a repository whose first component has a '.' or is localhost, and no registry
+        // When a reference is created from it
+        var error = Assert.Throws<FormatException>(() => ImageReference.Create(null, repository));
+
+        // Then it is refused (its text would name another image), saying which registry it would read as
+        Assert.Contains($"in registry '{repository.Split('/')[0]}'", error.Message, StringComparison.Ordinal);
+        Assert.Equal("x", ImageReference.Parse(repository).Repository);
+    }
+
+    [Theory]
     [InlineData("apps/x", true)]
     [InlineData("apps/X", false)]
     [InlineData("apps//x", false)]
