@@ -279,7 +279,7 @@ public sealed class ImageReferenceTests
     [InlineData("apps/X", false)]
     [InlineData("apps//x", false)]
     [InlineData("", false)]
-    public void IsValidRepository_Table(string repository, bool valid)
+    public void IsValidRepository_Name_ValidExactlyWhenEveryComponentIsNonEmptyLowerCase(string repository, bool valid)
     {
         // Given a repository name, When checked, Then the answer follows the path-component grammar
         Assert.Equal(valid, ImageReference.IsValidRepository(repository, out var error));
