@@ -407,7 +407,7 @@ public sealed class RemoteCliTests
     }
 
     [Fact]
-    public async Task Jobs_UnknownState_ExitsTwo()
+    public async Task Jobs_UnknownState_ExitsTwoListingTheStatesWithoutAskingTheDaemon()
     {
         var (exitCode, _, stderr) = await RunAsync("jobs", "--state", "done");
 

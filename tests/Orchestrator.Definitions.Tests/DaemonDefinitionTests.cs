@@ -55,7 +55,7 @@ public sealed class DaemonDefinitionTests
     }
 
     [Fact]
-    public async Task LoadAsync_FullDaemonSection_RoundTripsIntoRecords()
+    public async Task LoadAsync_FullDaemonSection_EveryValueInTheRecordTrimmedAndInDefinitionOrder()
     {
         // Given a daemon section using every key, roles quoted and not
         using var ws = new TestWorkspace();

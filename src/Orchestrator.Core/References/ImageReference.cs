@@ -45,8 +45,9 @@ public sealed partial record ImageReference
     /// <summary><c>registry/repository</c>, or the repository alone when there is no registry.</summary>
     public string Name => Registry is null ? Repository : $"{Registry}/{Repository}";
 
-    /// <summary>Builds a reference from parts, validating each.</summary>
-    /// <exception cref="FormatException">A part breaks the grammar; the message names it.</exception>
+    /// <summary>Builds a reference from parts, validating each; its <see cref="ToString"/> parses back to an equal reference.</summary>
+    /// <exception cref="FormatException">A part breaks the grammar, or a repository given without a registry
+    /// starts with a component that would read as one (<c>a.b/c</c>); the message names it.</exception>
     public static ImageReference Create(string? registry, string repository, string? tag = null, Digest? digest = null)
     {
         if (registry is not null && !DomainPattern().IsMatch(registry))
@@ -57,6 +58,14 @@ public sealed partial record ImageReference
         if (!IsValidRepository(repository, out var repositoryError))
         {
             throw new FormatException(repositoryError);
+        }
+
+        // Without a registry the text would begin with the repository's first component, and one with a '.'
+        // (or localhost) reads back as a registry: the reference printed would name another image.
+        var firstComponent = repository.Split('/')[0];
+        if (registry is null && repository.Contains('/') && (firstComponent.Contains('.') || firstComponent == "localhost"))
+        {
+            throw new FormatException($"the repository '{repository}' without a registry would read as repository '{repository[(firstComponent.Length + 1)..]}' in registry '{firstComponent}': give the registry explicitly");
         }
 
         if (tag is not null && !IsValidTag(tag, out var tagError))

@@ -43,6 +43,14 @@ internal sealed class JobWorker(
 
     private TimeProvider Time => options.Services.Time;
 
+    /// <summary>
+    /// The worker's passes (reap, claim every job a free slot and lane allow, look for cancel requests): a whole
+    /// pass after a change is the point where the worker would have started a job it may start.
+    /// </summary>
+    internal PassCounter Passes { get; } = new();
+
+    /// <summary>Jobs run to their end here: outcome stored (or left Running on shutdown) and follow-up jobs queued.</summary>
+    internal PassCounter JobsFinished { get; } = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -59,9 +67,18 @@ internal sealed class JobWorker(
 
             while (!stoppingToken.IsCancellationRequested)
             {
-                await ReapAsync(stoppingToken).ConfigureAwait(false);
-                await ClaimAsync(stoppingToken).ConfigureAwait(false);
-                await PollCancelsAsync(stoppingToken).ConfigureAwait(false);
+                Passes.Begin();
+                try
+                {
+                    await ReapAsync(stoppingToken).ConfigureAwait(false);
+                    await ClaimAsync(stoppingToken).ConfigureAwait(false);
+                    await PollCancelsAsync(stoppingToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Passes.End();
+                }
+
                 await signal.WaitAsync(options.PollInterval, Time, stoppingToken).ConfigureAwait(false);
             }
         }
@@ -169,6 +186,7 @@ internal sealed class JobWorker(
         }
         finally
         {
+            JobsFinished.End();
             signal.Notify();
         }
     }

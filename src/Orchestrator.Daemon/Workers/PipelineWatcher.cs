@@ -67,10 +67,14 @@ internal sealed class PipelineWatcher(
         }
     }
 
+    /// <summary>The watcher's ticks, its own and those run through <see cref="CheckOnceAsync"/>.</summary>
+    internal PassCounter Ticks { get; } = new();
+
     /// <summary>One tick: reload, fingerprint, mark and queue. The first call only takes the baseline.</summary>
     public async Task CheckOnceAsync(CancellationToken cancellationToken = default)
     {
         await _tick.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Ticks.Begin();
         try
         {
             var current = await ReloadAsync(cancellationToken).ConfigureAwait(false);
@@ -115,6 +119,7 @@ internal sealed class PipelineWatcher(
         }
         finally
         {
+            Ticks.End();
             _tick.Release();
         }
     }

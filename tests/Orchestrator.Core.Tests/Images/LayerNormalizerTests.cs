@@ -192,7 +192,7 @@ public sealed class LayerNormalizerTests : IDisposable
     [InlineData("/usr/bin/", true, "usr/bin/")]
     [InlineData("usr/./lib//x", false, "usr/lib/x")]
     [InlineData("./", true, "")]
-    public void NormalizeName_Forms_LayerForm(string name, bool isDirectory, string expected) =>
+    public void NormalizeName_DotSlashAndDoubleSlashForms_RelativeCleanPathFoldersEndingInSlash(string name, bool isDirectory, string expected) =>
         Assert.Equal(expected, LayerNormalizer.NormalizeName(name, isDirectory));
 
     private async Task<(byte[] Bytes, IReadOnlyList<LayerFile> Files)> Normalize(byte[] tar)

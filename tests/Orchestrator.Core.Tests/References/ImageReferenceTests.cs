@@ -261,11 +261,25 @@ public sealed class ImageReferenceTests
     }
 
     [Theory]
+    [InlineData("example.com/x")]
+    [InlineData("localhost/x")]
+    public void Create_NoRegistryAndAFirstComponentThatReadsAsOne_IsRefusedNamingTheRegistryItWouldBe(string repository)
+    {
+        // Given a repository whose first component has a '.' or is localhost, and no registry
+        // When a reference is created from it
+        var error = Assert.Throws<FormatException>(() => ImageReference.Create(null, repository));
+
+        // Then it is refused (its text would name another image), saying which registry it would read as
+        Assert.Contains($"in registry '{repository.Split('/')[0]}'", error.Message, StringComparison.Ordinal);
+        Assert.Equal("x", ImageReference.Parse(repository).Repository);
+    }
+
+    [Theory]
     [InlineData("apps/x", true)]
     [InlineData("apps/X", false)]
     [InlineData("apps//x", false)]
     [InlineData("", false)]
-    public void IsValidRepository_Table(string repository, bool valid)
+    public void IsValidRepository_Name_ValidExactlyWhenEveryComponentIsNonEmptyLowerCase(string repository, bool valid)
     {
         // Given a repository name, When checked, Then the answer follows the path-component grammar
         Assert.Equal(valid, ImageReference.IsValidRepository(repository, out var error));

@@ -71,7 +71,7 @@ public sealed class BuildCacheTests : IDisposable
     }
 
     [Fact]
-    public async Task BuildAsync_BaseRebuilt_CacheMiss()
+    public async Task BuildAsync_BaseMoved_StaleLockRefusedThenRelockedBuildMissesOnTheNewBase()
     {
         // Given a pipeline built once on a base
         _harness.SeedBase(seed: "base-1");

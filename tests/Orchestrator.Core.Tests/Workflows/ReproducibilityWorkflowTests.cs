@@ -21,7 +21,7 @@ public sealed class ReproducibilityWorkflowTests : IDisposable
     public void Dispose() => _harness.Dispose();
 
     [Fact]
-    public async Task VerifyAsync_NothingBuiltYet_BuildsOnceThenRebuildsToTheSameDigestWithoutPushing()
+    public async Task VerifyAsync_NothingBuiltYet_BuildsAndRecordsOnceThenRebuildsWithoutCacheToTheSameDigest()
     {
         // Given a locked pipeline never built
         // When verified

@@ -83,9 +83,11 @@ public sealed class JobApiTests : IAsyncLifetime
         // When a job is submitted
         var post = _daemon.SendAsync(HttpMethod.Post, "/api/jobs", DaemonHarness.CiSecret, new { kind = "build", pipeline = "hello" });
         await gated.EnqueueEntered.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        await Task.Delay(300);
 
-        // Then no answer comes before the write; once it commits, the 202 names the stored job
+        // Then a request sent after it is answered (the daemon is serving) while the job's still has no answer,
+        // since the write is held; once it commits, the 202 names the stored job
+        var later = await _daemon.SendAsync(HttpMethod.Get, "/api/jobs", DaemonHarness.CiSecret);
+        Assert.Equal(HttpStatusCode.OK, later.StatusCode);
         Assert.False(post.IsCompleted, "the daemon acknowledged a job before the store committed it");
         gated.AllowEnqueue.SetResult();
         var response = await post;
@@ -227,7 +229,7 @@ public sealed class JobApiTests : IAsyncLifetime
         Assert.Equal("cancelled", (await DaemonHarness.JsonAsync(response)).GetProperty("state").GetString());
         _daemon.Runner.Release(first);
         await _daemon.WaitForJobAsync(first.Id, j => j.State == JobState.Succeeded, "succeeded");
-        await Task.Delay(400);
+        await _daemon.WorkerPassedAsync();
         Assert.False(_daemon.Runner.HasStarted(second.Id));
         Assert.Equal(JobState.Cancelled, (await _daemon.Jobs.GetAsync(second.Id))!.State);
     }

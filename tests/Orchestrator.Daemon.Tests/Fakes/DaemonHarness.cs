@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Jobs;
@@ -34,7 +35,7 @@ internal sealed class DaemonHarness : IAsyncDisposable
 
     public const string QaHost = "127.0.0.1:5003";
 
-    public DaemonHarness(int concurrency = 2, IReadOnlyList<string>? autoPromote = null, AutoMode helloAuto = AutoMode.None, bool withQa = false)
+    public DaemonHarness(int concurrency = 2, IReadOnlyList<string>? autoPromote = null, AutoMode helloAuto = AutoMode.None, bool withQa = false, TimeProvider? time = null)
     {
         Root = Path.Combine(Path.GetTempPath(), $"orchestrator-daemon-tests-{Guid.NewGuid():N}");
         var pipelines = Path.Combine(Root, "pipelines");
@@ -83,7 +84,7 @@ internal sealed class DaemonHarness : IAsyncDisposable
         };
         Workspace = new Workspace(config, bases, pipelineDefinitions);
         Services = new OrchestratorServices(
-            Workspace, Engine, Registries, new UnusedCopier(), State, new UnusedRootfs(), NullJobReporter.Instance, TimeProvider.System,
+            Workspace, Engine, Registries, new UnusedCopier(), State, new UnusedRootfs(), NullJobReporter.Instance, time ?? TimeProvider.System,
             new EnvironmentActorProvider(), LoggerFactory);
         Jobs = new SqliteJobStore(config.StatePath);
     }
@@ -211,6 +212,25 @@ internal sealed class DaemonHarness : IAsyncDisposable
 
         throw new TimeoutException($"job {id} never {because}; last seen: {job}");
     }
+
+    /// <summary>The running worker's passes: wait for a whole one to know it would have started a job by now.</summary>
+    public Orchestrator.Daemon.Workers.PassCounter WorkerPasses => App.Services.GetRequiredService<Orchestrator.Daemon.Workers.JobWorker>().Passes;
+
+    /// <summary>
+    /// Returns once the worker has made a whole pass after this call, woken at once rather than at its poll
+    /// interval: every job it could start by then has been claimed (Running in the store), so a job still Queued
+    /// afterwards was held back by the rules, not by timing.
+    /// </summary>
+    public async Task WorkerPassedAsync()
+    {
+        var pass = WorkerPasses.NextWholePassAsync();
+        App.Services.GetRequiredService<Orchestrator.Daemon.Workers.JobSignal>().Notify();
+        await pass.WaitAsync(TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>Returns once <paramref name="count"/> jobs have run to their end in the running worker, follow-up jobs (auto-promotion, a watcher build's validation) queued.</summary>
+    public Task JobsFinishedAsync(int count) =>
+        App.Services.GetRequiredService<Orchestrator.Daemon.Workers.JobWorker>().JobsFinished.WaitForAsync(count).WaitAsync(TimeSpan.FromSeconds(15));
 
     public static Digest DigestOf(char c) => Digest.Parse("sha256:" + new string(c, 64));
 

@@ -21,18 +21,20 @@ public sealed class JobWorkerTests
         // When the worker picks them up
         await daemon.Runner.WaitStartedAsync(hello1.Id);
         await daemon.Runner.WaitStartedAsync(other.Id);
-        await Task.Delay(500);
+        await daemon.WorkerPassedAsync();
 
-        // Then the second hello build waits for its lane, and the promote for a free slot
+        // Then, after a whole worker pass that could have claimed them, the second hello build waits for its
+        // lane, and the promote for a free slot
         Assert.False(daemon.Runner.HasStarted(hello2.Id), "two jobs ran in the lane hello/staging at once");
         Assert.False(daemon.Runner.HasStarted(promote.Id), "more than 2 jobs ran at once");
         Assert.Equal(JobState.Queued, (await daemon.Jobs.GetAsync(hello2.Id))!.State);
+        Assert.Equal(JobState.Queued, (await daemon.Jobs.GetAsync(promote.Id))!.State);
 
         // When the first hello build ends, a slot frees: the oldest claimable job (hello2) runs next
         daemon.Runner.Release(hello1);
         await daemon.Runner.WaitStartedAsync(hello2.Id);
-        await Task.Delay(300);
-        Assert.False(daemon.Runner.HasStarted(promote.Id));
+        await daemon.WorkerPassedAsync();
+        Assert.Equal(JobState.Queued, (await daemon.Jobs.GetAsync(promote.Id))!.State);
 
         // When other ends, the promote (lane hello/production, free while hello/staging is busy) runs beside hello2
         daemon.Runner.Release(other);
@@ -61,17 +63,17 @@ public sealed class JobWorkerTests
 
         // When a run of hello (lane hello/*) is queued, with a free slot
         var run = await daemon.SubmitAsync(new { kind = "run", pipeline = "hello" });
-        await Task.Delay(400);
+        await daemon.WorkerPassedAsync();
 
-        // Then it waits for the build, since a run touches every stage of its pipeline
-        Assert.False(daemon.Runner.HasStarted(run.Id), "a run started while a build of the same pipeline ran");
+        // Then, after a whole worker pass, it still waits for the build, since a run touches every stage of its pipeline
+        Assert.Equal(JobState.Queued, (await daemon.Jobs.GetAsync(run.Id))!.State);
 
         // When the build ends, the run starts, and a promote of hello queued meanwhile waits for the run
         daemon.Runner.Release(build);
         await daemon.Runner.WaitStartedAsync(run.Id);
         var promote = await daemon.SubmitAsync(new { kind = "promote", pipeline = "hello", digest = DaemonHarness.DigestOf('2').ToString() });
-        await Task.Delay(400);
-        Assert.False(daemon.Runner.HasStarted(promote.Id), "a promote started while a run of the same pipeline ran");
+        await daemon.WorkerPassedAsync();
+        Assert.Equal(JobState.Queued, (await daemon.Jobs.GetAsync(promote.Id))!.State);
         daemon.Runner.Release(run);
         await daemon.Runner.WaitStartedAsync(promote.Id);
         daemon.Runner.Release(promote);
@@ -141,10 +143,11 @@ public sealed class JobWorkerTests
         await daemon.StopAsync();
         daemon.Runner = new ScriptedJobs();
         await daemon.StartAsync();
-        await Task.Delay(500);
+        await daemon.WorkerPassedAsync();
 
-        // Then it is not run again
+        // Then, after the new worker's requeue and a whole pass, it is not run again
         Assert.False(daemon.Runner.HasStarted(job.Id));
+        Assert.Equal(JobState.Succeeded, (await daemon.Jobs.GetAsync(job.Id))!.State);
         Assert.Equal(1, (await daemon.Jobs.GetAsync(job.Id))!.Attempt);
     }
 
@@ -168,8 +171,9 @@ public sealed class JobWorkerTests
         await daemon.StopAsync();
         daemon.Runner = new ScriptedJobs();
         await daemon.StartAsync();
-        await Task.Delay(400);
+        await daemon.WorkerPassedAsync();
         Assert.False(daemon.Runner.HasStarted(job.Id));
+        Assert.Equal(JobState.Cancelled, (await daemon.Jobs.GetAsync(job.Id))!.State);
     }
 
     [Fact]
@@ -229,9 +233,10 @@ public sealed class JobWorkerTests
         // When a validate passes
         var validate = await daemon.SubmitAsync(new { kind = "validate", pipeline = "hello", digest = digest.ToString() }, DaemonHarness.CiSecret);
         await daemon.WaitForJobAsync(validate.Id, j => j.State == JobState.Succeeded, "succeeded");
-        await Task.Delay(300);
+        await daemon.JobsFinishedAsync(1);
 
-        // Then nothing is promoted (qa is not automatic) until qa is promoted by hand
+        // Then, once the worker is done with it (where an auto-promotion would be queued), nothing is promoted
+        // (qa is not automatic) until qa is promoted by hand
         Assert.Empty(await daemon.Jobs.ListAsync(new JobFilter(Kind: JobKind.Promote)));
         await daemon.Jobs.EnqueueAsync(new JobRequest(JobKind.Promote, "hello", digest, "qa"), "release");
         var promotions = await WaitForJobsAsync(daemon, new JobFilter(Kind: JobKind.Promote, Stage: "production"));
@@ -249,9 +254,9 @@ public sealed class JobWorkerTests
         await daemon.Runner.WaitStartedAsync(validate.Id);
         daemon.Runner.Release(validate, new JobOutcome(JobState.Failed, 1, "a test failed", "{\"digest\":\"" + DaemonHarness.DigestOf('8') + "\",\"passed\":false}"));
         await daemon.WaitForJobAsync(validate.Id, j => j.State == JobState.Failed, "failed");
-        await Task.Delay(300);
+        await daemon.JobsFinishedAsync(1);
 
-        // Then no promote is queued
+        // Then, once the worker is done with it (where an auto-promotion would be queued), no promote is queued
         Assert.Empty(await daemon.Jobs.ListAsync(new JobFilter(Kind: JobKind.Promote)));
     }
 

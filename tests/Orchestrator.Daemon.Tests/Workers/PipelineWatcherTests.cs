@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
@@ -58,26 +59,31 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Watch_RunningOnItsInterval_NoticesAnEditByItself()
+    public async Task Watch_RunningOnItsInterval_NoticesAnEditByItselfWhenTheIntervalPasses()
     {
-        // Given the watcher running every 100 ms
-        _daemon.StartWatcher = true;
-        _daemon.WatchInterval = TimeSpan.FromMilliseconds(100);
-        await _daemon.StartAsync();
-        await Task.Delay(300);
+        // Given the watcher running every 30 s on a clock the test moves, with its baseline taken at start
+        var time = new FakeTimeProvider();
+        await using var daemon = new DaemonHarness(helloAuto: AutoMode.Build, time: time) { StartWatcher = true, WatchInterval = TimeSpan.FromSeconds(30) };
+        daemon.Runner.Block = true;
+        await daemon.StartAsync();
+        var ticks = daemon.App.Services.GetRequiredService<PipelineWatcher>().Ticks;
+        await ticks.WaitForAsync(1).WaitAsync(TimeSpan.FromSeconds(15));
 
-        // When hello.yaml is edited
-        await File.AppendAllTextAsync(HelloFile, "# edited\n");
-
-        // Then a build is queued by the watcher without anyone asking
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((await _daemon.Jobs.ListAsync(new JobFilter(Pipeline: "hello"))).Count == 0)
+        // When hello.yaml is edited and the clock moves on by the interval
+        await File.AppendAllTextAsync(daemon.Workspace.Pipelines["hello"].SourceFile, "# edited\n");
+        var second = ticks.WaitForAsync(2);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!second.IsCompleted)
         {
-            Assert.True(DateTime.UtcNow < deadline, "the watcher never queued a build");
-            await Task.Delay(50);
+            // Moved again until the tick runs: the watcher may not have armed its delay yet when the clock first moves.
+            Assert.True(DateTime.UtcNow < deadline, "the watcher never ticked again when its interval passed");
+            time.Advance(TimeSpan.FromSeconds(30));
+            await Task.WhenAny(second, Task.Delay(20));
         }
 
-        Assert.Equal("watch", (await _daemon.Jobs.ListAsync(new JobFilter(Pipeline: "hello")))[0].RequestedBy);
+        // Then its own tick queued a build of hello, requested by the watcher, without anyone asking
+        var build = Assert.Single(await daemon.Jobs.ListAsync(new JobFilter(Pipeline: "hello")));
+        Assert.Equal(("watch", JobKind.Build), (build.RequestedBy, build.Request.Kind));
     }
 
     [Fact]
