@@ -106,7 +106,9 @@ internal sealed class CliPromoter : IPromoter, IDisposable
         var clear = process.ExitCode == 1
             && !error.Contains("unexpected", StringComparison.OrdinalIgnoreCase)
             && !error.Contains("   at ", StringComparison.Ordinal);
-        return new PromotionAttempt(false, $"exit {process.ExitCode}: {error.Trim()}", clear);
+        // The error is the CLI's "orchestrator: …" line; progress and retry warnings come before it.
+        var said = error.Split('\n').Where(l => l.StartsWith("orchestrator:", StringComparison.Ordinal)).ToList();
+        return new PromotionAttempt(false, $"exit {process.ExitCode}: {(said.Count > 0 ? string.Join(" ", said) : error.Trim())}", clear);
     }
 
     private async Task WriteWorkspaceAsync(string repository)

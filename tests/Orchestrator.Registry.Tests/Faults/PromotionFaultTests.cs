@@ -100,7 +100,7 @@ public sealed class PromotionFaultTests(FaultSuiteFixture fixture) : IClassFixtu
         var faults = new FaultPlan { ResetBlobDownloadAt = Once((path, size) => path.EndsWith(_f.LargestLayer.ToString(), StringComparison.Ordinal) ? size / 5 : null) };
 
         // When the image is promoted in process, and again without faults
-        var result = await RunTryAsync("connection reset at 20 % of a blob", new CopierPromoter(_f, NoRetries), [_f.LargestLayer.ToString()], sourceFaults: faults);
+        var result = await RunTryAsync("connection reset at 20 % of a blob", new CopierPromoter(_f, NoRetries), ["the connection to the source broke", _f.LargestLayer.ToString(), _f.SourceProxy.Endpoint.Host], sourceFaults: faults);
 
         // Then the reset happened, the first run failed cleanly, and the rerun copied the missing blobs only
         Assert.Equal(1, result.SourceInjected);
@@ -115,7 +115,7 @@ public sealed class PromotionFaultTests(FaultSuiteFixture fixture) : IClassFixtu
         var faults = new FaultPlan { ResetBlobDownloadAt = Once((path, size) => path.EndsWith(_f.LargestLayer.ToString(), StringComparison.Ordinal) ? size / 2 : null) };
 
         // When the CLI promotes the image with its shipped retries
-        var result = await RunTryAsync("connection reset at 50 % of a blob (cli)", Cli(), [_f.LargestLayer.ToString()], sourceFaults: faults);
+        var result = await RunTryAsync("connection reset at 50 % of a blob", Cli(), [_f.LargestLayer.ToString()], sourceFaults: faults);
 
         // Then the reset happened and the blob was copied again: the target serves the digest
         Assert.Equal(1, result.SourceInjected);
@@ -147,7 +147,7 @@ public sealed class PromotionFaultTests(FaultSuiteFixture fixture) : IClassFixtu
         };
 
         // When the CLI promotes the image, and again once the target recovers
-        var result = await RunTryAsync("503 burst longer than the retry budget (cli)", Cli(), ["503", "retry the job"], targetFaults: faults);
+        var result = await RunTryAsync("503 burst longer than the retry budget", Cli(), ["503", "retry the job"], targetFaults: faults);
 
         // Then every attempt of the shipped budget was refused, the CLI exited 1 with no tag set, and the rerun sent no blob byte
         Assert.Equal(new RegistryClientOptions().MaxRetryAttempts + 1, result.TargetInjected);
@@ -286,7 +286,7 @@ public sealed class PromotionFaultTests(FaultSuiteFixture fixture) : IClassFixtu
         consistent &= served == _f.Image.Digest;
         var outcome = !consistent ? SuiteOutcome.Inconsistent : details.Count == 0 ? SuiteOutcome.Success : SuiteOutcome.CleanFailure;
         var detail = $"{attempts.Count(a => a.Succeeded)} of 3 succeeded at once; target serves {served}" + (details.Count > 0 ? "; " + string.Join("; ", details) : string.Empty);
-        SuiteFigures.Record(Suite, "three concurrent promotions of one digest (cli)", outcome, detail);
+        SuiteFigures.Record(Suite, "three concurrent promotions of one digest (3 x cli)", outcome, detail);
         Assert.True(outcome != SuiteOutcome.Inconsistent, detail);
         Assert.Equal(_f.Image.Digest, served);
     }
@@ -371,13 +371,25 @@ public sealed class PromotionFaultTests(FaultSuiteFixture fixture) : IClassFixtu
     }
 
     // SIGKILL now (from inside the proxy, as the bytes pass), start again a second later; the try awaits the restart.
+    // The restart is published before the kill: the copy fails the moment the registry dies, and the try must not
+    // judge a registry that is still down.
     private void KillTargetAndRestartLater()
     {
+        var restarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _restart = restarted.Task;
         _f.Target.Kill();
-        _restart = Task.Run(async () =>
+        _ = Task.Run(async () =>
         {
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            await _f.Target.RestartAsync();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                await _f.Target.RestartAsync();
+                restarted.SetResult();
+            }
+            catch (Exception ex)
+            {
+                restarted.SetException(ex);
+            }
         });
     }
 
