@@ -51,6 +51,7 @@ internal sealed class FaultProxy : IAsyncDisposable
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None, UseCookies = false });
     private FaultPlan? _plan;
     private long _uploadedSinceArmed;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _committed = new();
     private long _blobBytesUploaded;
     private int _injected;
 
@@ -76,6 +77,9 @@ internal sealed class FaultProxy : IAsyncDisposable
 
     /// <summary>Blob bytes uploaded through the proxy since it started (request bodies under <c>/blobs/uploads/</c>).</summary>
     public long BlobBytesUploaded => Interlocked.Read(ref _blobBytesUploaded);
+
+    /// <summary>The digests of the blob uploads the registry committed through the proxy (a 201 to the final PUT), in order.</summary>
+    public IReadOnlyList<string> CommittedBlobs => _committed.ToList();
 
     /// <summary>Faults injected so far: answers instead of forwards, resets, flipped bytes.</summary>
     public int Injected => Volatile.Read(ref _injected);
@@ -167,6 +171,11 @@ internal sealed class FaultProxy : IAsyncDisposable
         }
 
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, aborted);
+        if (upload && method == "PUT" && response.StatusCode == HttpStatusCode.Created && context.Request.Query["digest"] is [{ } committed])
+        {
+            _committed.Enqueue(committed);
+        }
+
         context.Response.StatusCode = (int)response.StatusCode;
         foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
         {
