@@ -525,7 +525,7 @@ internal sealed partial class RegistryClient : IRegistryClient
             // Reached only once the retries are spent, so the fix is time, not the reference.
             var wait = RetryAfter(response) is { } after ? $" (it asks to wait {after.TotalSeconds:0.#} s)" : string.Empty;
             throw new RegistryException(
-                $"{BaseText} is rate-limiting: it still answered {operation} with {detail} after the retries{wait}; wait and run the job again, or lower RequestsPerSecond for this registry",
+                $"{BaseText} is rate-limiting: {operation} was still refused ({detail}) after every retry{wait}; wait and run the job again, or lower RequestsPerSecond for this registry",
                 response.StatusCode,
                 code);
         }
