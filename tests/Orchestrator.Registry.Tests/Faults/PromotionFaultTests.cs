@@ -58,7 +58,7 @@ public sealed class PromotionFaultTests(FaultSuiteFixture fixture) : IClassFixtu
             },
         };
 
-        // When the image is promoted (by the CLI with its shipped retries, or in process with none), and, if that failed, again without faults
+        // When the image is promoted (10 %: by the CLI with its shipped retries; 50 %: in process with quick retries; 90 %: with none), and, if that failed, again without faults
         var result = await RunTryAsync($"target killed at {percent} % of the bytes", throughCli ? Cli() : new CopierPromoter(_f, percent == 90 ? NoRetries : Quick), [_f.TargetProxy.Endpoint.Host], targetFaults: faults);
 
         // Then the kill landed during the copy, and the try ended served or cleanly failed and completed by the rerun
