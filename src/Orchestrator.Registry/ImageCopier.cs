@@ -436,10 +436,18 @@ public sealed partial class ImageCopier : IImageCopier
                 LogBlobRetry(_logger, blob.Digest, request.TargetRepository, attempt + 1, _options.MaxRetryAttempts, ex.Message);
                 await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
 
-                // Another copy (or the failed attempt's final PUT) may have landed it after all.
-                if (await target.HeadBlobAsync(request.TargetRepository, blob.Digest, cancellationToken).ConfigureAwait(false) == blob.Size)
+                // Another copy (or the failed attempt's final PUT) may have landed it after all. The target may still be
+                // down (a registry restarting): then the next attempt finds out, instead of this probe ending the retries.
+                try
                 {
-                    return;
+                    if (await target.HeadBlobAsync(request.TargetRepository, blob.Digest, cancellationToken).ConfigureAwait(false) == blob.Size)
+                    {
+                        return;
+                    }
+                }
+                catch (Exception probe) when (IsTransient(probe) && !cancellationToken.IsCancellationRequested)
+                {
+                    LogBlobProbeFailed(_logger, blob.Digest, request.TargetRepository, probe.Message);
                 }
             }
         }
@@ -515,6 +523,9 @@ public sealed partial class ImageCopier : IImageCopier
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Blob {Digest} to {Repository} failed transiently, retry {Attempt} of {MaxAttempts}: {Reason}")]
     private static partial void LogBlobRetry(ILogger logger, Digest digest, string repository, int attempt, int maxAttempts, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Blob {Digest} in {Repository} could not be checked before the next attempt: {Reason}")]
+    private static partial void LogBlobProbeFailed(ILogger logger, Digest digest, string repository, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Manifest {Digest} put to {Repository} ({Bytes} bytes, digest confirmed)")]
     private static partial void LogManifestPut(ILogger logger, Digest digest, string repository, long bytes);

@@ -520,6 +520,16 @@ internal sealed partial class RegistryClient : IRegistryClient
         var status = (int)response.StatusCode;
         var detail = code is null ? $"{status} {response.ReasonPhrase}" : $"{status} {code}{(string.IsNullOrEmpty(message) ? string.Empty : ": " + message)}";
         var hint = response.StatusCode == HttpStatusCode.Unauthorized ? _auth.DescribeRefusal() : Hint(code, response.StatusCode);
+        if (response.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            // Reached only once the retries are spent, so the fix is time, not the reference.
+            var wait = RetryAfter(response) is { } after ? $" (it asks to wait {after.TotalSeconds:0.#} s)" : string.Empty;
+            throw new RegistryException(
+                $"{BaseText} is rate-limiting: {operation} was still refused ({detail}) after every retry{wait}; wait and run the job again, or lower RequestsPerSecond for this registry",
+                response.StatusCode,
+                code);
+        }
+
         throw new RegistryException($"{BaseText} refused {operation} ({detail}): {hint}", response.StatusCode, code);
     }
 

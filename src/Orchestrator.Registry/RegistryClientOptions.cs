@@ -24,7 +24,9 @@ public sealed class RegistryClientOptions
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// How long one attempt may wait for the response headers (bodies stream without a limit).
+    /// How long one attempt may take until the response headers arrive: for an upload that includes sending its
+    /// body (a chunk of up to <see cref="ChunkSize"/> bytes, or a whole blob up to <see cref="MonolithicUploadLimit"/>),
+    /// so keep it well above the time that takes; response bodies (blob downloads) stream without a limit.
     /// Default 100 s; allowed 1 s to 1 hour.
     /// </summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(100);

@@ -67,7 +67,16 @@ internal sealed class VerifyingStream : Stream
         }
 
         var slice = buffer[..(int)Math.Min(buffer.Length, _size - _read)];
-        var n = slice.Length == 0 ? 0 : _inner.Read(slice);
+        int n;
+        try
+        {
+            n = slice.Length == 0 ? 0 : _inner.Read(slice);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            throw SourceBroke(ex);
+        }
+
         return Account(buffer[..n]);
     }
 
@@ -82,9 +91,25 @@ internal sealed class VerifyingStream : Stream
         }
 
         var slice = buffer[..(int)Math.Min(buffer.Length, _size - _read)];
-        var n = slice.Length == 0 ? 0 : await _inner.ReadAsync(slice, cancellationToken).ConfigureAwait(false);
+        int n;
+        try
+        {
+            n = slice.Length == 0 ? 0 : await _inner.ReadAsync(slice, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            throw SourceBroke(ex);
+        }
+
         return Account(buffer.Span[..n]);
     }
+
+    // A read of the source failing inside an upload would surface as the target's connection failing (HttpClient
+    // wraps it as "error while copying content"), sending the user to the wrong registry: name the source instead.
+    // Transient, so the copier retries the blob whole.
+    private UnavailableException SourceBroke(Exception ex) => new(
+        $"the connection to the source broke while reading {_what}, after {_read} of {_size} bytes ({ex.Message}): check the source registry is healthy and retry the job",
+        ex);
 
     private int VerifyIfEmpty()
     {

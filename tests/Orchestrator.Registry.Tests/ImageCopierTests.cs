@@ -14,7 +14,7 @@ public sealed class ImageCopierTests
     private static readonly RegistryEndpoint Target = new("target.test", true);
 
     /// <summary>A source serving one image whose layer bytes are <paramref name="served"/>, while the manifest names <paramref name="layer"/>.</summary>
-    private static (FakeHandler Handler, Digest Manifest) SourceAndTarget(byte[] layer, byte[] served, Func<RecordedRequest, HttpResponseMessage>? target = null)
+    private static (FakeHandler Handler, Digest Manifest) SourceAndTarget(byte[] layer, byte[] served, Func<RecordedRequest, HttpResponseMessage>? target = null, Func<HttpContent>? servedContent = null)
     {
         var layerDigest = Digest.Sha256Of(layer);
         var manifest = Encoding.UTF8.GetBytes($$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","config":{"mediaType":"{{MediaTypes.OciConfig}}","digest":"{{layerDigest}}","size":{{layer.Length}}},"layers":[]}""");
@@ -36,7 +36,7 @@ public sealed class ImageCopierTests
                     return response;
                 }
 
-                return new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(served) };
+                return new HttpResponseMessage(HttpStatusCode.OK) { Content = servedContent?.Invoke() ?? new ByteArrayContent(served) };
             }
 
             if (target is not null)
@@ -59,6 +59,93 @@ public sealed class ImageCopierTests
             return FakeHandler.Status(r.Method == HttpMethod.Delete ? HttpStatusCode.NoContent : HttpStatusCode.Created);
         });
         return (handler, manifestDigest);
+    }
+
+    [Fact]
+    public async Task CopyAsync_TargetStillDownWhenTheRetryChecksForTheBlob_RetriesTheBlobInsteadOfFailing()
+    {
+        // Given a target whose first blob commit fails with 503, and which then answers 503 to the check for the blob
+        // before the next attempt (as a restarting registry does), and 200 to everything after
+        var layer = Encoding.UTF8.GetBytes("a layer the target loses once");
+        var failed = 0;
+        var down = 0;
+        var (handler, manifest) = SourceAndTarget(layer, layer, r =>
+        {
+            var blobs = r.Uri.AbsolutePath.Contains("/blobs/", StringComparison.Ordinal);
+            if (r.Method == HttpMethod.Head && blobs)
+            {
+                // Down for every attempt of the client's own retries (three), so only the copier's next attempt gets past it.
+                return Volatile.Read(ref failed) == 1 && Interlocked.Increment(ref down) <= 3 ? FakeHandler.Status(HttpStatusCode.ServiceUnavailable) : FakeHandler.Status(HttpStatusCode.NotFound);
+            }
+
+            if (r.Method == HttpMethod.Head)
+            {
+                return FakeHandler.Status(HttpStatusCode.NotFound);
+            }
+
+            if (r.Method == HttpMethod.Post)
+            {
+                var accepted = FakeHandler.Status(HttpStatusCode.Accepted);
+                accepted.Headers.Location = new Uri("/v2/app/blobs/uploads/u", UriKind.Relative);
+                return accepted;
+            }
+
+            if (r.Method == HttpMethod.Put && blobs && Interlocked.Exchange(ref failed, 1) == 0)
+            {
+                return FakeHandler.Status(HttpStatusCode.ServiceUnavailable);
+            }
+
+            return FakeHandler.Status(r.Method == HttpMethod.Delete ? HttpStatusCode.NoContent : HttpStatusCode.Created);
+        });
+        var options = new RegistryClientOptions { MaxRetryAttempts = 2, RetryDelay = TimeSpan.FromMilliseconds(1) };
+        using var factory = new RegistryClientFactory(null, new FastTimeProvider(), options, () => handler, _ => null);
+        var copier = new ImageCopier(factory, options: options);
+        var plan = await copier.PlanAsync(new CopyRequest(Source, "app", manifest, Target, "app", ["1.0"]));
+
+        // When it is copied
+        var result = await copier.CopyAsync(plan);
+
+        // Then the failed check did not end the retries: the blob was committed on the next attempt and the tag set
+        Assert.True(Volatile.Read(ref down) >= 3, $"{down} checks for the blob");
+        Assert.Equal(1, result.BlobsCopied);
+        Assert.Equal(2, handler.Requests.Count(r => r.Method == HttpMethod.Put && r.Uri.AbsolutePath.Contains("/blobs/uploads/", StringComparison.Ordinal)));
+        Assert.Equal(["1.0"], result.TagsApplied);
+    }
+
+    [Fact]
+    public async Task CopyAsync_SourceConnectionBreaksMidBlob_FailureNamesTheSourceNotTheTarget()
+    {
+        // Given a source whose blob body breaks after a few bytes, and no retries
+        var layer = Encoding.UTF8.GetBytes("a layer whose download breaks half way through");
+        var (handler, manifest) = SourceAndTarget(layer, layer, servedContent: () =>
+        {
+            var content = new StreamContent(new BreakingStream(layer[..10]));
+            content.Headers.ContentLength = layer.Length;
+            return content;
+        });
+        var options = new RegistryClientOptions { MaxRetryAttempts = 0 };
+        using var factory = new RegistryClientFactory(null, new FastTimeProvider(), options, () => handler, _ => null);
+        var copier = new ImageCopier(factory, options: options);
+        var plan = await copier.PlanAsync(new CopyRequest(Source, "app", manifest, Target, "app", ["1.0"]));
+
+        // When it is copied
+        var ex = await Assert.ThrowsAsync<UnavailableException>(() => copier.CopyAsync(plan));
+
+        // Then the message blames the source's connection, names the blob and how far it got, and not the target
+        Assert.Contains("the connection to the source broke while reading blob " + Digest.Sha256Of(layer), ex.Message, StringComparison.Ordinal);
+        Assert.Contains("source.test/app", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"after 10 of {layer.Length} bytes", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("target.test", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Serves <paramref name="head"/>, then fails the next read as a reset connection does.</summary>
+    private sealed class BreakingStream(byte[] head) : MemoryStream(head)
+    {
+        public override int Read(byte[] buffer, int offset, int count) =>
+            Position < Length ? base.Read(buffer, offset, count) : throw new IOException("Connection reset by peer");
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Position < Length ? base.ReadAsync(buffer, cancellationToken) : throw new IOException("Connection reset by peer");
     }
 
     [Fact]

@@ -239,6 +239,35 @@ public sealed class RegistryClientTests
         Assert.Equal([TimeSpan.FromSeconds(7)], time.Delays);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("""{"errors":[{"code":"DENIED","message":"slow down"}]}""")]
+    [InlineData("""{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}""")]
+    public async Task GetManifestAsync_429UntilRetriesAreSpent_SaysTheRegistryIsRateLimitingNotCheckTheReference(string? body)
+    {
+        // Given a registry that answers every request with 429 and Retry-After: 2, whatever error body it adds
+        var handler = new FakeHandler(_ =>
+        {
+            var limited = FakeHandler.Status(HttpStatusCode.TooManyRequests, body);
+            limited.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(2));
+            return limited;
+        });
+        var (client, factory) = Fake.Client(handler, options: new RegistryClientOptions { MaxRetryAttempts = 2 }, time: new FastTimeProvider { AdvanceOnTimer = true });
+        using var _ = factory;
+
+        // When the manifest is read
+        var ex = await Assert.ThrowsAsync<RegistryException>(() => client.GetManifestAsync("app", "1.0"));
+
+        // Then every attempt was made, and the message says rate-limiting, the wait asked for, and what to do, not "check the reference"
+        Assert.Equal(3, handler.Requests.Count);
+        Assert.Equal(HttpStatusCode.TooManyRequests, ex.StatusCode);
+        Assert.Contains("is rate-limiting", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("wait 2 s", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("run the job again", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("check the reference", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("access denied", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task GetManifestAsync_PersistentFailure_StopsAfterMaxRetryAttempts()
     {
