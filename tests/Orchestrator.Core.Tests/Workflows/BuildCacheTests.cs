@@ -71,6 +71,25 @@ public sealed class BuildCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task BuildAsync_OnlyVersionBumped_LockStaysFreshAndTheCacheMisses()
+    {
+        // Given a pipeline built once with its lock
+        _harness.SeedBase();
+        var first = await Build();
+        var pipelineLock = _harness.Hello.Lock;
+
+        // When only its version is bumped, keeping the very same lock
+        _harness.Hello = _harness.Hello with { Version = "9.9.9" };
+        Assert.Same(pipelineLock, _harness.Hello.Lock);
+        var second = await Build();
+
+        // Then the build is not refused as stale, and it is a cache miss built by the engine again under another key
+        Assert.False(second.CacheHit);
+        Assert.NotEqual(first.CacheKey, second.CacheKey);
+        Assert.Equal(2, _harness.Engine.Builds.Count);
+    }
+
+    [Fact]
     public async Task BuildAsync_BaseRebuilt_CacheMiss()
     {
         // Given a pipeline built once on a base
