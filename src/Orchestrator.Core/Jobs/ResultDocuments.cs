@@ -30,6 +30,7 @@ public static class ResultDocuments
         reference = result.Reference.ToString(),
         digest = result.Digest.ToString(),
         tag = result.Tag,
+        taggedReference = result.TaggedReference,
         built = result.Built,
     };
 

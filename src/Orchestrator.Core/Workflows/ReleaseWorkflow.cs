@@ -77,7 +77,7 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
             .Concat(validations.Select(v => new HistoryEntry(v.At, "validation", v.Stage, v.Digest, v.Actor, v.Passed,
                 $"{(v.Passed ? "passed" : "FAILED")} {v.Results.Count(r => r.Passed)}/{v.Results.Count} test(s)")))
             .Concat(promotions.Select(p => new HistoryEntry(p.At, "promotion", p.ToStage, p.Digest, p.Actor, null,
-                $"promoted from {p.FromStage} to {p.ToStage} as {p.Target} ({p.BytesCopied} bytes copied, {p.BlobsSkipped} blob(s) already there)")))
+                $"promoted from {p.FromStage} to {p.ToStage} as {p.Target} ({ImageSize.Format(p.BytesCopied)} copied, {p.BlobsSkipped} blob(s) already there)")))
             .OrderByDescending(e => e.At)
             .Take(limit)
             .ToList();

@@ -11,6 +11,9 @@ namespace Orchestrator.Core.Workflows;
 public sealed record BaseBuildResult(string Base, ImageReference Reference, string Tag, bool Built)
 {
     public Digest Digest => Reference.Digest!;
+
+    /// <summary><c>HOST/REPOSITORY:TAG@sha256:…</c>: what <c>base build</c> prints, the tag and the digest together.</summary>
+    public string TaggedReference => $"{Reference.Name}:{Tag}@{Digest}";
 }
 
 /// <summary>A pipeline image pushed to the first stage.</summary>
