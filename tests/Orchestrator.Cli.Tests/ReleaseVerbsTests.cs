@@ -186,7 +186,7 @@ public sealed class ReleaseVerbsTests : IDisposable
         Assert.Equal(0, exitCode);
         Assert.Matches(@"app\s+production\s+sha256:111111111111\s+-\s+yes", stdout);
         Assert.Contains("app is stale: pipelines/app.yaml changed", stdout);
-        Assert.Equal("/api/pipelines", Assert.Single(daemon.Requests).PathAndQuery);
+        Assert.Equal("/api/pipelines?registries=true", Assert.Single(daemon.Requests).PathAndQuery);
     }
 
     [Fact]

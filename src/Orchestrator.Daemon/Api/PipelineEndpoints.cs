@@ -20,7 +20,10 @@ internal static class PipelineEndpoints
 
     private static async Task<IResult> StatusAsync(HttpContext context, IReleaseQueries releases, StaleTracker stale, WorkspaceHolder workspace)
     {
-        var status = await releases.GetStatusAsync(null, context.RequestAborted).ConfigureAwait(false);
+        // ?registries=true also asks each stage's registry (remote 'status' and 'release' do); the plain read stays on the records.
+        var status = context.Request.Query["registries"] == "true"
+            ? await releases.GetServedStatusAsync(null, context.RequestAborted).ConfigureAwait(false)
+            : await releases.GetStatusAsync(null, context.RequestAborted).ConfigureAwait(false);
         var entries = status switch
         {
             JsonArray array => array,
