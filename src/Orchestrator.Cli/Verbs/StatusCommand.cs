@@ -130,9 +130,15 @@ internal sealed class StatusCommand : VerbCommand
                     recorded ? TextTable.Text(stage, "by") : "(not recorded here)");
             }
 
+            // stale: the lock rule ('lock --check'), whose message names the fix; changed: inputs moved since the last build.
             if (TextTable.Text(pipeline, "stale") == "true")
             {
-                stale.Add($"{name} is stale{(TextTable.Text(pipeline, "staleReason") is { } reason ? $": {reason}" : string.Empty)}");
+                stale.Add(TextTable.Text(pipeline, "staleReason") is { } reason ? reason : $"the lock of {name} is stale");
+            }
+
+            if (TextTable.Text(pipeline, "changed") == "true")
+            {
+                stale.Add($"{name} changed since its last build{(TextTable.Text(pipeline, "changedReason") is { } changed ? $": {changed}" : string.Empty)}");
             }
         }
 
