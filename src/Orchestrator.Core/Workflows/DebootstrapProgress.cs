@@ -7,7 +7,7 @@ namespace Orchestrator.Core.Workflows;
 /// <see cref="IJobReporter.Output"/>, shown with <c>--verbose</c>.
 /// </summary>
 /// <remarks>
-/// debootstrap (1.0.128, bookworm) prints <c>I: Retrieving P V</c> and <c>I: Validating P V</c> in turn for each
+/// debootstrap as Debian bookworm ships it prints <c>I: Retrieving P V</c> and <c>I: Validating P V</c> in turn for each
 /// package, then <c>I: Extracting P...</c>, <c>I: Unpacking P...</c> / <c>I: Installing …</c> and
 /// <c>I: Configuring P...</c>; the other <c>I:</c> lines (release files, dependency resolution, the final
 /// "Base system installed successfully") are shown as they are. <c>W:</c> and <c>E:</c> lines are always shown.
