@@ -14,8 +14,6 @@ internal static class CliApplication
         root.Options.Add(CliOptions.Config);
         root.Options.Add(CliOptions.Json);
         root.Options.Add(CliOptions.Verbose);
-        root.Options.Add(CliOptions.Server);
-        root.Options.Add(CliOptions.TokenEnv);
         root.Subcommands.Add(new BaseCommand(console));
         root.Subcommands.Add(new BuildCommand(console));
         root.Subcommands.Add(new ValidateCommand(console));
@@ -31,6 +29,14 @@ internal static class CliApplication
         root.Subcommands.Add(new LockCommand(console));
         root.Subcommands.Add(new OutdatedCommand(console));
         root.Subcommands.Add(new VerifyReproducibleCommand(console));
+
+        // --server and --token-env only where a daemon can answer: 'daemon --help' and local-only verbs do not list them.
+        foreach (var verb in root.Subcommands.OfType<VerbCommand>().Where(v => v.TalksToDaemon))
+        {
+            verb.Options.Add(CliOptions.Server);
+            verb.Options.Add(CliOptions.TokenEnv);
+        }
+
         return root;
     }
 

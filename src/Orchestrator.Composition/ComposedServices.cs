@@ -77,12 +77,14 @@ public sealed class ComposedServices : IAsyncDisposable
         await jobs.InitializeAsync(cancellationToken).ConfigureAwait(false);
         var engine = DockerEngineClient.Create(config.Engine.Endpoint, loggerFactory.CreateLogger<DockerEngineClient>(), time);
         var registries = new RegistryClientFactory(loggerFactory, time);
-        var copier = new ImageCopier(registries, loggerFactory.CreateLogger<ImageCopier>());
+        // Mount hints live in the state file, so a promotion in a new process mounts what an earlier one copied.
+        var mountHints = new SqliteMountHintStore(config.StatePath, time, loggerFactory.CreateLogger<SqliteMountHintStore>());
+        var copier = new ImageCopier(registries, loggerFactory.CreateLogger<ImageCopier>(), mountHints: mountHints);
         var rootfs = new DebootstrapRootfsBuilder(loggerFactory.CreateLogger<DebootstrapRootfsBuilder>(), time);
 
         var services = new OrchestratorServices(
             workspace, engine, registries, copier, state, rootfs, reporter, time, new EnvironmentActorProvider(), loggerFactory);
-        return new ComposedServices(services, jobs, [jobs, state, engine, registries]);
+        return new ComposedServices(services, jobs, [mountHints, jobs, state, engine, registries]);
     }
 
     public async ValueTask DisposeAsync()

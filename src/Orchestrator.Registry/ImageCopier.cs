@@ -18,7 +18,9 @@ namespace Orchestrator.Registry;
 /// children first, root last, each confirmed by <c>Docker-Content-Digest</c>; tags go last, and only
 /// when no tag would move. Across registries, a blob this copier already put into another repository
 /// of the target registry is mounted from there (as skopeo's blob-info cache does), so promoting many
-/// images on one base sends the base once. One copier is meant to live as long as its factory.
+/// images on one base sends the base once. With an <see cref="IMountHintStore"/>, those hints outlive the
+/// process: a promotion in a new process mounts what an earlier one put there. Every hint is checked with a
+/// HEAD before a mount is planned on it. One copier is meant to live as long as its factory.
 /// </summary>
 public sealed partial class ImageCopier : IImageCopier
 {
@@ -26,11 +28,7 @@ public sealed partial class ImageCopier : IImageCopier
     private readonly ILogger _logger;
     private readonly RegistryClientOptions _options;
     private readonly TimeProvider _timeProvider;
-
-    // Target registry authority and blob digest -> a repository there known to hold it; bounded, since a
-    // stale or evicted hint only costs a declined mount and a streamed copy.
-    private readonly ConcurrentDictionary<(string Registry, Digest Digest), string> _mountHints = new();
-    private const int MaxMountHints = 50_000;
+    private readonly IMountHintStore? _hintStore;
 
     // Target registry authority -> blob transfers in flight to it, over every copy this copier runs at once
     // (the daemon runs several jobs), so concurrent promotions share MaxParallelBlobCopies instead of multiplying it.
@@ -40,10 +38,12 @@ public sealed partial class ImageCopier : IImageCopier
     /// <param name="factory">Creates the source and target clients.</param>
     /// <param name="logger">Logs each blob skipped, mounted or copied.</param>
     /// <param name="options">Parallelism and per-blob retries; the defaults of <see cref="RegistryClientOptions"/> otherwise.</param>
+    /// <param name="mountHints">Where mount hints are kept across processes; none keeps them in this copier only.</param>
     /// <exception cref="InputException"><paramref name="options"/> has out-of-range values.</exception>
-    public ImageCopier(IRegistryClientFactory factory, ILogger<ImageCopier>? logger = null, RegistryClientOptions? options = null)
+    public ImageCopier(IRegistryClientFactory factory, ILogger<ImageCopier>? logger = null, RegistryClientOptions? options = null, IMountHintStore? mountHints = null)
         : this(factory, logger, options, timeProvider: null)
     {
+        _hintStore = mountHints;
     }
 
     internal ImageCopier(IRegistryClientFactory factory, ILogger? logger, RegistryClientOptions? options, TimeProvider? timeProvider)
@@ -97,11 +97,13 @@ public sealed partial class ImageCopier : IImageCopier
             && request.Source.PlainHttp == request.Target.PlainHttp;
         var referrers = await PlanReferrersAsync(source, target, request, canMount, parallel, cancellationToken).ConfigureAwait(false);
         var ordered = blobs.Values.ToList();
+        var missing = ordered.Where(b => !blobPresent[b.Digest]).ToList();
+        var hints = canMount ? new Dictionary<Digest, string>() : await CheckedHintsAsync(target, request, missing, cancellationToken).ConfigureAwait(false);
         return new CopyPlan(
             request,
             rootReferences.MediaType,
             manifests.Select(m => new PlannedManifest(m.Descriptor.Digest, m.Descriptor.MediaType, m.Descriptor.Size, manifestPresent[m.Descriptor.Digest])).ToList(),
-            ordered.Where(b => !blobPresent[b.Digest]).Select(b => ToCopy(request, b, canMount)).ToList(),
+            missing.Select(b => ToCopy(request, b, canMount, hints)).ToList(),
             ordered.Where(b => blobPresent[b.Digest]).Select(b => new PlannedBlob(b.Digest, b.Size, b.MediaType, canMount)).ToList(),
             tags,
             conflicts)
@@ -208,27 +210,6 @@ public sealed partial class ImageCopier : IImageCopier
         }
     }
 
-    private PlannedBlob ToCopy(CopyRequest request, Descriptor blob, bool canMount)
-    {
-        if (canMount)
-        {
-            return new PlannedBlob(blob.Digest, blob.Size, blob.MediaType, CanMount: true);
-        }
-
-        var hint = _mountHints.TryGetValue((RegistryKey(request.Target), blob.Digest), out var repository) && repository != request.TargetRepository ? repository : null;
-        return new PlannedBlob(blob.Digest, blob.Size, blob.MediaType, CanMount: hint is not null) { MountFrom = hint };
-    }
-
-    private void RememberLocation(CopyRequest request, Digest blob)
-    {
-        if (_mountHints.Count >= MaxMountHints)
-        {
-            _mountHints.Clear();
-        }
-
-        _mountHints[(RegistryKey(request.Target), blob)] = request.TargetRepository;
-    }
-
     private static string RegistryKey(RegistryEndpoint endpoint) => endpoint.BaseUri.GetLeftPart(UriPartial.Authority);
 
     /// <inheritdoc />
@@ -269,11 +250,13 @@ public sealed partial class ImageCopier : IImageCopier
             }).ConfigureAwait(false);
         }
 
+        var landed = new ConcurrentBag<Digest>();
         async Task TransferAsync(PlannedBlob blob, CancellationToken ct)
         {
             if (blob.CanMount && await TryMountAsync(target, request, blob, ct).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref mounted);
+                landed.Add(blob.Digest);
                 RememberLocation(request, blob.Digest);
                 LogBlobMounted(_logger, blob.Digest, request.TargetRepository, blob.Size);
                 progress?.Report(new CopyProgress(blob.Digest, blob.Size, blob.Size));
@@ -281,13 +264,30 @@ public sealed partial class ImageCopier : IImageCopier
             }
 
             await CopyBlobAsync(source, target, request, blob, progress, ct).ConfigureAwait(false);
+            landed.Add(blob.Digest);
             RememberLocation(request, blob.Digest);
             Interlocked.Add(ref bytesCopied, blob.Size);
             Interlocked.Increment(ref copied);
             LogBlobCopied(_logger, blob.Digest, request.TargetRepository, blob.Size);
         }
 
-        await CopyBlobsAsync(plan.BlobsToCopy).ConfigureAwait(false);
+        try
+        {
+            await CopyBlobsAsync(plan.BlobsToCopy).ConfigureAwait(false);
+        }
+        finally
+        {
+            // What landed is worth remembering even when another blob failed: the rerun, maybe in a new process, mounts it.
+            foreach (var blob in plan.BlobsPresent)
+            {
+                landed.Add(blob.Digest);
+            }
+
+            if (_hintStore is not null)
+            {
+                await _hintStore.RememberAsync(RegistryKey(request.Target), request.TargetRepository, [.. landed], CancellationToken.None).ConfigureAwait(false);
+            }
+        }
 
         foreach (var blob in plan.BlobsPresent)
         {

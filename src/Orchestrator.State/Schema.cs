@@ -123,5 +123,17 @@ internal static class Schema
         """
         ALTER TABLE jobs ADD COLUMN attest INTEGER NOT NULL DEFAULT 0;
         """,
+
+        // 5: mount hints (see IMountHintStore): a blob digest seen in a repository of a registry (its
+        // scheme://host:port), so a promotion in a new process mounts a layer the target already holds.
+        """
+        CREATE TABLE mount_hints (
+            registry   TEXT NOT NULL,
+            digest     TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            seen_at    TEXT NOT NULL,
+            PRIMARY KEY (registry, digest, repository)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

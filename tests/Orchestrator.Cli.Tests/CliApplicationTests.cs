@@ -151,6 +151,62 @@ public sealed class CliApplicationTests : IDisposable
         Assert.Contains("orchestrator --help", stderr);
     }
 
+    [Theory]
+    [InlineData("daemon", false)]
+    [InlineData("check", false)]
+    [InlineData("lock", false)]
+    [InlineData("build", true)]
+    [InlineData("status", true)]
+    [InlineData("jobs", true)]
+    public async Task Help_Verb_ListsServerOnlyWhereADaemonCanAnswer(string verb, bool listsServer)
+    {
+        // Given a verb, When its help is printed
+        var stdout = new StringWriter();
+        var exitCode = await CliApplication.RunAsync([verb, "--help"], new CliConsole(stdout, new StringWriter()) { Environment = CliWorkspace.Hermetic });
+
+        // Then --server and --token-env are listed exactly for the verbs that can ask a daemon
+        Assert.Equal(0, exitCode);
+        Assert.Equal(listsServer, stdout.ToString().Contains("--server", StringComparison.Ordinal));
+        Assert.Equal(listsServer, stdout.ToString().Contains("--token-env", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Daemon_GivenServer_ExitsTwoAsAnUnknownOption()
+    {
+        // Given --server on the daemon verb, which serves rather than asks a daemon
+        var (exitCode, _, stderr) = await RunAsync("daemon", "--server", "http://127.0.0.1:9");
+
+        // Then it is a usage error, not silently ignored
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--server", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_Verbose_SaysTheBuildStepLinesShowWithoutIt()
+    {
+        // Given the build verb's help
+        var stdout = new StringWriter();
+        await CliApplication.RunAsync(["build", "--help"], new CliConsole(stdout, new StringWriter()) { Environment = CliWorkspace.Hermetic });
+
+        // Then --verbose is described as what it adds, and says the 'Step N/M' lines show without it (as ConsoleJobReporter does)
+        Assert.Contains("'Step N/M' lines show without it", stdout.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reporter_NotVerbose_PrintsBuildStepLinesButNotOtherEngineOutput()
+    {
+        // Given a reporter without --verbose
+        var stderr = new StringWriter();
+        var reporter = new ConsoleJobReporter(stderr, verbose: false);
+
+        // When the engine streams a build step and its output
+        reporter.Progress(new Orchestrator.Core.Ports.EngineProgress(null, null, "Step 2/5 : RUN apt-get install\n", null, null));
+        reporter.Progress(new Orchestrator.Core.Ports.EngineProgress(null, null, "Get:1 http://deb.debian.org bookworm InRelease\n", null, null));
+
+        // Then only the step line shows, as --help says
+        Assert.Equal("    Step 2/5 : RUN apt-get install" + Environment.NewLine, stderr.ToString());
+    }
+
     [Fact]
     public async Task Run_NeitherPipelineNorAll_ExitsTwo()
     {

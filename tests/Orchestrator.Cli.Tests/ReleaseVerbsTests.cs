@@ -168,7 +168,7 @@ public sealed class ReleaseVerbsTests : IDisposable
     }
 
     private static string StatusJson(bool promoted) => $$"""
-        {"pipelines": [{"pipeline": "app", "version": "1.0.0", "stale": true, "staleReason": "pipelines/app.yaml changed",
+        {"pipelines": [{"pipeline": "app", "version": "1.0.0", "stale": true, "staleReason": "the lock of app is stale (x): run 'orchestrator lock app' and commit the new lock", "changed": true, "changedReason": "app.yaml changed",
           "stages": [
             {"stage": "staging", "reference": "127.0.0.1:9/apps/app@{{Built}}", "digest": "{{Built}}", "tags": ["1.0.0"], "validated": true, "validatedAt": "2026-11-20T10:05:00+00:00", "at": "2026-11-20T10:00:00+00:00", "by": "ci"},
             {"stage": "production", "reference": {{(promoted ? $"\"127.0.0.1:19/apps/app@{Built}\"" : "null")}}, "digest": {{(promoted ? $"\"{Built}\"" : "null")}}, "tags": [], "validated": {{(promoted ? "true" : "false")}}, "validatedAt": null, "at": null, "by": {{(promoted ? "\"release\"" : "null")}}}
@@ -185,8 +185,9 @@ public sealed class ReleaseVerbsTests : IDisposable
 
         Assert.Equal(0, exitCode);
         Assert.Matches(@"app\s+production\s+sha256:111111111111\s+-\s+yes", stdout);
-        Assert.Contains("app is stale: pipelines/app.yaml changed", stdout);
-        Assert.Equal("/api/pipelines", Assert.Single(daemon.Requests).PathAndQuery);
+        Assert.Contains("the lock of app is stale (x): run 'orchestrator lock app' and commit the new lock", stdout);
+        Assert.Contains("app changed since its last build: app.yaml changed", stdout);
+        Assert.Equal("/api/pipelines?registries=true", Assert.Single(daemon.Requests).PathAndQuery);
     }
 
     [Fact]

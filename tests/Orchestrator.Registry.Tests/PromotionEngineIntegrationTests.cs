@@ -172,6 +172,89 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_SecondImageInANewProcessOnTheSameBase_MountsTheBaseFromTheStoredHintWithoutUploadingIt()
+    {
+        // Given image A promoted by one copier whose mount hints are kept in a state file
+        await using var cleanup = new Cleanup();
+        var (first, one, second, two, baseLayer) = await PushTwoOnOneBaseAsync(cleanup);
+        var stateFile = Path.Combine(Path.GetTempPath(), $"orchestrator-hints-{Guid.NewGuid():N}.db");
+        try
+        {
+            using (var hints = new Orchestrator.State.SqliteMountHintStore(stateFile))
+            {
+                var earlier = new ImageCopier(_factory, mountHints: hints);
+                await earlier.CopyAsync(await earlier.PlanAsync(new CopyRequest(Staging, first, one.Digest, Production, first, ["1"])));
+            }
+
+            // When image B, sharing A's base layer, is promoted into another repository by a new copier with new
+            // clients and a new store over the same file: nothing in memory carries over, as in a new process
+            var log = new RequestLog();
+            using var factory = new RegistryClientFactory(null, null, null, () => log, null);
+            using var reopened = new Orchestrator.State.SqliteMountHintStore(stateFile);
+            var copier = new ImageCopier(factory, mountHints: reopened);
+            var plan = await copier.PlanAsync(new CopyRequest(Staging, second, two.Digest, Production, second, ["1"]));
+            var result = await copier.CopyAsync(plan);
+
+            // Then the plan mounts the base from A's repository, the registry accepted the mount (201, counted as
+            // mounted), no upload carried the base layer, and production serves B's digest with the base in B's repository
+            var planned = Assert.Single(plan.BlobsToCopy, b => b.Digest == baseLayer);
+            Assert.Equal(first, planned.MountFrom);
+            Assert.Equal(1, result.BlobsMounted);
+            Assert.Equal(2, result.BlobsCopied);
+            Assert.Equal(plan.BytesToCopy, result.BytesCopied);
+            Assert.True(result.BytesCopied < BaseSize, $"{result.BytesCopied} bytes copied");
+            Assert.Contains(log.Paths, p => p.StartsWith($"POST /v2/{second}/blobs/uploads/?mount={Uri.EscapeDataString(baseLayer.ToString())}&from={Uri.EscapeDataString(first)}", StringComparison.Ordinal));
+            Assert.DoesNotContain(log.Paths, p => (p.StartsWith("PUT", StringComparison.Ordinal) || p.StartsWith("PATCH", StringComparison.Ordinal)) && p.Contains(baseLayer.ToString(), StringComparison.Ordinal));
+            Assert.Equal(BaseSize, await _production.HeadBlobAsync(second, baseLayer));
+            Assert.Equal(two.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{second}:1"));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in new[] { stateFile, stateFile + "-wal", stateFile + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task CopyAsync_StoredHintToARepositoryThatLostTheBlob_ForgottenAndTheBlobCopied()
+    {
+        // Given a stored hint that a production repository holds the base layer, which it does not
+        await using var cleanup = new Cleanup();
+        var (_, _, second, two, baseLayer) = await PushTwoOnOneBaseAsync(cleanup);
+        var stateFile = Path.Combine(Path.GetTempPath(), $"orchestrator-hints-{Guid.NewGuid():N}.db");
+        try
+        {
+            using var hints = new Orchestrator.State.SqliteMountHintStore(stateFile);
+            var registry = Production.BaseUri.GetLeftPart(UriPartial.Authority);
+            var nowhere = UniqueRepository();
+            await hints.RememberAsync(registry, nowhere, [baseLayer]);
+
+            // When the image on that base is promoted by a copier using the store
+            var copier = new ImageCopier(_factory, mountHints: hints);
+            var plan = await copier.PlanAsync(new CopyRequest(Staging, second, two.Digest, Production, second, ["1"]));
+            var result = await copier.CopyAsync(plan);
+
+            // Then the hint was checked and dropped before planning: the base is copied, not mounted, and the store forgot the hint
+            Assert.Null(Assert.Single(plan.BlobsToCopy, b => b.Digest == baseLayer).MountFrom);
+            Assert.Equal(0, result.BlobsMounted);
+            Assert.Equal(3, result.BlobsCopied);
+            Assert.DoesNotContain(nowhere, (await hints.FindAsync(registry, [baseLayer], second)).Values);
+            Assert.Equal(two.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{second}:1"));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in new[] { stateFile, stateFile + "-wal", stateFile + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    [Fact]
     public async Task CopyAsync_SourceAnswers429WithRetryAfter_RetriedAndCopiedWhole()
     {
         // Given a staging proxy that answers the first download of a layer with 429 and Retry-After: 1

@@ -25,20 +25,18 @@ internal static class CliOptions
 
     public static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
-        Description = "Show engine output (build steps, pulls, pushes) and debug logs",
+        Description = "Also show the engine's full output (each build step's output, pulls, pushes) and debug logs; the build's 'Step N/M' lines show without it",
         Recursive = true,
     };
 
     public static readonly Option<string?> Server = new("--server")
     {
         Description = $"Submit the work to the daemon at this URL instead of running it here (default: ${ServerVariable}; unset: run in-process)",
-        Recursive = true,
     };
 
     // Deliberately no --token option: a secret on the command line leaks into shell history and process lists.
     public static readonly Option<string?> TokenEnv = new("--token-env")
     {
         Description = $"The environment variable holding the daemon's bearer token (default: {TokenVariable})",
-        Recursive = true,
     };
 }

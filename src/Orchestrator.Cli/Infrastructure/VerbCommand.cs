@@ -30,6 +30,9 @@ internal abstract class VerbCommand : Command
     /// <summary>Whether the verb can (or must) ask a daemon instead of running here.</summary>
     protected virtual RemoteMode Remote => RemoteMode.None;
 
+    /// <summary>True when the verb takes --server and --token-env (it can or must ask a daemon).</summary>
+    internal bool TalksToDaemon => Remote != RemoteMode.None;
+
     /// <summary>Verbs with a <see cref="Remote"/> mode do their work through the daemon here.</summary>
     protected virtual Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken) =>
         throw new NotSupportedException();

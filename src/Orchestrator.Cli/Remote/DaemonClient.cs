@@ -118,7 +118,7 @@ internal sealed class DaemonClient : IDisposable
 
     /// <summary>The digest in each stage of every pipeline (or one): <c>GET /api/pipelines</c>; the status document.</summary>
     public Task<JsonDocument> GetStatusAsync(string? pipeline, CancellationToken cancellationToken = default) =>
-        GetJsonAsync(pipeline is null ? "api/pipelines" : $"api/pipelines?pipeline={Uri.EscapeDataString(pipeline)}", cancellationToken);
+        GetJsonAsync(pipeline is null ? "api/pipelines?registries=true" : $"api/pipelines?registries=true&pipeline={Uri.EscapeDataString(pipeline)}", cancellationToken);
 
     /// <summary>Builds, validations and promotions, newest first: <c>GET /api/pipelines/{name}/history?limit=N</c>.</summary>
     public Task<JsonDocument> GetHistoryAsync(string pipeline, int limit, CancellationToken cancellationToken = default) =>

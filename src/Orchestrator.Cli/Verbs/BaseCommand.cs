@@ -28,7 +28,7 @@ internal sealed class BaseBuildCommand : VerbCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
     {
         var result = await new BaseImageWorkflow(services).BuildAsync(parseResult.GetRequiredValue(_base), cancellationToken).ConfigureAwait(false);
-        WriteResult(parseResult, JsonOutput.BaseBuild(result), result.Reference.WithTag(result.Tag).Name + ":" + result.Tag + "@" + result.Digest);
+        WriteResult(parseResult, JsonOutput.BaseBuild(result), result.TaggedReference);
         return 0;
     }
 }

@@ -122,7 +122,7 @@ internal sealed class LockCommand : VerbCommand
         WriteResult(parseResult, new { locks = results }, [.. lines]);
         if (drift)
         {
-            Console.Error.WriteLine("orchestrator: lock drift: run 'orchestrator lock PIPELINE' (or --all) and commit the lock files");
+            Console.Error.WriteLine("orchestrator: lock drift: run 'orchestrator lock PIPELINE' (or 'orchestrator lock --all') and commit the lock files");
             return ExitCodes.JobFailed;
         }
 

@@ -54,7 +54,7 @@ internal sealed class OutdatedCommand : VerbCommand
         if (table.Count > 0)
         {
             table.Write(Console.Out);
-            Console.Error.WriteLine("refresh a lock with 'orchestrator lock --update PIPELINE'");
+            Console.Error.WriteLine("move a fresh lock to what the mirror serves now with 'orchestrator lock --update PIPELINE'");
         }
         else
         {

@@ -26,7 +26,8 @@ internal sealed class StatusCommand : VerbCommand
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
     {
-        var statuses = await new ReleaseWorkflow(services).GetStatusAsync(parseResult.GetValue(_pipeline), cancellationToken).ConfigureAwait(false);
+        var workflow = new ReleaseWorkflow(services);
+        var statuses = await workflow.GetStatusAsync(parseResult.GetValue(_pipeline), askRegistries: true, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<(string Base, string Variant, long? Bytes)> sizes;
         try
         {
@@ -38,20 +39,16 @@ internal sealed class StatusCommand : VerbCommand
             sizes = [];
         }
 
-        using var pipelines = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Status(statuses)));
-        using var document = JsonDocument.Parse(ResultDocuments.Serialize(new
-        {
-            pipelines = pipelines.RootElement.GetProperty("pipelines"),
-            bases = sizes.GroupBy(s => s.Base).Select(g => new { @base = g.Key, variants = g.ToDictionary(v => v.Variant, v => v.Bytes) }),
-        }));
-        return Write(parseResult, document.RootElement, null);
+        using var document = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Status(statuses, sizes)));
+        return Write(parseResult, document.RootElement, null, workflow.NotRecordedHint);
     }
 
     protected override async Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken)
     {
         var pipeline = parseResult.GetValue(_pipeline);
         using var document = await daemon.GetStatusAsync(pipeline, cancellationToken).ConfigureAwait(false);
-        return Write(parseResult, document.RootElement, pipeline);
+        return Write(parseResult, document.RootElement, pipeline,
+            "not recorded here: the registry serves it, but the daemon's state store has no build or promotion record of it (it was pushed or promoted without this daemon)");
     }
 
     /// <summary>The pipelines of a status document (an object with <c>pipelines</c>, or the array itself).</summary>
@@ -84,7 +81,7 @@ internal sealed class StatusCommand : VerbCommand
         table.Write(Console.Out);
     }
 
-    private int Write(ParseResult parseResult, JsonElement status, string? only)
+    private int Write(ParseResult parseResult, JsonElement status, string? only, string notRecordedHint)
     {
         var pipelines = PipelinesOf(status).ToList();
         if (only is not null)
@@ -105,6 +102,7 @@ internal sealed class StatusCommand : VerbCommand
 
         var table = new TextTable("PIPELINE", "STAGE", "DIGEST", "TAGS", "VALIDATED", "SINCE", "BY");
         var stale = new List<string>();
+        var unrecorded = false;
         foreach (var pipeline in pipelines)
         {
             var name = TextTable.Text(pipeline, "pipeline");
@@ -120,6 +118,8 @@ internal sealed class StatusCommand : VerbCommand
                 var validated = digest is null ? null
                     : TextTable.Text(stage, "validated") == "true" ? $"yes {TextTable.Time(TextTable.TimeOf(stage, "validatedAt"))}"
                     : TextTable.TimeOf(stage, "validatedAt") is { } failedAt ? $"FAILED {TextTable.Time(failedAt)}" : "no";
+                var recorded = TextTable.Text(stage, "recorded") != "false";
+                unrecorded |= !recorded && digest is not null;
                 table.Add(
                     name,
                     TextTable.Text(stage, "stage"),
@@ -127,16 +127,28 @@ internal sealed class StatusCommand : VerbCommand
                     string.Join(",", TextTable.Array(stage, "tags").Select(t => t.GetString())),
                     validated,
                     TextTable.Time(TextTable.TimeOf(stage, "at")),
-                    TextTable.Text(stage, "by"));
+                    recorded ? TextTable.Text(stage, "by") : "(not recorded here)");
             }
 
+            // stale: the lock rule ('lock --check'), whose message names the fix; changed: inputs moved since the last build.
             if (TextTable.Text(pipeline, "stale") == "true")
             {
-                stale.Add($"{name} is stale{(TextTable.Text(pipeline, "staleReason") is { } reason ? $": {reason}" : string.Empty)}");
+                stale.Add(TextTable.Text(pipeline, "staleReason") is { } reason ? reason : $"the lock of {name} is stale");
+            }
+
+            if (TextTable.Text(pipeline, "changed") == "true")
+            {
+                stale.Add($"{name} changed since its last build{(TextTable.Text(pipeline, "changedReason") is { } changed ? $": {changed}" : string.Empty)}");
             }
         }
 
         table.Write(Console.Out);
+        if (unrecorded)
+        {
+            Console.Out.WriteLine();
+            Console.Out.WriteLine(notRecordedHint);
+        }
+
         WriteBaseSizes(status);
         foreach (var line in stale)
         {

@@ -34,6 +34,16 @@ public sealed partial class JobRunner(IJobStore store, ILogger<JobRunner> logger
         return document;
     }
 
+    /// <summary>What is true after a job of <paramref name="kind"/> was cancelled, said for that kind.</summary>
+    public static string CancelledMessage(JobKind kind) => kind switch
+    {
+        // The build records itself last, after its image, tags and SBOM are in the stage.
+        JobKind.Build => "cancelled; the build was not recorded (if its push had finished, the stage's tags may already name the new image): build again to record it",
+        JobKind.Validate => "cancelled; no validation was recorded, so the digest counts as not validated: validate it again",
+        JobKind.Promote => "cancelled; tags are only set after every manifest is verified, so nothing half-promoted is tagged: promote again to finish the copy",
+        _ => "cancelled; steps that finished are recorded (build, validation, promotions to earlier stages), a promotion cut short tagged nothing: run again to continue",
+    };
+
     /// <summary>Runs <paramref name="job"/>; <paramref name="cancellationToken"/> is the job's cancel (or the daemon stopping).</summary>
     public async Task<JobOutcome> RunAsync(Job job, OrchestratorServices services, CancellationToken cancellationToken)
     {
@@ -67,7 +77,7 @@ public sealed partial class JobRunner(IJobStore store, ILogger<JobRunner> logger
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             reporter.Step("cancelled");
-            return new JobOutcome(JobState.Cancelled, ExitCodes.JobFailed, "cancelled; tags are only set after every manifest is verified, so nothing half-promoted is tagged", null);
+            return new JobOutcome(JobState.Cancelled, ExitCodes.JobFailed, CancelledMessage(request.Kind), null);
         }
         catch (Exception unexpected)
         {
@@ -160,7 +170,7 @@ internal sealed partial class JobLogReporter : IJobReporter, IAsyncDisposable
             _lastStatus[key] = status;
         }
 
-        var total = progress.Total is > 0 ? $" ({progress.Total / 1024 / 1024} MiB)" : string.Empty;
+        var total = progress.Total is > 0 ? $" ({ImageSize.Format(progress.Total.Value)})" : string.Empty;
         _lines.Writer.TryWrite(("progress", $"{(progress.Id is null ? string.Empty : progress.Id + ": ")}{status}{total}"));
     }
 

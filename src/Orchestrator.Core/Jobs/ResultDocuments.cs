@@ -30,6 +30,7 @@ public static class ResultDocuments
         reference = result.Reference.ToString(),
         digest = result.Digest.ToString(),
         tag = result.Tag,
+        taggedReference = result.TaggedReference,
         built = result.Built,
     };
 
@@ -105,9 +106,17 @@ public static class ResultDocuments
         promotions = result.Promotions.Select(Promotion),
     };
 
-    public static object Status(IReadOnlyList<PipelineStatus> statuses) => new
+    /// <summary>The status document with the base variants' sizes in the first stage (bytes, null for a variant not built).</summary>
+    public static object Status(IReadOnlyList<PipelineStatus> statuses, IReadOnlyList<(string Base, string Variant, long? Bytes)> baseSizes) => new
     {
-        pipelines = statuses.Select(p => new
+        pipelines = StatusPipelines(statuses),
+        bases = baseSizes.GroupBy(s => s.Base).Select(g => new { @base = g.Key, variants = g.ToDictionary(v => v.Variant, v => v.Bytes) }),
+    };
+
+    public static object Status(IReadOnlyList<PipelineStatus> statuses) => new { pipelines = StatusPipelines(statuses) };
+
+    private static IEnumerable<object> StatusPipelines(IReadOnlyList<PipelineStatus> statuses) =>
+        statuses.Select(p => new
         {
             pipeline = p.Pipeline,
             version = p.Version,
@@ -122,9 +131,9 @@ public static class ResultDocuments
                 validatedAt = s.ValidatedAt,
                 at = s.At,
                 by = s.By,
+                recorded = s.Recorded,
             }),
-        }),
-    };
+        });
 
     public static object History(string pipeline, IReadOnlyList<HistoryEntry> entries) => new
     {
@@ -154,5 +163,6 @@ public static class ResultDocuments
         validatedAt = release.ValidatedAt,
         releasedAt = release.ReleasedAt,
         releasedBy = release.ReleasedBy,
+        recorded = release.Recorded,
     };
 }

@@ -53,9 +53,10 @@ public sealed record LockStatus(string Pipeline, LockState State, IReadOnlyList<
             reasons.Add($"the lock is for pipeline '{pipelineLock.Pipeline}'");
         }
 
-        if (pipelineLock.InputsChecksum != InputsChecksum.Compute(pipeline))
+        if (!InputsChecksum.Matches(pipelineLock.InputsChecksum, pipeline))
         {
-            reasons.Add("the definition or its files changed since the lock was written");
+            // A legacy lock (version in its checksum) cannot tell a version bump from another change: say so.
+            reasons.Add("the definition or its files changed since the lock was written (or, for a lock written before version left its checksum, the version)");
         }
 
         if (pipelineLock.Base.Name != pipeline.Base.ToString())

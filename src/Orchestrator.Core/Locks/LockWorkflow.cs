@@ -259,7 +259,7 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
             var what = string.Join(", ", missing.Select(m => $"{m.Package} {m.Version}"));
             return new JobFailedException(
                 $"the mirror no longer serves {what} (apt: version not found). Two ways out: " +
-                $"'orchestrator lock --update {pipeline.Name}' to move to what the mirror serves now (after changing or removing the pin in {Path.GetFileName(pipeline.SourceFile)}), " +
+                $"change or remove the pin in {Path.GetFileName(pipeline.SourceFile)}, then 'orchestrator lock {pipeline.Name}' to lock what the mirror serves now, " +
                 $"or give base {pipeline.Base} a 'snapshot:' mirror (snapshot.debian.org) that still serves it");
         }
 

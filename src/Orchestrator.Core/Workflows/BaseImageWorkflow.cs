@@ -72,7 +72,7 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
         var tagReference = TagReference(image, variant);
         services.Reporter.Step($"debootstrap {variant.Suite}{(variant.DebootstrapVariant is null ? string.Empty : $" --variant={variant.DebootstrapVariant}")}{(variant.Slim ? " (slim)" : string.Empty)}");
         Directory.CreateDirectory(services.Config.WorkDirectory);
-        var rootfs = await services.Rootfs.BuildAsync(image, variant, services.Config.WorkDirectory, new ReporterOutput(services.Reporter), cancellationToken).ConfigureAwait(false);
+        var rootfs = await services.Rootfs.BuildAsync(image, variant, services.Config.WorkDirectory, new DebootstrapProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
         try
         {
             // The engine's import would date the image with its clock and compress with its own settings;
@@ -83,7 +83,7 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
                 services.Reporter.Step("the builder reported no Release date: dating the base with the clock, so its digest will not repeat");
             }
 
-            services.Reporter.Step($"writing the {rootfs.SizeBytes / (1024 * 1024)} MiB root filesystem as one normalized layer (source date {Images.ImageConfig.Timestamp(DateTimeOffset.FromUnixTimeSeconds(sourceDate))})");
+            services.Reporter.Step($"writing the {ImageSize.Format(rootfs.SizeBytes)} root filesystem as one normalized layer (source date {Images.ImageConfig.Timestamp(DateTimeOffset.FromUnixTimeSeconds(sourceDate))})");
             var scratch = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(rootfs.TarPath))!, "image");
             Images.LayerBlob layer;
             await using (var tar = File.OpenRead(rootfs.TarPath))

@@ -99,7 +99,18 @@ public sealed partial class BuildCache(OrchestratorServices services)
         var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
         services.Reporter.Step($"cache hit: {digest} (built {previous.At:u} by {previous.Actor}; --no-cache rebuilds)");
         LogHit(pipeline.Name, digest, cacheKey);
-        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id) { CacheHit = true, CacheKey = cacheKey };
+
+        // The same shape as a real build: the size and the SBOM come from the registry, where the build left them
+        // (no engine call, so the uncompressed size stays unknown).
+        var size = ImageSizes.Parse(
+            (manifest ?? await registry.GetManifestAsync(pipeline.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false)).Content.Span,
+            reference.ToString());
+        var sbom = (await Sbom.OciReferrers.ListAsync(registry, pipeline.Repository, digest, cancellationToken).ConfigureAwait(false))
+            .LastOrDefault(r => r.ArtifactType == Sbom.SpdxDocument.MediaType);
+        return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id)
+        {
+            CacheHit = true, CacheKey = cacheKey, Size = size, SbomDigest = sbom?.Digest,
+        };
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline {Pipeline} cache hit: {Digest} for key {CacheKey}")]

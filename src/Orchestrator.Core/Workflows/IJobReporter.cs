@@ -48,8 +48,3 @@ internal sealed class ReporterProgress(IJobReporter reporter) : IProgress<Engine
 {
     public void Report(EngineProgress value) => reporter.Progress(value);
 }
-
-internal sealed class ReporterOutput(IJobReporter reporter) : IProgress<string>
-{
-    public void Report(string value) => reporter.Output(value);
-}

@@ -19,8 +19,24 @@ public sealed record ImageSize(IReadOnlyList<LayerSize> Layers, long ConfigBytes
     /// <summary>Manifest layers plus config, in bytes: what a pull of the image moves.</summary>
     public long TotalBytes => Layers.Sum(l => l.SizeBytes) + ConfigBytes;
 
-    /// <summary>Bytes as MiB with one decimal, e.g. <c>28.4 MiB</c>.</summary>
-    public static string Format(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
+    /// <summary>
+    /// The one human size of the CLI's and the logs' text: whole bytes below 1 KiB (<c>512 B</c>), then KiB below
+    /// 1 MiB (<c>3.4 KiB</c>), then MiB with one decimal (<c>28.4 MiB</c>), binary units. Never <c>0.0 MiB</c>
+    /// for a small layer; machine output (--json) keeps exact byte counts instead.
+    /// </summary>
+    public static string Format(long bytes)
+    {
+        if (Math.Abs(bytes) < 1024)
+        {
+            return bytes.ToString(CultureInfo.InvariantCulture) + " B";
+        }
+
+        // Decided on the rounded figure, so 1,048,575 bytes reads 1.0 MiB rather than 1024.0 KiB.
+        var kib = Math.Round(bytes / 1024.0, 1);
+        return Math.Abs(kib) < 1024
+            ? kib.ToString("0.0", CultureInfo.InvariantCulture) + " KiB"
+            : (bytes / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
+    }
 }
 
 /// <summary>Reads image sizes from an image manifest (OCI image manifest or Docker schema 2: <c>layers[].size</c>, <c>config.size</c>).</summary>

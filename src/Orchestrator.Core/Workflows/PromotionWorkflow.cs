@@ -76,7 +76,7 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
             return new PromotionResult(pipeline.Name, from.Name, to.Name, source, target, plan, Copy: null, PromotionId: 0);
         }
 
-        services.Reporter.Step($"copying {plan.BlobsToCopy.Count} blob(s), {plan.BytesToCopy / 1024.0 / 1024.0:0.0} MiB, to {to.Name}");
+        services.Reporter.Step($"copying {plan.BlobsToCopy.Count} blob(s), {ImageSize.Format(plan.BytesToCopy)}, to {to.Name}");
         var copy = await services.Copier.CopyAsync(plan, progress: null, cancellationToken).ConfigureAwait(false);
         if (copy.TargetDigest != digest)
         {
@@ -221,7 +221,7 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
     private void ReportPlan(CopyPlan plan)
     {
         services.Reporter.Detail($"manifests: {plan.Manifests.Count} ({plan.Manifests.Count(m => m.PresentInTarget)} already present)");
-        services.Reporter.Detail($"blobs to copy: {plan.BlobsToCopy.Count} ({plan.BytesToCopy} bytes{(plan.BlobsToCopy.Any(b => b.CanMount) ? $", {plan.BlobsToCopy.Count(b => b.CanMount)} by mount" : string.Empty)}), already present: {plan.BlobsPresent.Count}");
+        services.Reporter.Detail($"blobs to copy: {plan.BlobsToCopy.Count} ({ImageSize.Format(plan.BytesToCopy)}{(plan.BlobsToCopy.Any(b => b.CanMount) ? $", {plan.BlobsToCopy.Count(b => b.CanMount)} by mount" : string.Empty)}), already present: {plan.BlobsPresent.Count}");
         foreach (var referrer in plan.Referrers)
         {
             services.Reporter.Detail($"referrer {referrer.Digest.ToShortString()} ({referrer.Referrer.ArtifactType ?? "no artifact type"}): {(referrer.PresentInTarget ? "already present" : "to copy")}{(referrer.ListedInTarget ? ", listed" : ", to list")}");

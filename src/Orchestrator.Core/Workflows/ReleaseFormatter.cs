@@ -58,6 +58,12 @@ public static class ReleaseFormatter
     {
         var yaml = new StringBuilder();
         yaml.Append("# ").Append(release.Pipeline).Append(" in ").Append(release.Stage).Append(": deploy by digest\n");
+        if (!release.Recorded)
+        {
+            // Served by the registry, found by tag; who released it and when is in another store.
+            yaml.Append("# not recorded here: found in the registry by tag; released-at and released-by are in the store that promoted it\n");
+        }
+
         Line(yaml, "pipeline", release.Pipeline);
         Line(yaml, "stage", release.Stage);
         Line(yaml, "image", release.Reference.ToString());

@@ -12,7 +12,15 @@ namespace Orchestrator.Core.Workflows;
 /// <param name="ValidatedAt">When that validation ran, or null.</param>
 /// <param name="At">When it was built (first stage) or promoted there.</param>
 /// <param name="By">Who built or promoted it.</param>
-public sealed record StageStatus(string Stage, ImageReference? Reference, IReadOnlyList<string> Tags, bool Validated, DateTimeOffset? ValidatedAt, DateTimeOffset? At, string? By);
+public sealed record StageStatus(string Stage, ImageReference? Reference, IReadOnlyList<string> Tags, bool Validated, DateTimeOffset? ValidatedAt, DateTimeOffset? At, string? By)
+{
+    /// <summary>
+    /// False when no record here says how <see cref="Reference"/> got there: the stage's registry serves it under
+    /// <see cref="Tags"/>, found by a tag lookup (a fresh clone, or work done by another checkout or a daemon).
+    /// <value>The default is true.</value>
+    /// </summary>
+    public bool Recorded { get; init; } = true;
+}
 
 /// <summary>A pipeline across every stage, in promotion order.</summary>
 public sealed record PipelineStatus(string Pipeline, string Version, string Base, IReadOnlyList<StageStatus> Stages);
@@ -40,17 +48,35 @@ public sealed record Release(
     string? ReleasedBy)
 {
     public Digest Digest => Reference.Digest!;
+
+    /// <summary>False when the stage's registry serves it but no record here says who put it there. <value>The default is true.</value></summary>
+    public bool Recorded { get; init; } = true;
 }
 
 /// <summary>
 /// Reads what Orchestrator did from the state store: the status of each pipeline in each stage, a
-/// pipeline's history, and the release a cluster should run. Reads only; never touches a registry.
+/// pipeline's history, and the release a cluster should run. Reads only. Where this store has no record of a
+/// stage, the stage's registry is asked (a HEAD per pipeline tag) what it serves, marked as not recorded here.
 /// </summary>
 public sealed class ReleaseWorkflow(OrchestratorServices services)
 {
+    /// <summary>
+    /// What to tell someone who sees "not recorded here": where the records are and how to read them.
+    /// </summary>
+    public string NotRecordedHint =>
+        $"not recorded here: the registry serves it, but this state store ({Path.GetRelativePath(services.Config.RootDirectory, services.Config.StatePath).Replace('\\', '/')}) " +
+        "has no build or promotion record of it (a fresh clone, or another checkout did it). The records are in the store of whoever built " +
+        $"or promoted it: a shared daemon's, read with 'orchestrator status --server URL' (or set {ServerVariable}); or copy that state file here (from a backup, or with its daemon stopped)";
+
+    // The CLI's variable for the daemon's URL, named here so the hint says it.
+    private const string ServerVariable = "ORCHESTRATOR_URL";
+
     /// <summary>Status of every pipeline (or of one), in name order.</summary>
+    /// <param name="pipeline">One pipeline, or null for all.</param>
+    /// <param name="askRegistries">When true (the default), a stage with no record here is looked up in its registry by the pipeline's tags.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
     /// <exception cref="InputException">An unknown pipeline.</exception>
-    public async Task<IReadOnlyList<PipelineStatus>> GetStatusAsync(string? pipeline = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<PipelineStatus>> GetStatusAsync(string? pipeline = null, bool askRegistries = true, CancellationToken cancellationToken = default)
     {
         var names = pipeline is null
             ? services.Workspace.Pipelines.Keys.Order(StringComparer.Ordinal).ToList()
@@ -58,7 +84,7 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
         var result = new List<PipelineStatus>();
         foreach (var name in names)
         {
-            result.Add(await GetOneAsync(name, cancellationToken).ConfigureAwait(false));
+            result.Add(await GetOneAsync(name, askRegistries, cancellationToken).ConfigureAwait(false));
         }
 
         return result;
@@ -77,7 +103,7 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
             .Concat(validations.Select(v => new HistoryEntry(v.At, "validation", v.Stage, v.Digest, v.Actor, v.Passed,
                 $"{(v.Passed ? "passed" : "FAILED")} {v.Results.Count(r => r.Passed)}/{v.Results.Count} test(s)")))
             .Concat(promotions.Select(p => new HistoryEntry(p.At, "promotion", p.ToStage, p.Digest, p.Actor, null,
-                $"promoted from {p.FromStage} to {p.ToStage} as {p.Target} ({p.BytesCopied} bytes copied, {p.BlobsSkipped} blob(s) already there)")))
+                $"promoted from {p.FromStage} to {p.ToStage} as {p.Target} ({ImageSize.Format(p.BytesCopied)} copied, {p.BlobsSkipped} blob(s) already there)")))
             .OrderByDescending(e => e.At)
             .Take(limit)
             .ToList();
@@ -94,7 +120,7 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
             throw new InputException($"no stage named '{stage}'; the stages are {string.Join(", ", services.Config.Stages.Select(s => s.Name))}");
         }
 
-        var status = await GetOneAsync(definition.Name, cancellationToken).ConfigureAwait(false);
+        var status = await GetOneAsync(definition.Name, askRegistries: true, cancellationToken).ConfigureAwait(false);
         var here = status.Stages.Single(s => s.Stage == stage);
         if (here.Reference is null)
         {
@@ -104,10 +130,44 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
 
         var build = (await services.State.ListBuildsAsync(definition.Name, 1000, cancellationToken).ConfigureAwait(false))
             .FirstOrDefault(b => b.Digest == here.Reference.Digest);
-        return new Release(definition.Name, stage, here.Reference, here.Tags, build?.Version ?? definition.Version, build?.BaseDigest, here.ValidatedAt, here.At, here.By);
+        return new Release(definition.Name, stage, here.Reference, here.Tags, build?.Version ?? definition.Version, build?.BaseDigest, here.ValidatedAt, here.At, here.By)
+        {
+            Recorded = here.Recorded,
+        };
     }
 
-    private async Task<PipelineStatus> GetOneAsync(string name, CancellationToken cancellationToken)
+    // The digest the stage's registry serves under the pipeline's tags (the first tag it has, in definition order),
+    // with every one of those tags that points at it; null when it has none or does not answer.
+    private async Task<(ImageReference Reference, IReadOnlyList<string> Tags)?> ServedAsync(Definitions.PipelineDefinition pipeline, Definitions.StageDefinition stage, CancellationToken cancellationToken)
+    {
+        var registry = services.RegistryFor(stage);
+        var found = new List<(string Tag, Digest Digest)>();
+        try
+        {
+            foreach (var tag in pipeline.Tags)
+            {
+                if (await registry.HeadManifestAsync(pipeline.Repository, tag, cancellationToken).ConfigureAwait(false) is { } head)
+                {
+                    found.Add((tag, head.Digest));
+                }
+            }
+        }
+        catch (OrchestratorException)
+        {
+            // A registry that does not answer only leaves the stage as the records say: empty.
+            return null;
+        }
+
+        if (found.Count == 0)
+        {
+            return null;
+        }
+
+        var digest = found[0].Digest;
+        return (ImageReference.Create(stage.Registry.Host, pipeline.Repository, digest: digest), found.Where(f => f.Digest == digest).Select(f => f.Tag).ToList());
+    }
+
+    private async Task<PipelineStatus> GetOneAsync(string name, bool askRegistries, CancellationToken cancellationToken)
     {
         var pipeline = services.Workspace.GetPipeline(name);
         var latestBuild = await services.State.GetLatestBuildAsync(name, cancellationToken).ConfigureAwait(false);
@@ -133,9 +193,15 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
                 (reference, tags, at, by) = (promotion.Target, promotion.Tags, promotion.At, promotion.Actor);
             }
 
+            var recorded = true;
+            if (reference is null && askRegistries && await ServedAsync(pipeline, stage, cancellationToken).ConfigureAwait(false) is { } served)
+            {
+                (reference, tags, recorded) = (served.Reference, served.Tags, false);
+            }
+
             // Newest first: the newest validation of the digest decides, as it does for promotion.
             var validation = reference is null ? null : validations.FirstOrDefault(v => v.Digest == reference.Digest);
-            stages.Add(new StageStatus(stage.Name, reference, tags, validation?.Passed ?? false, validation?.At, at, by));
+            stages.Add(new StageStatus(stage.Name, reference, tags, validation?.Passed ?? false, validation?.At, at, by) { Recorded = recorded });
         }
 
         return new PipelineStatus(name, pipeline.Version, pipeline.Base.ToString(), stages);

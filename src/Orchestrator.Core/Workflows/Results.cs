@@ -11,6 +11,9 @@ namespace Orchestrator.Core.Workflows;
 public sealed record BaseBuildResult(string Base, ImageReference Reference, string Tag, bool Built)
 {
     public Digest Digest => Reference.Digest!;
+
+    /// <summary><c>HOST/REPOSITORY:TAG@sha256:…</c>: what <c>base build</c> prints, the tag and the digest together.</summary>
+    public string TaggedReference => $"{Reference.Name}:{Tag}@{Digest}";
 }
 
 /// <summary>A pipeline image pushed to the first stage.</summary>
@@ -27,10 +30,10 @@ public sealed record BuildResult(string Pipeline, ImageReference Reference, IRea
     /// <summary>The digest of the SBOM artifact attached to <see cref="Digest"/> as a referrer, or null when none was attached.</summary>
     public Digest? SbomDigest { get; init; }
 
-    /// <summary>The pushed image's size by layer and in total (compressed, from its manifest), or null when not read (a cache hit). <value>The default is null.</value></summary>
+    /// <summary>The pushed image's size by layer and in total (compressed, from its manifest; a cache hit reads it from the stage), or null when not read. <value>The default is null.</value></summary>
     public ImageSize? Size { get; init; }
 
-    /// <summary>The image's uncompressed size in bytes as the engine reports it, or null when not read. <value>The default is null.</value></summary>
+    /// <summary>The image's uncompressed size in bytes as the engine reports it, or null when not read (a cache hit makes no engine call). <value>The default is null.</value></summary>
     public long? UncompressedBytes { get; init; }
 }
 

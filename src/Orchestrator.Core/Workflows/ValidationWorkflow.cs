@@ -47,7 +47,7 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
             ?? throw new JobFailedException($"the engine pulled {reference} but cannot inspect it; retry the validation");
 
         var results = new List<TestResult>();
-        services.Reporter.Step($"running {pipeline.Validate.Count + PythonChecks.For(pipeline).Count} test(s) on {digest.ToShortString()}");
+        services.Reporter.Step($"running {TestCount(pipeline)} test(s) on {digest.ToShortString()}");
         foreach (var test in pipeline.Validate.Commands)
         {
             results.Add(Report(await RunCommandTestAsync(reference, test, cancellationToken).ConfigureAwait(false)));
@@ -86,6 +86,17 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
         var id = await services.State.RecordValidationAsync(record, cancellationToken).ConfigureAwait(false);
         LogValidated(pipeline.Name, digest, passed, results.Count(r => !r.Passed));
         return new ValidationResult(pipeline.Name, reference, passed, results, id);
+    }
+
+    /// <summary>
+    /// How many results validating <paramref name="pipeline"/> gives, built-in checks included: its own
+    /// command, file, metadata and size tests, the Python checks, and the lock's installed-set check. The
+    /// count announced before the run is this one, so it is the count the run reports.
+    /// </summary>
+    public static int TestCount(PipelineDefinition pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        return pipeline.Validate.Count + PythonChecks.For(pipeline).Count + (pipeline.Lock is null ? 0 : 1);
     }
 
     private TestResult Report(TestResult result)

@@ -11,6 +11,13 @@ public interface IReleaseQueries
     /// <summary>The status document of every pipeline (or one), as ResultDocuments.Status shapes it.</summary>
     Task<JsonNode?> GetStatusAsync(string? pipeline, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The status document with what each stage's registry serves where there is no record (a HEAD per pipeline
+    /// tag, marked <c>recorded: false</c>) and the base variants' sizes (<c>bases</c>): <c>GET /api/pipelines?registries=true</c>.
+    /// Asks the registries, so it is not the default of the hot read. By default the records only.
+    /// </summary>
+    Task<JsonNode?> GetServedStatusAsync(string? pipeline, CancellationToken cancellationToken = default) => GetStatusAsync(pipeline, cancellationToken);
+
     /// <summary>The history document of <paramref name="pipeline"/>, newest first, at most <paramref name="limit"/> entries.</summary>
     Task<JsonNode?> GetHistoryAsync(string pipeline, int limit, CancellationToken cancellationToken = default);
 

@@ -20,7 +20,10 @@ internal static class PipelineEndpoints
 
     private static async Task<IResult> StatusAsync(HttpContext context, IReleaseQueries releases, StaleTracker stale, WorkspaceHolder workspace)
     {
-        var status = await releases.GetStatusAsync(null, context.RequestAborted).ConfigureAwait(false);
+        // ?registries=true also asks each stage's registry (remote 'status' and 'release' do); the plain read stays on the records.
+        var status = context.Request.Query["registries"] == "true"
+            ? await releases.GetServedStatusAsync(null, context.RequestAborted).ConfigureAwait(false)
+            : await releases.GetStatusAsync(null, context.RequestAborted).ConfigureAwait(false);
         var entries = status switch
         {
             JsonArray array => array,
@@ -39,7 +42,7 @@ internal static class PipelineEndpoints
             }
 
             seen.Add(name);
-            AddStale(entry, stale.Get(name));
+            AddStale(entry, stale, name);
         }
 
         var result = new JsonObject { ["pipelines"] = entries?.DeepClone() ?? new JsonArray() };
@@ -59,18 +62,24 @@ internal static class PipelineEndpoints
         foreach (var name in workspace.Current.Pipelines.Keys.Order(StringComparer.Ordinal).Where(n => !seen.Contains(n)))
         {
             var entry = new JsonObject { ["pipeline"] = name, ["stages"] = new JsonArray() };
-            AddStale(entry, stale.Get(name));
+            AddStale(entry, stale, name);
             list.Add(entry);
         }
 
         return ApiJson.Ok(result);
     }
 
-    private static void AddStale(JsonObject entry, StaleInfo? info)
+    // stale: the lock rule, as 'lock --check' says it; changed: inputs changed since the last successful build.
+    private static void AddStale(JsonObject entry, StaleTracker tracker, string name)
     {
-        entry["stale"] = info is not null;
-        entry["staleReason"] = info?.Reason;
-        entry["staleSince"] = info?.Since;
+        var stale = tracker.GetLock(name);
+        entry["stale"] = stale is not null;
+        entry["staleReason"] = stale?.Reason;
+        entry["staleSince"] = stale?.Since;
+        var changed = tracker.Get(name);
+        entry["changed"] = changed is not null;
+        entry["changedReason"] = changed?.Reason;
+        entry["changedSince"] = changed?.Since;
     }
 
     private static async Task<IResult> HistoryAsync(string name, HttpContext context, IReleaseQueries releases, WorkspaceHolder workspace)

@@ -11,7 +11,25 @@ internal sealed class WorkflowReleaseQueries(OrchestratorServices services, Work
     private ReleaseWorkflow Workflow => new(services with { Workspace = workspace.Current });
 
     public async Task<JsonNode?> GetStatusAsync(string? pipeline, CancellationToken cancellationToken = default) =>
-        JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Status(await Workflow.GetStatusAsync(pipeline, cancellationToken).ConfigureAwait(false))));
+        JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Status(await Workflow.GetStatusAsync(pipeline, askRegistries: false, cancellationToken).ConfigureAwait(false))));
+
+    public async Task<JsonNode?> GetServedStatusAsync(string? pipeline, CancellationToken cancellationToken = default)
+    {
+        var current = services with { Workspace = workspace.Current };
+        var statuses = await new ReleaseWorkflow(current).GetStatusAsync(pipeline, askRegistries: true, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<(string Base, string Variant, long? Bytes)> sizes;
+        try
+        {
+            sizes = await ImageSizes.BaseVariantSizesAsync(current, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Core.Errors.OrchestratorException)
+        {
+            // The sizes are extra: the records still answer when the first stage's registry does not.
+            sizes = [];
+        }
+
+        return JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Status(statuses, sizes)));
+    }
 
     public async Task<JsonNode?> GetHistoryAsync(string pipeline, int limit, CancellationToken cancellationToken = default) =>
         JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.History(pipeline, await Workflow.GetHistoryAsync(pipeline, limit, cancellationToken).ConfigureAwait(false))));

@@ -2,7 +2,9 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Locks;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using Orchestrator.Daemon.Hosting;
@@ -12,8 +14,10 @@ namespace Orchestrator.Daemon.Workers;
 /// <summary>
 /// Every <c>daemon.watch-interval-seconds</c> (and once at start, as the baseline) fingerprints each
 /// pipeline: its file, its lock (<c>NAME.lock.yaml</c> beside it, if any), every file it copies, and its
-/// base variant's digest in the first stage. A changed fingerprint marks the pipeline stale and, for
-/// <c>auto: build</c>, queues a build unless one is already queued or running.
+/// base variant's digest in the first stage. A changed fingerprint marks the pipeline changed and, for
+/// <c>auto: build</c>, queues a build unless one is already queued or running. Every tick also checks each
+/// lock with <see cref="LockWorkflow.CheckAsync"/>, the rule <c>lock --check</c> uses, and records the answer
+/// as the pipeline's staleness, so the daemon and <c>lock --check</c> never disagree.
 /// </summary>
 internal sealed class PipelineWatcher(
     DaemonOptions options,
@@ -80,6 +84,7 @@ internal sealed class PipelineWatcher(
             var current = await ReloadAsync(cancellationToken).ConfigureAwait(false);
             foreach (var pipeline in current.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal))
             {
+                await CheckLockAsync(current, pipeline, cancellationToken).ConfigureAwait(false);
                 Fingerprint fingerprint;
                 try
                 {
@@ -126,9 +131,38 @@ internal sealed class PipelineWatcher(
 
     private Task<Workspace> ReloadAsync(CancellationToken cancellationToken) => workspace.RefreshAsync(cancellationToken);
 
+    // The same call 'lock --check' makes, on the definitions as they are now: one rule, one answer. A registry that
+    // does not answer leaves the last answer in place; any other refusal (the base not built) is the stale reason,
+    // as 'lock --check' would print it.
+    private async Task CheckLockAsync(Workspace current, PipelineDefinition pipeline, CancellationToken cancellationToken)
+    {
+        string? staleMessage;
+        try
+        {
+            var status = await new LockWorkflow(options.Services with { Workspace = current }).CheckAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
+            staleMessage = status.IsFresh ? null : status.Message;
+        }
+        catch (UnavailableException exception)
+        {
+            logger.LogWarning("Could not check the lock of {Pipeline}: {Error}", pipeline.Name, exception.Message);
+            return;
+        }
+        catch (OrchestratorException exception)
+        {
+            staleMessage = exception.Message;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("Could not check the lock of {Pipeline}: {Error}", pipeline.Name, exception.Message);
+            return;
+        }
+
+        stale.SetLock(pipeline.Name, staleMessage, options.Services.Time.GetUtcNow());
+    }
+
     private async Task ChangedAsync(PipelineDefinition pipeline, string reason, CancellationToken cancellationToken)
     {
-        logger.LogInformation("Pipeline {Pipeline} is stale: {Reason}", pipeline.Name, reason);
+        logger.LogInformation("Pipeline {Pipeline} changed since its last build: {Reason}", pipeline.Name, reason);
         stale.Mark(pipeline.Name, reason, options.Services.Time.GetUtcNow());
         if (pipeline.Auto != AutoMode.Build)
         {

@@ -84,7 +84,7 @@ public sealed class LockStatusTests : IDisposable
         // Then the lock is stale, naming the definition or files, with the fix
         var status = LockStatus.Check(pipelineLock, pipeline, BaseDigest);
         Assert.Equal(LockState.Stale, status.State);
-        Assert.Equal(["the definition or its files changed since the lock was written"], status.Reasons);
+        Assert.StartsWith("the definition or its files changed since the lock was written", Assert.Single(status.Reasons), StringComparison.Ordinal);
         Assert.Contains("run 'orchestrator lock hello'", status.Message);
     }
 
@@ -122,6 +122,40 @@ public sealed class LockStatusTests : IDisposable
         // Then both check-sum alike (the written definition has no version) and differ from the pinned one
         Assert.Equal(InputsChecksum.Compute(empty), InputsChecksum.Compute(filled));
         Assert.NotEqual(InputsChecksum.Compute(pipeline), InputsChecksum.Compute(filled));
+    }
+
+    [Fact]
+    public void Check_OnlyVersionAndTagsBumped_LockStaysFresh()
+    {
+        // Given a pipeline at 1.0.0 and its lock
+        var pipeline = Pipeline() with { Version = "1.0.0", Tags = ["1.0.0"] };
+        var pipelineLock = LockFor(pipeline);
+
+        // When only its version and tags move
+        var bumped = pipeline with { Version = "1.0.1", Tags = ["1.0.1", "latest"] };
+        var status = LockStatus.Check(pipelineLock, bumped, BaseDigest);
+
+        // Then the lock is still fresh (the package closure did not change), while a package pin still makes it stale
+        Assert.Equal(LockState.Fresh, status.State);
+        Assert.Equal(LockState.Stale, LockStatus.Check(pipelineLock, bumped with { Env = [new("A", "1")] }, BaseDigest).State);
+    }
+
+    [Fact]
+    public void Check_LockWrittenWithTheLegacyChecksum_FreshUntilItsVersionMoves()
+    {
+        // Given a lock written before version left the checksum (it holds the legacy form)
+        var pipeline = Pipeline() with { Version = "1.0.0" };
+        var legacy = LockFor(pipeline) with { InputsChecksum = InputsChecksum.ComputeLegacy(pipeline) };
+        Assert.NotEqual(InputsChecksum.Compute(pipeline), legacy.InputsChecksum);
+
+        // When it is checked against the same definition, and against one with the version bumped
+        var same = LockStatus.Check(legacy, pipeline, BaseDigest);
+        var bumped = LockStatus.Check(legacy, pipeline with { Version = "1.0.1" }, BaseDigest);
+
+        // Then it is fresh as it stands, and stale once after the bump (its checksum cannot be recomputed without the old version)
+        Assert.Equal(LockState.Fresh, same.State);
+        Assert.Equal(LockState.Stale, bumped.State);
+        Assert.Contains(bumped.Reasons, r => r.Contains("for a lock written before version left its checksum, the version", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -76,7 +76,7 @@ public sealed class LockWorkflowTests : IDisposable
 
         // Then the error names package and version and the two ways out
         Assert.Contains("hello 9.9", error.Message);
-        Assert.Contains("orchestrator lock --update hello", error.Message);
+        Assert.Contains("then 'orchestrator lock hello'", error.Message);
         Assert.Contains("snapshot:", error.Message);
     }
 

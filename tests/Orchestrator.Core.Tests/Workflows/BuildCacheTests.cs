@@ -34,6 +34,33 @@ public sealed class BuildCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task BuildAsync_CacheHit_JsonHasTheRealBuildsShapeWithItsSbomAndSize()
+    {
+        // Given a pipeline built once for real (it attached an SBOM and read its size)
+        _harness.SeedBase();
+        var first = await Build();
+        Assert.NotNull(first.SbomDigest);
+
+        // When it is built again and hits the cache
+        var second = await Build();
+        Assert.True(second.CacheHit);
+
+        // Then its --json document has the same keys, the same SBOM and the same compressed size as the real build's
+        var built = Document(first);
+        var hit = Document(second);
+        Assert.Equal(Keys(built), Keys(hit));
+        Assert.Equal(first.SbomDigest!.ToString(), hit.GetProperty("sbom").GetString());
+        Assert.Equal(first.Size!.TotalBytes, hit.GetProperty("size").GetProperty("totalBytes").GetInt64());
+        Assert.Equal(first.Size.Layers.Count, hit.GetProperty("size").GetProperty("layers").GetArrayLength());
+    }
+
+    private static System.Text.Json.JsonElement Document(BuildResult result) =>
+        System.Text.Json.JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Build(result))).RootElement;
+
+    private static List<string> Keys(System.Text.Json.JsonElement element) =>
+        [.. element.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal)];
+
+    [Fact]
     public async Task BuildAsync_NoCache_RebuildsEvenWithAKeyRecorded()
     {
         // Given a pipeline built once
@@ -65,6 +92,25 @@ public sealed class BuildCacheTests : IDisposable
         var second = await Build();
 
         // Then it is a miss with another key, built by the engine again
+        Assert.False(second.CacheHit);
+        Assert.NotEqual(first.CacheKey, second.CacheKey);
+        Assert.Equal(2, _harness.Engine.Builds.Count);
+    }
+
+    [Fact]
+    public async Task BuildAsync_OnlyVersionBumped_LockStaysFreshAndTheCacheMisses()
+    {
+        // Given a pipeline built once with its lock
+        _harness.SeedBase();
+        var first = await Build();
+        var pipelineLock = _harness.Hello.Lock;
+
+        // When only its version is bumped, keeping the very same lock
+        _harness.Hello = _harness.Hello with { Version = "9.9.9" };
+        Assert.Same(pipelineLock, _harness.Hello.Lock);
+        var second = await Build();
+
+        // Then the build is not refused as stale, and it is a cache miss built by the engine again under another key
         Assert.False(second.CacheHit);
         Assert.NotEqual(first.CacheKey, second.CacheKey);
         Assert.Equal(2, _harness.Engine.Builds.Count);

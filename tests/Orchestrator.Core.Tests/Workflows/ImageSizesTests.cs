@@ -29,6 +29,22 @@ public sealed class ImageSizesTests
         Assert.Equal("1.0 MiB", ImageSize.Format(1048576));
     }
 
+    [Theory]
+    [InlineData(0, "0 B")]
+    [InlineData(512, "512 B")]
+    [InlineData(1023, "1023 B")]
+    [InlineData(1024, "1.0 KiB")]
+    [InlineData(3500, "3.4 KiB")]
+    [InlineData(1048524, "1023.9 KiB")]
+    [InlineData(1048575, "1.0 MiB")]
+    [InlineData(1048576, "1.0 MiB")]
+    [InlineData(76546048, "73.0 MiB")]
+    public void Format_AnySize_PicksBKiBOrMiBAndNeverZeroMiB(long bytes, string expected)
+    {
+        // Given a byte count, When it is formatted for people, Then the unit fits its size
+        Assert.Equal(expected, ImageSize.Format(bytes));
+    }
+
     [Fact]
     public void Parse_ImageIndex_ThrowsJobFailedExceptionNamingWhatToDo()
     {

@@ -469,6 +469,29 @@ public sealed class ValidationWorkflowTests : IDisposable
     }
 
     [Fact]
+    public async Task ValidateAsync_LockedPipelineWithEveryKindOfTest_AnnouncesTheCountItReports()
+    {
+        // Given a locked pipeline with two command tests, a file test, a metadata and a size expectation
+        // (the lock adds the built-in installed-packages check, the one the announced count used to miss)
+        var digest = Given(
+            [Command("good", ["true"]), Command("also", ["true"])],
+            [new FileTest("/etc", true)],
+            new MetadataExpectation(User: null, Entrypoint: null, Cmd: null, Env: null, Labels: null, WorkingDirectory: null),
+            maxSizeMb: 500);
+        _harness.Hello = _harness.Hello with { Lock = WorkflowHarness.LockFor(_harness.Hello, Digest.Sha256Of([1])) };
+        _harness.Engine.Script = spec => spec.Entrypoint![0] == "dpkg-query" ? new ContainerScript(0, string.Empty) : new ContainerScript(0);
+
+        // When the digest is validated
+        var result = await Validate(digest);
+
+        // Then the step announces exactly as many tests as the result holds, the lock's check among them
+        var announced = Assert.Single(_harness.Reporter.Steps, s => s.StartsWith("running ", StringComparison.Ordinal));
+        Assert.Equal($"running {result.Results.Count} test(s) on {digest.ToShortString()}", announced);
+        Assert.Contains(result.Results, r => r.Name == Orchestrator.Core.Locks.InstalledPackagesTest.Name);
+        Assert.Equal(6, result.Results.Count);
+    }
+
+    [Fact]
     public async Task ValidateAsync_LongOutput_CutInDetail()
     {
         // Given a command printing far more than a detail keeps

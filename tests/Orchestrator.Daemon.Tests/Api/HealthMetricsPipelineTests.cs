@@ -111,22 +111,27 @@ public sealed class HealthMetricsPipelineTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Pipelines_Status_CarriesEveryPipelineWithStale()
+    public async Task Pipelines_Status_CarriesEveryPipelineWithStaleAndChanged()
     {
-        // Given status from the queries for hello only, and other marked stale
+        // Given status from the queries for hello only, other marked changed since its build, and hello's lock stale
         _daemon.Releases = new StubReleases();
         await _daemon.StartAsync();
-        _daemon.App.Services.GetService<Orchestrator.Daemon.Workers.StaleTracker>()!.Mark("other", "other.yaml changed", DateTimeOffset.UnixEpoch);
+        var tracker = _daemon.App.Services.GetService<Orchestrator.Daemon.Workers.StaleTracker>()!;
+        tracker.Mark("other", "other.yaml changed", DateTimeOffset.UnixEpoch);
+        tracker.SetLock("hello", "the lock of hello is stale (x): run 'orchestrator lock hello' and commit the new lock", DateTimeOffset.UnixEpoch);
 
         // When pipelines are listed
         var json = await DaemonHarness.JsonAsync(await _daemon.SendAsync(HttpMethod.Get, "/api/pipelines", DaemonHarness.CiSecret));
 
-        // Then hello keeps its stages and is not stale; other is listed as stale with its reason
+        // Then hello keeps its stages and is stale by its lock, not changed; other is changed with its reason, not stale
         var pipelines = json.GetProperty("pipelines").EnumerateArray().ToDictionary(p => p.GetProperty("pipeline").GetString()!);
         Assert.Equal("sha256:" + new string('1', 64), pipelines["hello"].GetProperty("stages")[0].GetProperty("digest").GetString());
-        Assert.False(pipelines["hello"].GetProperty("stale").GetBoolean());
-        Assert.True(pipelines["other"].GetProperty("stale").GetBoolean());
-        Assert.Equal("other.yaml changed", pipelines["other"].GetProperty("staleReason").GetString());
+        Assert.True(pipelines["hello"].GetProperty("stale").GetBoolean());
+        Assert.StartsWith("the lock of hello is stale", pipelines["hello"].GetProperty("staleReason").GetString(), StringComparison.Ordinal);
+        Assert.False(pipelines["hello"].GetProperty("changed").GetBoolean());
+        Assert.False(pipelines["other"].GetProperty("stale").GetBoolean());
+        Assert.True(pipelines["other"].GetProperty("changed").GetBoolean());
+        Assert.Equal("other.yaml changed", pipelines["other"].GetProperty("changedReason").GetString());
     }
 
     [Fact]

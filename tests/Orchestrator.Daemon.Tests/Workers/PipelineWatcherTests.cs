@@ -4,6 +4,8 @@ using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Locks;
+using Orchestrator.Core.References;
 using Orchestrator.Daemon.Tests.Fakes;
 using Orchestrator.Daemon.Workers;
 
@@ -26,20 +28,20 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
     public ValueTask DisposeAsync() => _daemon.DisposeAsync();
 
     [Fact]
-    public async Task Watch_AutoBuildPipelineFileChanges_MarksStaleAndQueuesOneBuild()
+    public async Task Watch_AutoBuildPipelineFileChanges_MarksChangedAndQueuesOneBuild()
     {
-        // Given a baseline taken, with nothing stale and nothing queued
+        // Given a baseline taken, with nothing changed and nothing queued
         await _daemon.StartAsync();
         await Watcher.CheckOnceAsync();
-        Assert.Null(await StaleReasonAsync("hello"));
+        Assert.Null(await ChangedReasonAsync("hello"));
         Assert.Empty(await _daemon.Jobs.ListAsync(new()));
 
         // When hello.yaml changes
         await File.AppendAllTextAsync(HelloFile, "version: 1.0.1\n");
         await Watcher.CheckOnceAsync();
 
-        // Then hello is stale with the reason, and one build is queued by the watcher
-        Assert.Contains("hello.yaml changed", await StaleReasonAsync("hello"));
+        // Then hello is changed with the reason, and one build is queued by the watcher
+        Assert.Contains("hello.yaml changed", await ChangedReasonAsync("hello"));
         var build = Assert.Single(await _daemon.Jobs.ListAsync(new JobFilter(Pipeline: "hello")));
         Assert.Equal(JobKind.Build, build.Request.Kind);
         Assert.Equal("watch", build.RequestedBy);
@@ -52,10 +54,10 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
         // Then no second build is queued
         Assert.Single(await _daemon.Jobs.ListAsync(new JobFilter(Pipeline: "hello")));
 
-        // When the build succeeds, hello is no longer stale
+        // When the build succeeds, hello is no longer changed
         _daemon.Runner.Release(build);
         await _daemon.WaitForJobAsync(build.Id, j => j.State == JobState.Succeeded, "succeeded");
-        Assert.Null(await StaleReasonAsync("hello"));
+        Assert.Null(await ChangedReasonAsync("hello"));
     }
 
     [Fact]
@@ -87,7 +89,7 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Watch_CopiedFileOfAutoNonePipeline_MarksStaleOnly()
+    public async Task Watch_CopiedFileOfAutoNonePipeline_MarksChangedOnly()
     {
         // Given other (auto: none) copies a file and a baseline is taken
         var source = Path.Combine(_daemon.Root, "pipelines", "other.txt");
@@ -100,14 +102,14 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
         await File.WriteAllTextAsync(source, "2");
         await Watcher.CheckOnceAsync();
 
-        // Then other is stale, hello is not, and nothing is queued
-        Assert.Equal("a file it copies changed", await StaleReasonAsync("other"));
-        Assert.Null(await StaleReasonAsync("hello"));
+        // Then other is changed, hello is not, and nothing is queued
+        Assert.Equal("a file it copies changed", await ChangedReasonAsync("other"));
+        Assert.Null(await ChangedReasonAsync("hello"));
         Assert.Empty(await _daemon.Jobs.ListAsync(new()));
     }
 
     [Fact]
-    public async Task Watch_PythonProjectFileOrBuildBaseChanges_MarksStaleNamingIt()
+    public async Task Watch_PythonProjectFileOrBuildBaseChanges_MarksChangedNamingIt()
     {
         // Given other is a Python pipeline building its project on the full variant, and a baseline is taken
         var project = Path.Combine(_daemon.Root, "pipelines", "other-app");
@@ -122,20 +124,20 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
         await _daemon.StartAsync();
         await Watcher.CheckOnceAsync();
 
-        // When a project file changes, Then other is stale for it
+        // When a project file changes, Then other is changed for it
         await File.WriteAllTextAsync(Path.Combine(project, "pyproject.toml"), "[project]\nname = \"other\"\nversion = \"2\"\n");
         await Watcher.CheckOnceAsync();
-        Assert.Equal("a file it copies changed", await StaleReasonAsync("other"));
+        Assert.Equal("a file it copies changed", await ChangedReasonAsync("other"));
 
         // When the build base moves in staging, Then the reason names the build base
         staging.Manifests[(DaemonHarness.BaseRepository, "full")] = DaemonHarness.DigestOf('b');
         await Watcher.CheckOnceAsync();
-        Assert.Contains("build base debian-bookworm/full moved from sha256:aaaaaaaaaaaa to sha256:bbbbbbbbbbbb", await StaleReasonAsync("other"));
-        Assert.Null(await StaleReasonAsync("hello"));
+        Assert.Contains("build base debian-bookworm/full moved from sha256:aaaaaaaaaaaa to sha256:bbbbbbbbbbbb", await ChangedReasonAsync("other"));
+        Assert.Null(await ChangedReasonAsync("hello"));
     }
 
     [Fact]
-    public async Task Watch_LockFileAppears_MarksStale()
+    public async Task Watch_LockFileAppears_MarksChanged()
     {
         // Given a baseline without pipelines/other.lock.yaml
         await _daemon.StartAsync();
@@ -145,12 +147,12 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(_daemon.Root, "pipelines", "other.lock.yaml"), "packages: {}\n");
         await Watcher.CheckOnceAsync();
 
-        // Then other is stale for it
-        Assert.Equal("a lock file appeared", await StaleReasonAsync("other"));
+        // Then other is changed for it
+        Assert.Equal("a lock file appeared", await ChangedReasonAsync("other"));
     }
 
     [Fact]
-    public async Task Watch_BaseDigestMovesInStaging_MarksBothPipelinesStale()
+    public async Task Watch_BaseDigestMovesInStaging_MarksBothPipelinesChanged()
     {
         // Given the base slim variant at one digest in staging
         var staging = _daemon.Registries.For(DaemonHarness.StagingHost);
@@ -162,9 +164,9 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
         staging.Manifests[(DaemonHarness.BaseRepository, "slim")] = DaemonHarness.DigestOf('b');
         await Watcher.CheckOnceAsync();
 
-        // Then both pipelines on it are stale, naming the move
-        Assert.Contains("base debian-bookworm/slim moved from sha256:aaaaaaaaaaaa to sha256:bbbbbbbbbbbb", await StaleReasonAsync("other"));
-        Assert.NotNull(await StaleReasonAsync("hello"));
+        // Then both pipelines on it are changed, naming the move
+        Assert.Contains("base debian-bookworm/slim moved from sha256:aaaaaaaaaaaa to sha256:bbbbbbbbbbbb", await ChangedReasonAsync("other"));
+        Assert.NotNull(await ChangedReasonAsync("hello"));
     }
 
     [Fact]
@@ -182,8 +184,8 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
         staging.Up = true;
         await Watcher.CheckOnceAsync();
 
-        // Then nothing is stale and nothing queued
-        Assert.Null(await StaleReasonAsync("other"));
+        // Then nothing is changed and nothing queued
+        Assert.Null(await ChangedReasonAsync("other"));
         Assert.Empty(await _daemon.Jobs.ListAsync(new()));
     }
 
@@ -201,13 +203,13 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
 
         // Then it warns, keeps watching on the last good definitions, and still notices the edit
         Assert.Contains(_daemon.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("could not be reloaded"));
-        Assert.Contains("hello.yaml changed", await StaleReasonAsync("hello"));
+        Assert.Contains("hello.yaml changed", await ChangedReasonAsync("hello"));
         var jobs = await DaemonHarness.JsonAsync(await _daemon.SendAsync(HttpMethod.Post, "/api/jobs", DaemonHarness.CiSecret, new { kind = "build", pipeline = "other" }));
         Assert.Equal("other", jobs.GetProperty("pipeline").GetString());
     }
 
     [Fact]
-    public async Task Watch_ReloadAddsPipeline_TheApiAcceptsItAndItIsStale()
+    public async Task Watch_ReloadAddsPipeline_TheApiAcceptsIt()
     {
         // Given a baseline, then a reload that brings a third pipeline
         await _daemon.StartAsync();
@@ -227,14 +229,71 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
     }
 
-    private async Task<string?> StaleReasonAsync(string pipeline)
+    [Theory]
+    [InlineData("fresh")]
+    [InlineData("version bumped only")]
+    [InlineData("package pin moved")]
+    [InlineData("base moved")]
+    [InlineData("no lock")]
+    [InlineData("base not built")]
+    public async Task Watch_AnyLockSituation_StaleIsExactlyWhatLockCheckAnswers(string situation)
+    {
+        // Given pipeline other pinning hello=2.10-3, locked on base digest a, then put in one situation
+        var staging = _daemon.Registries.For(DaemonHarness.StagingHost);
+        staging.Manifests[(DaemonHarness.BaseRepository, "slim")] = DaemonHarness.DigestOf('a');
+        var pinned = _daemon.Workspace.Pipelines["other"] with { AptPackages = [new AptPackage("hello", "2.10-3")] };
+        var pipelineLock = new PipelineLock(
+            PipelineLock.CurrentVersion, "other", InputsChecksum.Compute(pinned),
+            new LockedBase("debian-bookworm/slim", ImageReference.Parse("127.0.0.1:5001/base/debian-bookworm:slim"), DaemonHarness.DigestOf('a')),
+            1_700_000_000, [new LockedPackage("hello", "2.10-3", "amd64", new string('c', 64), Direct: true)]);
+        var other = situation switch
+        {
+            "version bumped only" => pinned with { Version = "2.0.0", Tags = ["2.0.0"], Lock = pipelineLock },
+            "package pin moved" => pinned with { AptPackages = [new AptPackage("hello", "2.10-4")], Lock = pipelineLock },
+            "no lock" => pinned,
+            _ => pinned with { Lock = pipelineLock },
+        };
+        if (situation == "base moved")
+        {
+            staging.Manifests[(DaemonHarness.BaseRepository, "slim")] = DaemonHarness.DigestOf('b');
+        }
+        else if (situation == "base not built")
+        {
+            staging.Manifests.TryRemove((DaemonHarness.BaseRepository, "slim"), out _);
+        }
+
+        _daemon.Workspace = WithOther(_daemon.Workspace, _ => other);
+        await _daemon.StartAsync();
+
+        // When the watcher ticks, and lock --check's own check runs on the same definitions and registry
+        await Watcher.CheckOnceAsync();
+        string? lockCheck;
+        try
+        {
+            var status = await new LockWorkflow(_daemon.Services with { Workspace = _daemon.Workspace }).CheckAsync("other");
+            lockCheck = status.IsFresh ? null : status.Message;
+        }
+        catch (OrchestratorException refused)
+        {
+            lockCheck = refused.Message;
+        }
+
+        // Then the daemon's stale answer is the same: fresh both, or stale both with the very same message
+        var entry = (await DaemonHarness.JsonAsync(await _daemon.SendAsync(HttpMethod.Get, "/api/pipelines", DaemonHarness.CiSecret)))
+            .GetProperty("pipelines").EnumerateArray().Single(p => p.GetProperty("pipeline").GetString() == "other");
+        Assert.Equal(lockCheck is not null, entry.GetProperty("stale").GetBoolean());
+        Assert.Equal(lockCheck, entry.GetProperty("staleReason").ValueKind == JsonValueKind.String ? entry.GetProperty("staleReason").GetString() : null);
+        Assert.Equal(situation is "fresh" or "version bumped only", lockCheck is null);
+    }
+
+    private async Task<string?> ChangedReasonAsync(string pipeline)
     {
         var json = await DaemonHarness.JsonAsync(await _daemon.SendAsync(HttpMethod.Get, "/api/pipelines", DaemonHarness.CiSecret));
         var entry = json.GetProperty("pipelines").EnumerateArray().Single(p => p.GetProperty("pipeline").GetString() == pipeline);
-        var stale = entry.GetProperty("stale").GetBoolean();
-        var reason = entry.GetProperty("staleReason");
-        Assert.Equal(stale, reason.ValueKind == JsonValueKind.String);
-        return stale ? reason.GetString() : null;
+        var changed = entry.GetProperty("changed").GetBoolean();
+        var reason = entry.GetProperty("changedReason");
+        Assert.Equal(changed, reason.ValueKind == JsonValueKind.String);
+        return changed ? reason.GetString() : null;
     }
 
     private static Workspace WithOther(Workspace workspace, Func<PipelineDefinition, PipelineDefinition> change) =>
