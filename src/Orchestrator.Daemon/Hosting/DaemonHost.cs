@@ -59,6 +59,7 @@ public static class DaemonHost
 
         var app = builder.Build();
         app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseMiddleware<TokenAuthMiddleware>();
         JobEndpoints.Map(app);
         PipelineEndpoints.Map(app);
