@@ -31,6 +31,7 @@ internal static class CliApplication
         root.Subcommands.Add(new LockCommand(console));
         root.Subcommands.Add(new OutdatedCommand(console));
         root.Subcommands.Add(new VerifyReproducibleCommand(console));
+        root.Subcommands.Add(new StateCommand(console));
         return root;
     }
 
