@@ -12,11 +12,22 @@ public sealed record StaleInfo(string Reason, DateTimeOffset Since);
 internal sealed class StaleTracker
 {
     private readonly ConcurrentDictionary<string, StaleInfo> _stale = new(StringComparer.Ordinal);
+    private long _version;
 
-    public void Mark(string pipeline, string reason, DateTimeOffset at) =>
+    /// <summary>Increases on every mark and clear, so views that include stale know when to rebuild.</summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    public void Mark(string pipeline, string reason, DateTimeOffset at)
+    {
         _stale.AddOrUpdate(pipeline, new StaleInfo(reason, at), (_, existing) => existing with { Reason = reason });
+        Interlocked.Increment(ref _version);
+    }
 
-    public void Clear(string pipeline) => _stale.TryRemove(pipeline, out _);
+    public void Clear(string pipeline)
+    {
+        _stale.TryRemove(pipeline, out _);
+        Interlocked.Increment(ref _version);
+    }
 
     public StaleInfo? Get(string pipeline) => _stale.GetValueOrDefault(pipeline);
 }
