@@ -53,11 +53,23 @@ internal sealed class WorkspaceHolder
     /// Reads the definitions again; a broken definition (perhaps mid-edit) keeps the last good ones in
     /// force. Returns what is current afterwards.
     /// </summary>
-    public async Task<Workspace> RefreshAsync(CancellationToken cancellationToken)
+    public Task<Workspace> RefreshAsync(CancellationToken cancellationToken) => RefreshAsync(null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="RefreshAsync(CancellationToken)"/>, but when <paramref name="unlessReplaced"/> is given and
+    /// another caller finished a load after it was read, that load is used instead of starting one more: 50
+    /// jobs submitted together while the definitions are unknown wait for one reload, not one each.
+    /// </summary>
+    private async Task<Workspace> RefreshAsync(Loaded? unlessReplaced, CancellationToken cancellationToken)
     {
         await _reloading.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (unlessReplaced is not null && !ReferenceEquals(unlessReplaced, _loaded))
+            {
+                return _loaded.Workspace;
+            }
+
             // Hashed before the load: if a file changes in between, the hash is the older content's, so a
             // later job naming the newer content reloads instead of running a stale pairing.
             var hashes = await HashPipelineFilesAsync(_loaded.Workspace, cancellationToken).ConfigureAwait(false);
@@ -97,22 +109,31 @@ internal sealed class WorkspaceHolder
     /// </summary>
     public async Task<string?> MatchAsync(string pipeline, DefinitionHashes wanted, CancellationToken cancellationToken)
     {
-        if (HashesOf(pipeline) is { } held && held.Difference(wanted) is null)
+        var seen = _loaded;
+        if (seen.Hashes.GetValueOrDefault(pipeline) is { } held && held.Difference(wanted) is null)
         {
             return null;
         }
 
-        // Twice at most: a pipeline new to the first reload has no hash before it, the second one has.
-        for (var attempt = 0; attempt < 2; attempt++)
+        // The first reload may be one another request finished meanwhile (the herd shares it); if that does not
+        // match, this request's own reload decides, and a second one covers a pipeline new to the first.
+        DefinitionHashes? now = null;
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            await RefreshAsync(cancellationToken).ConfigureAwait(false);
-            if (HashesOf(pipeline) is { } now)
+            await RefreshAsync(attempt == 0 ? seen : null, cancellationToken).ConfigureAwait(false);
+            now = HashesOf(pipeline);
+            if (now is not null && now.Difference(wanted) is null)
+            {
+                return null;
+            }
+
+            if (now is not null && attempt > 0)
             {
                 return now.Difference(wanted);
             }
         }
 
-        return "the definition";
+        return now?.Difference(wanted) ?? "the definition";
     }
 
     /// <summary>
