@@ -135,5 +135,12 @@ internal static class Schema
             PRIMARY KEY (registry, digest, repository)
         ) WITHOUT ROWID;
         """,
+
+        // 6: the content a job runs (issue 11, item 9): sha256 of the pipeline's definition file and of its
+        // lock file. Both null for older jobs; lock_hash alone null when the pipeline has no lock file.
+        """
+        ALTER TABLE jobs ADD COLUMN definition_hash TEXT NULL;
+        ALTER TABLE jobs ADD COLUMN lock_hash TEXT NULL;
+        """,
     ];
 }

@@ -45,7 +45,7 @@ internal sealed class SqliteDatabase : IDisposable
 
     /// <summary>Switches the file to WAL and applies every missing migration step; idempotent.</summary>
     /// <exception cref="UnavailableException">The file cannot be created or opened.</exception>
-    /// <exception cref="JobFailedException">The file's schema version is newer than this code's.</exception>
+    /// <exception cref="JobFailedException">The file's schema version is newer than this code's, or the file is not a readable SQLite database.</exception>
     internal async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await _initializeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -53,6 +53,11 @@ internal sealed class SqliteDatabase : IDisposable
         {
             await MigrateAsync(cancellationToken).ConfigureAwait(false);
             _initialized = true;
+        }
+        catch (SqliteException exception) when (StateMaintenance.IsUnreadable(exception))
+        {
+            // Garbage or a truncated file fails here, at the first read of its header and schema: say which file and how back.
+            throw new JobFailedException(StateMaintenance.UnreadableMessage(DatabasePath, exception.Message), exception);
         }
         finally
         {
@@ -94,6 +99,13 @@ internal sealed class SqliteDatabase : IDisposable
         {
             wal.CommandText = "PRAGMA journal_mode = WAL;";
             await wal.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Reading the whole schema makes a truncated or garbage file fail now, with the clear message, not at some later query.
+        await using (var schema = connection.CreateCommand())
+        {
+            schema.CommandText = "SELECT count(*) FROM sqlite_schema;";
+            await schema.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         }
 
         // IMMEDIATE takes the write lock before reading user_version, so a second process waits and then sees the migrated version.

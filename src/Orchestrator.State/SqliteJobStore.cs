@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Ports;
@@ -34,7 +35,7 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
     public const string CancelledByStop = "cancelled: a cancel was requested and the daemon stopped before the job ended; it is not run again";
 
     private const string Columns =
-        "id, kind, pipeline, digest, stage, dry_run, no_cache, requested_by, state, created_at, started_at, finished_at, attempt, cancel_requested, error, exit_code, result_json, attest";
+        "id, kind, pipeline, digest, stage, dry_run, no_cache, requested_by, state, created_at, started_at, finished_at, attempt, cancel_requested, error, exit_code, result_json, attest, definition_hash, lock_hash";
 
     // Queued jobs are read in pages while scanning for a free lane, so a long queue is never loaded whole.
     private const int ClaimPageSize = 64;
@@ -79,8 +80,8 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            INSERT INTO jobs (kind, pipeline, digest, stage, dry_run, no_cache, requested_by, state, created_at, attempt, cancel_requested, attest)
-            VALUES ($kind, $pipeline, $digest, $stage, $dry_run, $no_cache, $requested_by, $state, $created_at, 0, 0, $attest)
+            INSERT INTO jobs (kind, pipeline, digest, stage, dry_run, no_cache, requested_by, state, created_at, attempt, cancel_requested, attest, definition_hash, lock_hash)
+            VALUES ($kind, $pipeline, $digest, $stage, $dry_run, $no_cache, $requested_by, $state, $created_at, 0, 0, $attest, $definition_hash, $lock_hash)
             RETURNING {Columns};
             """;
         command.Parameters.AddWithValue("$kind", request.Kind.ToString());
@@ -90,6 +91,8 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         command.Parameters.AddWithValue("$dry_run", request.DryRun ? 1 : 0);
         command.Parameters.AddWithValue("$no_cache", request.NoCache ? 1 : 0);
         command.Parameters.AddWithValue("$attest", request.Attest ? 1 : 0);
+        command.Parameters.AddWithValue("$definition_hash", (object?)request.Definition?.Definition.ToString() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$lock_hash", (object?)request.Definition?.Lock?.ToString() ?? DBNull.Value);
         command.Parameters.AddWithValue("$requested_by", requestedBy);
         command.Parameters.AddWithValue("$state", nameof(JobState.Queued));
         command.Parameters.AddWithValue("$created_at", Now());
@@ -490,7 +493,12 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
             reader.IsDBNull(4) ? null : reader.GetString(4),
             reader.GetInt64(5) != 0,
             reader.GetInt64(6) != 0,
-            reader.GetInt64(17) != 0);
+            reader.GetInt64(17) != 0)
+        {
+            Definition = reader.IsDBNull(18)
+                ? null
+                : new DefinitionHashes(ParseDigest(reader.GetString(18), id), reader.IsDBNull(19) ? null : ParseDigest(reader.GetString(19), id)),
+        };
         return new Job(
             id,
             request,

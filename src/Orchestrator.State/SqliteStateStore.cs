@@ -185,6 +185,16 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>The highest id of each record table: three index-only lookups, and records are never rewritten.</remarks>
+    public async Task<string?> GetChangeTokenAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT (SELECT coalesce(max(id), 0) FROM builds) || '.' || (SELECT coalesce(max(id), 0) FROM validations) || '.' || (SELECT coalesce(max(id), 0) FROM promotions);";
+        return (string?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<BuildRecord?> GetLatestBuildAsync(string subject, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(subject);

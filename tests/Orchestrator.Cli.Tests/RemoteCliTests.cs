@@ -267,6 +267,40 @@ public sealed class RemoteCliTests
     }
 
     [Fact]
+    public async Task Build_WithServerInACheckout_SendsTheDefinitionHashOfThisCheckoutAndNoLock()
+    {
+        // Given a checkout whose pipeline app has no lock file, and a daemon whose build succeeds
+        using var workspace = new CliWorkspace();
+        var definitionFile = Path.Combine(workspace.Root, "pipelines", "app.yaml");
+        var expected = (await Core.Definitions.DefinitionHashes.OfFilesAsync(definitionFile))!;
+        _daemon.Result = BuildResult();
+
+        // When the build is asked for through the daemon with that checkout's config
+        var (exitCode, _, stderr) = await RunAsync("build", "app", "--config", workspace.ConfigPath);
+
+        // Then the job body carries the sha256 of the definition as this checkout has it, and says there is no lock
+        Assert.True(exitCode == 0, stderr);
+        var body = _daemon.Requests.Single(r => r.Method == HttpMethod.Post).BodyJson;
+        Assert.Equal(expected.Definition.ToString(), body.GetProperty("definitionSha256").GetString());
+        Assert.True(!body.TryGetProperty("lockSha256", out var lockHash) || lockHash.ValueKind == System.Text.Json.JsonValueKind.Null, $"lockSha256 should be absent or null, was {lockHash}");
+    }
+
+    [Fact]
+    public async Task Build_DaemonHoldsOtherContent_ExitsOneWithTheDaemonsConflictMessage()
+    {
+        // Given a daemon that answers 409: its checkout is not this one
+        _daemon.Refuse = (HttpStatusCode.Conflict, "the daemon's copy of pipeline 'app' is not yours: the definition differs even after reloading");
+
+        // When a build is asked for
+        var (exitCode, _, stderr) = await RunAsync("build", "app");
+
+        // Then it exits 1 (refused, nothing queued) with the daemon's reason, not a generic status line
+        Assert.Equal(1, exitCode);
+        Assert.Contains("the definition differs", stderr);
+        Assert.DoesNotContain("its log has the details", stderr);
+    }
+
+    [Fact]
     public async Task Build_Unauthorized_ExitsOneSayingWhichVariableToSet()
     {
         // Given a daemon that does not know the token

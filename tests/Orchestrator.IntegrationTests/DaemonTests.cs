@@ -77,6 +77,33 @@ public sealed class DaemonTests(RealPartsFixture fixture)
     }
 
     [Fact]
+    public async Task Daemon_EditRelockAndBuildAtOnce_BuildsTheNewVersion()
+    {
+        // Given a daemon that loaded pipeline version 0.0.2
+        var name = await fixture.Workspace.AddLockedHelloPipelineAsync("hello-edit", version: "0.0.2");
+        var repository = Track(name);
+        await using var daemon = await StartDaemonAsync();
+        Environment.SetEnvironmentVariable(DaemonProcess.AdminSecretEnv, DaemonProcess.AdminSecret);
+
+        // When the pipeline is edited to 0.0.3, relocked, and built through the daemon at once (well inside a watch tick)
+        await fixture.Workspace.AddLockedHelloPipelineAsync(name, version: "0.0.3");
+        var build = await CliRunner.RunAsync(Config, "build", name, "--server", daemon.Url, "--token-env", DaemonProcess.AdminSecretEnv, "--json");
+
+        // Then the job built 0.0.3: staging's 0.0.3 tag is the digest the CLI printed, and 0.0.2 was never built
+        Assert.True(build.ExitCode == 0, $"{build}{Environment.NewLine}daemon:{Environment.NewLine}{daemon.Output}");
+        var digest = build.Json.GetProperty("digest").GetString()!;
+        Assert.Equal(digest, await SkopeoDigestAsync($"{Staging}/{repository}:0.0.3"));
+        var old = await RunAsync("skopeo", "inspect", "--raw", "--tls-verify=false", $"docker://{Staging}/{repository}:0.0.2");
+        Assert.NotEqual(0, old.ExitCode);
+
+        // And the job records the hashes of the definition it ran: the edited file's
+        var jobs = await daemon.SendAsync(HttpMethod.Get, $"/api/jobs?pipeline={name}", DaemonProcess.ReleaseSecret);
+        var job = JsonDocument.Parse(await jobs.Content.ReadAsStringAsync()).RootElement.GetProperty("jobs").EnumerateArray().Single();
+        var edited = await Core.Definitions.DefinitionHashes.OfFilesAsync(Path.Combine(fixture.Workspace.Root, "pipelines", $"{name}.yaml"));
+        Assert.Equal(edited!.Definition.ToString(), job.GetProperty("definitionSha256").GetString());
+    }
+
+    [Fact]
     public async Task Daemon_Tokens_RefuseMissingUnknownAndUnderprivileged()
     {
         // Given a daemon with the ci (no production promotion) and release (no build) tokens

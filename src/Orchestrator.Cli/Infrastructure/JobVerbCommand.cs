@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Orchestrator.Cli.Remote;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 
@@ -28,9 +29,34 @@ internal abstract class JobVerbCommand : VerbCommand
     /// <exception cref="InputException">The arguments do not make one job.</exception>
     protected abstract JobRequest CreateRequest(ParseResult parseResult);
 
-    protected sealed override Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken) =>
-        new JobFollower(daemon, Console, parseResult.GetValue(CliOptions.Json), parseResult.GetValue(CliOptions.Verbose))
-            .SubmitAsync(CreateRequest(parseResult), parseResult.GetValue(_noWait), cancellationToken);
+    protected sealed override async Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken)
+    {
+        var request = CreateRequest(parseResult);
+
+        // The daemon must run this checkout's definition and lock, not whatever it loaded last (issue 11, item 9).
+        request = request with { Definition = await LocalContentAsync(parseResult, request.Pipeline, cancellationToken).ConfigureAwait(false) };
+        return await new JobFollower(daemon, Console, parseResult.GetValue(CliOptions.Json), parseResult.GetValue(CliOptions.Verbose))
+            .SubmitAsync(request, parseResult.GetValue(_noWait), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The hashes of <paramref name="pipeline"/>'s definition and lock in this checkout, or null when there is
+    /// no checkout here (no orchestrator.yaml found) or it has no such pipeline: then the daemon runs its own.
+    /// </summary>
+    /// <exception cref="DefinitionException">This checkout's definitions do not load (file:line:column); fix them first.</exception>
+    internal static async Task<DefinitionHashes?> LocalContentAsync(ParseResult parseResult, string pipeline, CancellationToken cancellationToken)
+    {
+        var option = parseResult.GetValue(CliOptions.Config);
+        if (!File.Exists(CliServices.ResolveConfigPath(option)))
+        {
+            return null;
+        }
+
+        var workspace = await CliServices.LoadWorkspaceAsync(option, cancellationToken).ConfigureAwait(false);
+        return workspace.Pipelines.TryGetValue(pipeline, out var definition)
+            ? await DefinitionHashes.OfFilesAsync(definition.SourceFile, cancellationToken).ConfigureAwait(false)
+            : null;
+    }
 
     /// <summary>Refuses --no-wait in-process, where there is nothing to leave running.</summary>
     protected void RequireWaitingInProcess(ParseResult parseResult)

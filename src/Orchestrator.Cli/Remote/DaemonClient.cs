@@ -58,6 +58,8 @@ internal sealed class DaemonClient : IDisposable
             dryRun = request.DryRun,
             noCache = request.NoCache,
             attest = request.Attest,
+            definitionSha256 = request.Definition?.Definition.ToString(),
+            lockSha256 = request.Definition?.Lock?.ToString(),
         });
         using var message = new HttpRequestMessage(HttpMethod.Post, "api/jobs") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         using var json = await SendJsonAsync(message, roles, cancellationToken).ConfigureAwait(false);
@@ -186,7 +188,10 @@ internal sealed class DaemonClient : IDisposable
                     : $"the daemon at {Server} needs a token ({detail}): set ${_tokenVariable}, or name another variable with --token-env"),
                 HttpStatusCode.Forbidden => new JobRefusedException(
                     $"the daemon at {Server} refused: {detail}. This needs the role(s) {roles}: ask the daemon's operator to grant them to your token, or pass --token-env NAME for a token that has them"),
-                HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.UnprocessableEntity => new InputException(detail),
+                HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.UnprocessableEntity or HttpStatusCode.RequestEntityTooLarge => new InputException(detail),
+
+                // The daemon cannot run what was asked as asked (e.g. its checkout is not this one): refused, nothing queued.
+                HttpStatusCode.Conflict => new JobRefusedException($"the daemon at {Server} refused: {detail}"),
                 _ => new JobFailedException($"the daemon at {Server} answered {(int)response.StatusCode} {response.ReasonPhrase}: {detail}; its log has the details"),
             };
         }

@@ -36,7 +36,15 @@ public enum JobState
 /// <param name="DryRun">Promote only: plan, and fail exactly when the promotion would.</param>
 /// <param name="NoCache">Build and run only: ignore the engine's layer cache.</param>
 /// <param name="Attest">Promote only (not with <paramref name="DryRun"/>): also attach the promotion record to the target digest as an in-toto statement referrer.</param>
-public sealed record JobRequest(JobKind Kind, string Pipeline, Digest? Digest = null, string? Stage = null, bool DryRun = false, bool NoCache = false, bool Attest = false);
+public sealed record JobRequest(JobKind Kind, string Pipeline, Digest? Digest = null, string? Stage = null, bool DryRun = false, bool NoCache = false, bool Attest = false)
+{
+    /// <summary>
+    /// The pipeline's definition and lock as the job must run them (sent by the CLI, else the daemon's at
+    /// submission); the worker refuses to run other content. Null for jobs stored before hashes existed.
+    /// <value>The default is null.</value>
+    /// </summary>
+    public Definitions.DefinitionHashes? Definition { get; init; }
+}
 
 /// <summary>A job, as stored: the request, who asked, where it is, and how it ended.</summary>
 /// <param name="Id">Store id, increasing.</param>

@@ -43,6 +43,12 @@ public interface IStateStore
     /// </summary>
     Task<BuildRecord?> FindBuildByCacheKeyAsync(string subject, Digest cacheKey, CancellationToken cancellationToken = default) =>
         Task.FromResult<BuildRecord?>(null);
+
+    /// <summary>
+    /// A cheap token that changes whenever a record is added (records are append-only), from any process;
+    /// readers cache views of the records under it. Null means the store cannot say, so nothing may be cached.
+    /// </summary>
+    Task<string?> GetChangeTokenAsync(CancellationToken cancellationToken = default) => Task.FromResult<string?>(null);
 }
 
 /// <summary>A build of a pipeline or a base variant, pushed to a stage.</summary>

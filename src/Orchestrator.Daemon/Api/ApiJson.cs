@@ -58,6 +58,8 @@ internal static class ApiJson
             ["createdAt"] = job.CreatedAt,
             ["startedAt"] = job.StartedAt,
             ["finishedAt"] = job.FinishedAt,
+            ["definitionSha256"] = job.Request.Definition?.Definition.ToString(),
+            ["lockSha256"] = job.Request.Definition?.Lock?.ToString(),
             ["attempt"] = job.Attempt,
             ["cancelRequested"] = job.CancelRequested,
             ["error"] = job.Error,

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
@@ -17,8 +18,22 @@ namespace Orchestrator.Daemon.Api;
 /// </summary>
 internal static class JobEndpoints
 {
-    /// <summary>The body of <c>POST /api/jobs</c>.</summary>
-    internal sealed record SubmitBody(string? Kind, string? Pipeline, string? Digest, string? Stage, bool DryRun, bool NoCache, bool Attest = false);
+    /// <summary>
+    /// The body of <c>POST /api/jobs</c>. <see cref="DefinitionSha256"/> and <see cref="LockSha256"/>
+    /// (<c>sha256:…</c>) name the content the client wants run; a null lock hash with a definition hash
+    /// means "no lock file".
+    /// </summary>
+    internal sealed record SubmitBody(
+        string? Kind, string? Pipeline, string? Digest, string? Stage, bool DryRun, bool NoCache, bool Attest = false,
+        string? DefinitionSha256 = null, string? LockSha256 = null);
+
+    /// <summary>The properties a job body may have, as clients spell them (camelCase); any other is refused.</summary>
+    internal static readonly IReadOnlySet<string> KnownProperties = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "kind", "pipeline", "digest", "stage", "dryRun", "noCache", "attest", "definitionSha256", "lockSha256",
+    };
+
+    private const string BodyShape = "send {\"kind\": \"build|validate|promote|run\", \"pipeline\": \"NAME\", …}";
 
     private const string LogCategory = "Orchestrator.Daemon.Api.Jobs";
 
@@ -36,19 +51,10 @@ internal static class JobEndpoints
     {
         var logger = loggers.CreateLogger(LogCategory);
         var caller = TokenAuthMiddleware.GetCaller(context);
-        SubmitBody? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<SubmitBody>(context.Request.Body, ApiJson.Options, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (JsonException exception)
-        {
-            return ApiJson.Error(StatusCodes.Status400BadRequest, $"the body is not a job request: {exception.Message}; send {{\"kind\": \"build|validate|promote|run\", \"pipeline\": \"NAME\", …}}");
-        }
-
+        var (body, bodyProblem) = await ReadBodyAsync(context).ConfigureAwait(false);
         if (body is null)
         {
-            return ApiJson.Error(StatusCodes.Status400BadRequest, "the body is empty; send {\"kind\": \"build|validate|promote|run\", \"pipeline\": \"NAME\", …}");
+            return bodyProblem ?? ApiJson.Error(StatusCodes.Status400BadRequest, $"the body is empty; {BodyShape}");
         }
 
         // A pipeline added since the last watch tick is picked up now rather than refused.
@@ -57,6 +63,28 @@ internal static class JobEndpoints
         if (request is null)
         {
             return ApiJson.Error(StatusCodes.Status400BadRequest, problem!);
+        }
+
+        // The job runs the content the client has, or is refused: never an older copy the daemon still holds.
+        if (request.Definition is { } wanted)
+        {
+            if (await workspace.MatchAsync(request.Pipeline, wanted, context.RequestAborted).ConfigureAwait(false) is { } differs)
+            {
+                return ApiJson.Error(StatusCodes.Status409Conflict, Mismatch(request.Pipeline, differs, wanted, workspace));
+            }
+        }
+        else
+        {
+            // A client that names no content gets the files as they are on the daemon's disk now (reloaded if
+            // edited since the last tick), recorded so the worker runs exactly that.
+            var (held, differs) = await workspace.MatchDiskAsync(request.Pipeline, context.RequestAborted).ConfigureAwait(false);
+            if (differs is not null)
+            {
+                return ApiJson.Error(StatusCodes.Status409Conflict,
+                    $"pipeline '{request.Pipeline}' changed on the daemon's disk ({differs}) and the change could not be loaded{(workspace.LastReloadError is { } error ? $": {error}" : string.Empty)}; fix the file and submit again");
+            }
+
+            request = request with { Definition = held };
         }
 
         var missing = JobAuthorization.MissingRoles(request, workspace.Config, caller.Roles);
@@ -125,10 +153,103 @@ internal static class JobEndpoints
             return (null, $"no stage named '{body.Stage}'; stages: {string.Join(", ", workspace.Config.Stages.Select(s => s.Name))}");
         }
 
+        DefinitionHashes? hashes = null;
+        if (!string.IsNullOrEmpty(body.DefinitionSha256))
+        {
+            if (!Digest.TryParse(body.DefinitionSha256, out var definitionHash, out var definitionError))
+            {
+                return (null, $"'definitionSha256' is malformed: {definitionError}; give the sha256:<64 hex> of the pipeline file's bytes");
+            }
+
+            Digest? lockHash = null;
+            if (!string.IsNullOrEmpty(body.LockSha256) && !Digest.TryParse(body.LockSha256, out lockHash, out var lockError))
+            {
+                return (null, $"'lockSha256' is malformed: {lockError}; give the sha256:<64 hex> of the lock file's bytes, or null when there is no lock file");
+            }
+
+            hashes = new DefinitionHashes(definitionHash, lockHash);
+        }
+        else if (!string.IsNullOrEmpty(body.LockSha256))
+        {
+            return (null, "'lockSha256' was given without 'definitionSha256': send both, or neither");
+        }
+
         return (new JobRequest(
             kind, body.Pipeline, digest, stage, kind == JobKind.Promote && body.DryRun, kind is JobKind.Build or JobKind.Run && body.NoCache,
-            kind == JobKind.Promote && !body.DryRun && body.Attest), null);
+            kind == JobKind.Promote && !body.DryRun && body.Attest) { Definition = hashes }, null);
     }
+
+    /// <summary>
+    /// Reads the body as one JSON object of known properties. Returns the body, or the answer to give:
+    /// 413 when it passes the cap (set by <see cref="RequestBodyLimitMiddleware"/> before anything was
+    /// buffered), 400 naming every unknown property, 400 when it is not a job request.
+    /// </summary>
+    private static async Task<(SubmitBody? Body, IResult? Problem)> ReadBodyAsync(HttpContext context)
+    {
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, RequestBodyLimitMiddleware.TooLarge(RequestBodyLimitMiddleware.LimitFor(context.Request)));
+        }
+        catch (JsonException exception)
+        {
+            return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"the body is not a job request: {exception.Message}; {BodyShape}"));
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind == JsonValueKind.Null)
+            {
+                return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"the body is empty; {BodyShape}"));
+            }
+
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"the body is a JSON {document.RootElement.ValueKind.ToString().ToLowerInvariant()}, not an object; {BodyShape}"));
+            }
+
+            // Every unknown name at once, so a client fixes them in one go; a typo such as "dryrun" is refused, never ignored.
+            var unknown = document.RootElement.EnumerateObject().Select(p => p.Name).Where(n => !KnownProperties.Contains(n)).Distinct(StringComparer.Ordinal).ToList();
+            if (unknown.Count > 0)
+            {
+                return (null, ApiJson.Error(StatusCodes.Status400BadRequest,
+                    $"unknown propert{(unknown.Count == 1 ? "y" : "ies")} {string.Join(", ", unknown.Select(n => $"'{Shorten(n)}'"))} in the job request; the known ones are {string.Join(", ", KnownProperties)}"));
+            }
+
+            try
+            {
+                return (document.RootElement.Deserialize<SubmitBody>(ApiJson.Options), null);
+            }
+            catch (JsonException exception)
+            {
+                return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"the body is not a job request: {exception.Message}; {BodyShape}"));
+            }
+        }
+    }
+
+    /// <summary>A property name as echoed in an error: a client's mistake, bounded so an error never grows with the body.</summary>
+    private static string Shorten(string name) => name.Length <= 64 ? name : name[..64] + "…";
+
+    private static string Mismatch(string pipeline, string differs, DefinitionHashes wanted, WorkspaceHolder workspace)
+    {
+        var held = workspace.HashesOf(pipeline);
+        var file = workspace.Current.Pipelines.TryGetValue(pipeline, out var definition) ? definition.SourceFile : $"pipelines/{pipeline}.yaml";
+        var detail = differs switch
+        {
+            "the lock" => $"its lock {PipelineDefinition.LockPathFor(file)} is {Short(held?.Lock)} here, {Short(wanted.Lock)} in your checkout",
+            "the definition" => $"{file} is {Short(held?.Definition)} here, {Short(wanted.Definition)} in your checkout",
+            _ => $"{file} is {Short(held?.Definition)} here, {Short(wanted.Definition)} in your checkout, and its lock is {Short(held?.Lock)} here, {Short(wanted.Lock)} in yours",
+        };
+        var reload = workspace.LastReloadError is { } error ? $" (the daemon's last reload failed: {error})" : string.Empty;
+        return $"the daemon's copy of pipeline '{pipeline}' is not yours: {differs} differs even after reloading: {detail}{reload}. " +
+            "The daemon's checkout is not the CLI's: run the CLI in the daemon's checkout, or bring that checkout to your version (commit/pull, or copy the files) and submit again";
+    }
+
+    private static string Short(Digest? digest) => digest?.ToShortString() ?? "absent";
 
     private static async Task<IResult> ListAsync(HttpContext context, IJobStore store)
     {

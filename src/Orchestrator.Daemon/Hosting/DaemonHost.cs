@@ -49,6 +49,7 @@ public static class DaemonHost
         builder.Services.AddSingleton(holder);
         builder.Services.AddSingleton<JobSignal>();
         builder.Services.AddSingleton<StaleTracker>();
+        builder.Services.AddSingleton<PipelineStatusCache>();
         builder.Services.AddSingleton(provider => new TokenAuthenticator(
             options.Workspace.Config.Daemon.Tokens, options.GetEnvironmentVariable, options.LoggerFactory.CreateLogger<TokenAuthenticator>()));
         builder.Services.AddSingleton(options.Releases ?? new WorkflowReleaseQueries(options.Services, holder));
@@ -59,6 +60,7 @@ public static class DaemonHost
 
         var app = builder.Build();
         app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseMiddleware<TokenAuthMiddleware>();
         JobEndpoints.Map(app);
         PipelineEndpoints.Map(app);

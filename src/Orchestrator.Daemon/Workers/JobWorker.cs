@@ -150,10 +150,18 @@ internal sealed class JobWorker(
             JobOutcome outcome;
             try
             {
-                // The job runs on the definitions current when it starts, reloaded by the watcher.
-                // Its containers carry this daemon's owner and the job id, so the janitor can tell them from leftovers.
-                var services = options.Services with { Workspace = workspace.Current, Engine = new OwnedDockerEngine(options.Services.Engine, _owner, job.Id) };
-                outcome = await _execute(job, services, running.Cancel.Token).ConfigureAwait(false);
+                // The job runs the content it was submitted with (issue 11, item 9); the definitions are reloaded
+                // when they moved on since, and a file edited again after submission fails the job rather than run other content.
+                if (await ContentMismatchAsync(job, running.Cancel.Token).ConfigureAwait(false) is { } mismatch)
+                {
+                    outcome = new JobOutcome(JobState.Failed, ExitCodes.JobFailed, mismatch, null);
+                }
+                else
+                {
+                    // Its containers carry this daemon's owner and the job id, so the janitor can tell them from leftovers.
+                    var services = options.Services with { Workspace = workspace.Current, Engine = new OwnedDockerEngine(options.Services.Engine, _owner, job.Id) };
+                    outcome = await _execute(job, services, running.Cancel.Token).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (running.Cancel.IsCancellationRequested)
             {
@@ -189,6 +197,20 @@ internal sealed class JobWorker(
             JobsFinished.End();
             signal.Notify();
         }
+    }
+
+    /// <summary>Null when the held definitions are the ones <paramref name="job"/> was submitted with (after one reload if needed), else why not.</summary>
+    private async Task<string?> ContentMismatchAsync(Job job, CancellationToken cancellationToken)
+    {
+        if (job.Request.Definition is not { } wanted
+            || await workspace.MatchAsync(job.Request.Pipeline, wanted, cancellationToken).ConfigureAwait(false) is not { } differs)
+        {
+            return null;
+        }
+
+        var file = workspace.Current.Pipelines.TryGetValue(job.Request.Pipeline, out var definition) ? definition.SourceFile : job.Request.Pipeline;
+        return $"pipeline '{job.Request.Pipeline}' changed after job {job.Id} was submitted ({differs} of {file} is not the content the job was submitted with); " +
+            "nothing was run: submit the job again to run the current content";
     }
 
     /// <summary>

@@ -182,7 +182,9 @@ internal sealed class PipelineWatcher(
             }
         }
 
-        var job = await store.EnqueueAsync(new JobRequest(JobKind.Build, pipeline.Name), JobWorker.WatchActor, cancellationToken).ConfigureAwait(false);
+        // Pinned to the content this tick loaded, like a client's job.
+        var request = new JobRequest(JobKind.Build, pipeline.Name) { Definition = workspace.HashesOf(pipeline.Name) };
+        var job = await store.EnqueueAsync(request, JobWorker.WatchActor, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Job {JobId} queued: build {Pipeline} (auto: build, {Reason})", job.Id, pipeline.Name, reason);
         signal.Notify();
     }

@@ -154,7 +154,12 @@ internal sealed class FakeStateStore : IStateStore
 {
     public List<PromotionRecord> Promotions { get; } = [];
 
+    /// <summary>What <see cref="GetChangeTokenAsync"/> answers; null (the default) is a store that cannot say.</summary>
+    public string? ChangeToken { get; set; }
+
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    public Task<string?> GetChangeTokenAsync(CancellationToken cancellationToken = default) => Task.FromResult(ChangeToken);
 
     public Task<long> RecordBuildAsync(BuildRecord record, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 

@@ -30,6 +30,9 @@ internal sealed class ScriptedJobs
 
     public ConcurrentQueue<Job> Started { get; } = new();
 
+    /// <summary>The version of its pipeline each job was handed, by job id: what it would have built.</summary>
+    public ConcurrentDictionary<long, string> RanVersions { get; } = new();
+
     public int MaxConcurrent => Volatile.Read(ref _max);
 
     public async Task<JobOutcome> RunAsync(Job job, OrchestratorServices services, CancellationToken cancellationToken)
@@ -42,6 +45,11 @@ internal sealed class ScriptedJobs
         }
 
         Started.Enqueue(job);
+        if (services.Workspace.Pipelines.TryGetValue(job.Request.Pipeline, out var pipeline))
+        {
+            RanVersions[job.Id] = pipeline.Version;
+        }
+
         _started.GetOrAdd(job.Id, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(job);
         try
         {
