@@ -489,18 +489,27 @@ public sealed class DockerEngineClient : IDockerEngine, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string? label, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(label);
-        var operation = $"listing of the containers labelled {label}";
-        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [label] }, EngineJsonContext.Default.DictionaryStringStringArray);
-        var query = new EngineQuery().Add("all", "1").Add("filters", filters);
+        var operation = label is null ? "listing of the containers" : $"listing of the containers labelled {label}";
+        var query = new EngineQuery().Add("all", "1");
+        if (label is not null)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(label);
+            query.Add("filters", JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [label] }, EngineJsonContext.Default.DictionaryStringStringArray));
+        }
+
         using var response = await SendIdempotentAsync(HttpMethod.Get, "containers/json", query, operation, cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, operation, cancellationToken).ConfigureAwait(false);
         var entries = await ReadJsonAsync(response, EngineJsonContext.Default.ListContainerListEntry, operation, cancellationToken).ConfigureAwait(false);
         return [.. entries
             .Where(e => !string.IsNullOrEmpty(e.Id))
-            .Select(e => new ContainerSummary(e.Id!, e.State ?? string.Empty, e.Labels ?? new Dictionary<string, string>()))];
+            .Select(e => new ContainerSummary(
+                e.Id!,
+                e.State ?? string.Empty,
+                e.Labels ?? new Dictionary<string, string>(),
+                e.Created is { } created ? DateTimeOffset.FromUnixTimeSeconds(created) : null,
+                e.Command))];
     }
 
     /// <inheritdoc />

@@ -149,6 +149,11 @@ internal sealed class ContainerListEntry
     public string? State { get; set; }
 
     public Dictionary<string, string>? Labels { get; set; }
+
+    /// <summary>Unix seconds.</summary>
+    public long? Created { get; set; }
+
+    public string? Command { get; set; }
 }
 
 /// <summary>The JSON inside <c>X-Registry-Auth</c> (types.AuthConfig).</summary>

@@ -1,3 +1,4 @@
+using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 
@@ -12,7 +13,13 @@ namespace Orchestrator.Core.Jobs;
 /// <param name="inner">The engine.</param>
 /// <param name="owner">Who runs the job, e.g. <see cref="ContainerOwnership.DaemonOwner"/> of the state store.</param>
 /// <param name="jobId">The job's id in that owner's store.</param>
-public sealed class OwnedDockerEngine(IDockerEngine inner, string owner, long jobId) : IDockerEngine
+/// <param name="buildBroken">
+/// Told the window (from the build's start to its failure) of a build whose engine connection broke
+/// (<see cref="UnavailableException"/>): the engine's builder may have left step containers from that window,
+/// which carry no label of ours (see <see cref="LeftoverJanitor.RecordBrokenBuild"/>).
+/// </param>
+/// <param name="time">The clock for that window; the system clock when null.</param>
+public sealed class OwnedDockerEngine(IDockerEngine inner, string owner, long jobId, Action<DateTimeOffset, DateTimeOffset>? buildBroken = null, TimeProvider? time = null) : IDockerEngine
 {
     /// <summary>The engine being decorated.</summary>
     public IDockerEngine Inner => inner;
@@ -37,8 +44,20 @@ public sealed class OwnedDockerEngine(IDockerEngine inner, string owner, long jo
         inner.ImportImageAsync(rootfsTar, repository, tag, changes, progress, cancellationToken);
 
     /// <inheritdoc />
-    public Task<string> BuildImageAsync(Stream contextTar, ImageBuildRequest request, IProgress<EngineProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        inner.BuildImageAsync(contextTar, request, progress, cancellationToken);
+    public async Task<string> BuildImageAsync(Stream contextTar, ImageBuildRequest request, IProgress<EngineProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var clock = time ?? TimeProvider.System;
+        var started = clock.GetUtcNow();
+        try
+        {
+            return await inner.BuildImageAsync(contextTar, request, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UnavailableException) when (buildBroken is not null)
+        {
+            buildBroken(started, clock.GetUtcNow());
+            throw;
+        }
+    }
 
     /// <inheritdoc />
     public Task<Digest> PushImageAsync(string repository, string tag, RegistryCredentials? credentials = null, IProgress<EngineProgress>? progress = null, CancellationToken cancellationToken = default) =>
@@ -76,7 +95,7 @@ public sealed class OwnedDockerEngine(IDockerEngine inner, string owner, long jo
     public Task RemoveContainerAsync(string id, bool force = true, CancellationToken cancellationToken = default) => inner.RemoveContainerAsync(id, force, cancellationToken);
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken cancellationToken = default) => inner.ListContainersAsync(label, cancellationToken);
+    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string? label, CancellationToken cancellationToken = default) => inner.ListContainersAsync(label, cancellationToken);
 
     /// <inheritdoc />
     public Task<PathStat?> StatContainerPathAsync(string id, string path, CancellationToken cancellationToken = default) => inner.StatContainerPathAsync(id, path, cancellationToken);

@@ -68,9 +68,9 @@ public interface IDockerEngine
 
     /// <summary>
     /// <c>GET /containers/json?all=1&amp;filters={"label":[…]}</c>: every container, running or stopped, that carries
-    /// <paramref name="label"/> (<c>KEY</c>, or <c>KEY=VALUE</c> for an exact value), oldest first or in the engine's order.
+    /// <paramref name="label"/> (<c>KEY</c>, or <c>KEY=VALUE</c> for an exact value; null for every container), in the engine's order.
     /// </summary>
-    Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string? label, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// <c>HEAD /containers/{id}/archive?path=</c>: the stat of a path in a container's filesystem (the
@@ -172,7 +172,9 @@ public sealed record ContainerSpec(
 /// <param name="Id">The full container id.</param>
 /// <param name="State">The engine's state word: <c>created</c>, <c>running</c>, <c>exited</c>, …</param>
 /// <param name="Labels">Its labels.</param>
-public sealed record ContainerSummary(string Id, string State, IReadOnlyDictionary<string, string> Labels);
+/// <param name="Created">When the engine created it (whole seconds), where the engine says.</param>
+/// <param name="Command">Its command line as the engine prints it (<c>/bin/sh -c …</c> for a build step), where the engine says.</param>
+public sealed record ContainerSummary(string Id, string State, IReadOnlyDictionary<string, string> Labels, DateTimeOffset? Created = null, string? Command = null);
 
 /// <summary>A stopped container's output, demultiplexed, as UTF-8 text.</summary>
 public sealed record ContainerLogs(string Stdout, string Stderr);

@@ -159,7 +159,7 @@ internal sealed class JobWorker(
                 else
                 {
                     // Its containers carry this daemon's owner and the job id, so the janitor can tell them from leftovers.
-                    var services = options.Services with { Workspace = workspace.Current, Engine = new OwnedDockerEngine(options.Services.Engine, _owner, job.Id) };
+                    var services = options.Services with { Workspace = workspace.Current, Engine = new OwnedDockerEngine(options.Services.Engine, _owner, job.Id, _janitor.RecordBrokenBuild, Time) };
                     outcome = await _execute(job, services, running.Cancel.Token).ConfigureAwait(false);
                 }
             }
@@ -286,7 +286,8 @@ internal sealed class JobWorker(
 
         // After each job: what a job could not remove itself (an engine that failed mid-cleanup) goes now.
         // Claims happen on this loop only, so no job can start creating containers during the pass.
-        if (reaped > 0)
+        // And while a build broke on an engine that went away, until a pass reaches it again.
+        if (reaped > 0 || _janitor.HasBrokenBuilds)
         {
             await _janitor.RemoveLeftoversAsync(_running.Keys.ToHashSet(), stoppingToken).ConfigureAwait(false);
         }

@@ -46,6 +46,15 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
     /// <summary>When set, starting a container throws it.</summary>
     public Exception? StartThrows { get; set; }
 
+    /// <summary>Thrown by every build after <see cref="BuildStarted"/>, e.g. an engine that went away mid-build.</summary>
+    public Exception? BuildThrows { get; set; }
+
+    /// <summary>Called when a build starts, before <see cref="BuildThrows"/>.</summary>
+    public Action? BuildStarted { get; set; }
+
+    /// <summary>Containers on the engine that no caller of this fake created (the engine's builder's, a user's); listed only without a label filter.</summary>
+    public List<ContainerSummary> ForeignContainers { get; } = [];
+
     /// <summary>When set, stat throws it.</summary>
     public Exception? StatThrows { get; set; }
 
@@ -78,6 +87,12 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
 
     public async Task<string> BuildImageAsync(Stream contextTar, ImageBuildRequest request, IProgress<EngineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        BuildStarted?.Invoke();
+        if (BuildThrows is not null)
+        {
+            throw BuildThrows;
+        }
+
         using var buffer = new MemoryStream();
         await contextTar.CopyToAsync(buffer, cancellationToken);
         Calls.Add($"Build {string.Join(",", request.Tags)}");
@@ -301,9 +316,18 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
     }
 
     /// <summary>Containers created and not removed, with their labels; a label filter <c>KEY</c> or <c>KEY=VALUE</c>, as the engine's.</summary>
-    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string? label, CancellationToken cancellationToken = default)
     {
         Calls.Add($"ListContainers {label}");
+        if (label is null)
+        {
+            IReadOnlyList<ContainerSummary> all = [.. _containers
+                .Where(c => !RemovedContainers.Contains(c.Key))
+                .Select(c => new ContainerSummary(c.Key, "exited", c.Value.Labels ?? new Dictionary<string, string>())),
+                .. ForeignContainers.Where(c => !RemovedContainers.Contains(c.Id))];
+            return Task.FromResult(all);
+        }
+
         var parts = label.Split('=', 2);
         IReadOnlyList<ContainerSummary> listed = [.. _containers
             .Where(c => !RemovedContainers.Contains(c.Key))

@@ -85,6 +85,53 @@ public sealed class LeftoverJanitorTests : IDisposable
     }
 
     [Fact]
+    public async Task RemoveLeftovers_BuildBrokeWhenTheEngineWentAway_RemovesOnlyTheBuilderStepContainersOfThatWindow()
+    {
+        // Given a build that broke because the engine went away (at 10:00:30, started 10:00:00), and on the engine,
+        // once it answers again: a step container the builder made in that window, a running one, one made later,
+        // a user's container from the window, and a validation container of this owner's running job 8
+        var clock = new ManualClock(DateTimeOffset.Parse("2026-12-03T10:00:00Z"));
+        var janitor = Janitor();
+        _harness.Engine.BuildThrows = new UnavailableException("the Docker Engine closed the connection during the build");
+        var engine = new OwnedDockerEngine(_harness.Engine, Owner, 7, (from, to) => janitor.RecordBrokenBuild(from, to), clock);
+        _harness.Engine.BuildStarted = () => clock.Now = clock.Now.AddSeconds(30);
+        await Assert.ThrowsAsync<UnavailableException>(() => engine.BuildImageAsync(new MemoryStream(), new ImageBuildRequest(["x:1"])));
+        var step = Foreign("step", "created", "2026-12-03T10:00:20Z", "/app/greet.sh /bin/sh -c #(nop) COPY file:0123 in /app/");
+        Foreign("busy", "running", "2026-12-03T10:00:10Z", "/bin/sh -c sleep 100");
+        Foreign("later", "exited", "2026-12-03T10:05:00Z", "/bin/sh -c true");
+        Foreign("user", "exited", "2026-12-03T10:00:15Z", "nginx -g daemon off;");
+        await CreateAsync(new OwnedDockerEngine(_harness.Engine, Owner, 8));
+
+        // When the janitor passes with job 8 running
+        Assert.True(janitor.HasBrokenBuilds);
+        var removed = await janitor.RemoveLeftoversAsync(new HashSet<long> { 8 });
+
+        // Then only the builder's stopped step container of that window is removed, and the window is dealt with
+        Assert.Equal(1, removed);
+        Assert.Equal([step], _harness.Engine.RemovedContainers);
+        Assert.False(janitor.HasBrokenBuilds);
+    }
+
+    [Fact]
+    public async Task RemoveLeftovers_BuildFailedForAnotherReason_RecordsNoWindowAndRemovesNoStepContainer()
+    {
+        // Given a build refused by the engine (not an engine that went away), and a stopped step container on it
+        var janitor = Janitor();
+        _harness.Engine.BuildThrows = new EngineException("the build failed at step 3: exit code 100");
+        var engine = new OwnedDockerEngine(_harness.Engine, Owner, 7, (from, to) => janitor.RecordBrokenBuild(from, to));
+        await Assert.ThrowsAsync<EngineException>(() => engine.BuildImageAsync(new MemoryStream(), new ImageBuildRequest(["x:1"])));
+        Foreign("step", "created", DateTimeOffset.UtcNow.ToString("O"), "/bin/sh -c false");
+
+        // When the janitor passes
+        var removed = await janitor.RemoveLeftoversAsync(new HashSet<long>());
+
+        // Then nothing is removed: only a broken engine connection says every build on it died
+        Assert.False(janitor.HasBrokenBuilds);
+        Assert.Equal(0, removed);
+        Assert.Empty(_harness.Engine.RemovedContainers);
+    }
+
+    [Fact]
     public void DaemonOwner_TwoStatePaths_GiveTwoOwnersAndOnePathTheSame()
     {
         // Given two state paths, one spelled two ways
@@ -98,6 +145,20 @@ public sealed class LeftoverJanitorTests : IDisposable
         Assert.StartsWith("daemon:", first, StringComparison.Ordinal);
     }
 
+    private string Foreign(string id, string state, string created, string command)
+    {
+        _harness.Engine.ForeignContainers.Add(new ContainerSummary(id, state, new Dictionary<string, string>(), DateTimeOffset.Parse(created), command));
+        return id;
+    }
+
+    /// <summary>A clock the test moves by hand.</summary>
+    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
     private LeftoverJanitor Janitor() => new(_harness.Engine, Owner, NullLogger<LeftoverJanitor>.Instance);
 
     private static Task<string> CreateAsync(IDockerEngine engine) =>
@@ -106,7 +167,7 @@ public sealed class LeftoverJanitorTests : IDisposable
     /// <summary>The fake engine, except that listing containers fails as an engine that went away does.</summary>
     private sealed class ListFailsEngine(FakeDockerEngine inner) : IDockerEngine
     {
-        public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken cancellationToken = default) =>
+        public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string? label, CancellationToken cancellationToken = default) =>
             throw new UnavailableException("the engine at unix:///fake.sock does not answer");
 
         public Task<EngineVersion> GetVersionAsync(CancellationToken cancellationToken = default) => inner.GetVersionAsync(cancellationToken);

@@ -70,16 +70,16 @@ internal sealed class FakeEngine : IDockerEngine
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string? label, CancellationToken cancellationToken = default)
     {
         if (!Up)
         {
             throw new UnavailableException("the engine at unix:///fake.sock does not answer");
         }
 
-        var parts = label.Split('=', 2);
+        var parts = (label ?? string.Empty).Split('=', 2);
         IReadOnlyList<ContainerSummary> listed = [.. Containers
-            .Where(c => c.Value.TryGetValue(parts[0], out var value) && (parts.Length == 1 || value == parts[1]))
+            .Where(c => label is null || c.Value.TryGetValue(parts[0], out var value) && (parts.Length == 1 || value == parts[1]))
             .Select(c => new ContainerSummary(c.Key, "exited", c.Value))];
         return Task.FromResult(listed);
     }
