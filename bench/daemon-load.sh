@@ -119,6 +119,7 @@ read_row() { # name, path
 read_row "GET /api/pipelines" /api/pipelines
 read_row "GET /api/jobs" /api/jobs
 read_row "GET /api/pipelines (again)" /api/pipelines
+read_row "GET /api/jobs (again)" /api/jobs
 
 printf '\n%s, %s, %s cores, %s pipelines, %s connections, %ss per read row\n' \
     "$(date -u +%Y-%m-%d)" "$(uname -m)" "$(nproc)" "$(ls "$work/pipelines"/*.yaml | grep -vc '\.lock\.yaml$')" "$connections" "$duration"

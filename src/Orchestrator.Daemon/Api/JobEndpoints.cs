@@ -284,7 +284,7 @@ internal static class JobEndpoints
 
         var filter = new JobFilter(NullIfEmpty(query["pipeline"]), NullIfEmpty(query["stage"]), state, kind, limit);
         var jobs = await store.ListAsync(filter, context.RequestAborted).ConfigureAwait(false);
-        return ApiJson.Ok(new { jobs = jobs.Select(ApiJson.Job) });
+        return JobListWriter.Result(jobs);
     }
 
     private static async Task<IResult> GetAsync(long id, HttpContext context, IJobStore store)

@@ -92,15 +92,38 @@ internal sealed class WorkspaceHolder
         return _loaded.Workspace;
     }
 
-    /// <summary>True when <paramref name="pipeline"/> is known, reading the definitions again once if it is not.</summary>
+    /// <summary>
+    /// How long after a reload for an unknown pipeline name another unknown name is refused from what is held
+    /// instead of reloading again: a load of 53 pipelines costs 150–400 ms, so a client (or a typo in a loop)
+    /// naming pipelines that do not exist could otherwise keep the daemon reloading. A pipeline added to disk
+    /// is known at the latest this long later (and at the watcher's next tick anyway).
+    /// </summary>
+    public TimeSpan UnknownNameReloadInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    // Environment.TickCount64 when the last reload for an unknown name finished; long.MinValue / 2: never.
+    private long _unknownNameReloadFinished = long.MinValue / 2;
+
+    /// <summary>
+    /// True when <paramref name="pipeline"/> is known, reading the definitions again once if it is not. Requests
+    /// arriving while such a reload runs share it; for <see cref="UnknownNameReloadInterval"/> after it finished,
+    /// unknown names are answered from what is held.
+    /// </summary>
     public async Task<bool> KnowsPipelineAsync(string? pipeline, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(pipeline) || Current.Pipelines.ContainsKey(pipeline))
+        var seen = _loaded;
+        if (string.IsNullOrEmpty(pipeline) || seen.Workspace.Pipelines.ContainsKey(pipeline))
         {
             return true;
         }
 
-        return (await RefreshAsync(cancellationToken).ConfigureAwait(false)).Pipelines.ContainsKey(pipeline);
+        if (Environment.TickCount64 - Interlocked.Read(ref _unknownNameReloadFinished) < (long)UnknownNameReloadInterval.TotalMilliseconds)
+        {
+            return false;
+        }
+
+        var workspace = await RefreshAsync(seen, cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _unknownNameReloadFinished, Environment.TickCount64);
+        return workspace.Pipelines.ContainsKey(pipeline);
     }
 
     /// <summary>
