@@ -1,3 +1,5 @@
+// Over 400 lines: the hand-written Engine API client, one method per endpoint. Issue 12 replaces it with a thin
+// adapter over Docker.DotNet.Enhanced; splitting it first would only move code that is about to go.
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;

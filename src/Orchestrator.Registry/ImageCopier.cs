@@ -1,3 +1,5 @@
+// Over 400 lines: plan, blob copy and manifest/tag phases of one copy share its state (mount hints live in
+// ImageCopier.MountHints.cs). Issue 12 moves the retry and policy out, which brings it under the limit.
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;

@@ -1,3 +1,5 @@
+// Over 400 lines: sending, auth challenge, error parsing, retries, uploads and paging in one class. Issue 12
+// splits it into a handler chain and one file per resource (manifests, blobs, uploads, tags, referrers).
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Http.Headers;

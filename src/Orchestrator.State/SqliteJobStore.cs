@@ -1,3 +1,5 @@
+// Over 400 lines: every job-queue statement (claim, lanes, steps, log, cancel, requeue) against one schema,
+// kept together so the queue's invariants read in one place; issue 14 adds the PostgreSQL twin beside it.
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;

@@ -1,3 +1,5 @@
+// Over 400 lines: the records' statements (builds, validations, promotions, cache, changes) against one
+// schema; the mount hints went to SqliteMountHintStore.cs. Issue 14 splits the store per record kind.
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
