@@ -39,6 +39,9 @@ public static class ContainerOwnership
 /// <param name="logger">Where removals and failures are reported.</param>
 public sealed partial class LeftoverJanitor(IDockerEngine engine, string owner, ILogger<LeftoverJanitor> logger)
 {
+    /// <summary>The owner whose containers this janitor looks after, as its jobs' containers are labelled.</summary>
+    public string Owner => owner;
+
     /// <summary>
     /// Removes (forced, with anonymous volumes) every container of this owner whose job is not in
     /// <paramref name="runningJobs"/>. An engine that does not answer is logged and skipped: leftovers are

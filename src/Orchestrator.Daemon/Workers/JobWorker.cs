@@ -38,7 +38,6 @@ internal sealed class JobWorker(
     private readonly Func<Job, OrchestratorServices, CancellationToken, Task<JobOutcome>> _execute =
         options.ExecuteJob ?? ((job, services, token) => new JobRunner(store, options.LoggerFactory.CreateLogger<JobRunner>()).RunAsync(job, services, token));
 
-    private readonly string _owner = ContainerOwnership.DaemonOwner(workspace.Config.StatePath);
     private readonly LeftoverJanitor _janitor = new(options.Services.Engine, ContainerOwnership.DaemonOwner(workspace.Config.StatePath), options.LoggerFactory.CreateLogger<LeftoverJanitor>());
 
     private TimeProvider Time => options.Services.Time;
@@ -159,7 +158,7 @@ internal sealed class JobWorker(
                 else
                 {
                     // Its containers carry this daemon's owner and the job id, so the janitor can tell them from leftovers.
-                    var services = options.Services with { Workspace = workspace.Current, Engine = new OwnedDockerEngine(options.Services.Engine, _owner, job.Id, _janitor.RecordBrokenBuild, Time) };
+                    var services = options.Services with { Workspace = workspace.Current, Engine = new OwnedDockerEngine(options.Services.Engine, _janitor.Owner, job.Id, _janitor.RecordBrokenBuild, Time) };
                     outcome = await _execute(job, services, running.Cancel.Token).ConfigureAwait(false);
                 }
             }
