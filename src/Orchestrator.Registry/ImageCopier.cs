@@ -1,5 +1,5 @@
 // Over 400 lines: plan, blob copy and manifest/tag phases of one copy share its state (mount hints live in
-// ImageCopier.MountHints.cs). Issue 12 moves the retry and policy out, which brings it under the limit.
+// ImageCopier.MountHints.cs). Issue 12 moved the tag policy (Core's ITagPolicy) and the transient rule out.
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
@@ -8,7 +8,6 @@ using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
-using Orchestrator.Core.Sbom;
 
 namespace Orchestrator.Registry;
 
@@ -88,7 +87,7 @@ public sealed partial class ImageCopier : IImageCopier
         {
             var current = await target.HeadManifestAsync(request.TargetRepository, tag, cancellationToken).ConfigureAwait(false);
             tags.Add(new PlannedTag(tag, current?.Digest));
-            if (current is not null && current.Digest != request.Digest && !request.FloatingTags.Contains(tag, StringComparer.Ordinal))
+            if (current is not null && current.Digest != request.Digest && !request.TagPolicy.MayMove(request, tag, current.Digest))
             {
                 conflicts.Add(new TagConflict(tag, current.Digest));
             }
@@ -120,13 +119,13 @@ public sealed partial class ImageCopier : IImageCopier
         IRegistryClient source, IRegistryClient target, CopyRequest request, bool canMount, ParallelOptions parallel, CancellationToken cancellationToken)
     {
         var planned = new List<PlannedReferrer>();
-        var listed = await OciReferrers.ListAsync(source, request.SourceRepository, request.Digest, cancellationToken).ConfigureAwait(false);
+        var listed = await source.ListReferrersAsync(request.SourceRepository, request.Digest, cancellationToken).ConfigureAwait(false);
         if (listed.Count == 0)
         {
             return planned;
         }
 
-        var inTarget = (await OciReferrers.ListAsync(target, request.TargetRepository, request.Digest, cancellationToken).ConfigureAwait(false))
+        var inTarget = (await target.ListReferrersAsync(request.TargetRepository, request.Digest, cancellationToken).ConfigureAwait(false))
             .Select(r => r.Digest).ToHashSet();
         foreach (var referrer in listed.DistinctBy(r => r.Digest))
         {
@@ -221,10 +220,7 @@ public sealed partial class ImageCopier : IImageCopier
         var request = plan.Request;
         if (plan.HasConflicts)
         {
-            throw new JobRefusedException(
-                $"refusing to copy {request.Digest} to {request.Target.Host}/{request.TargetRepository}: nothing was written. "
-                + string.Join("; ", plan.Conflicts.Select(c => $"tag '{c.Tag}' already points at {c.CurrentDigest}"))
-                + ". Tags are immutable once promoted: bump the version, or pick another tag");
+            throw request.TagPolicy.Refuse(request, plan.Conflicts, contentCopied: false);
         }
 
         var source = _factory.Create(request.Source);
@@ -349,7 +345,7 @@ public sealed partial class ImageCopier : IImageCopier
                 }
             }
 
-            if (await OciReferrers.IndexAsync(target, request.TargetRepository, request.Digest, plan.Referrers.Select(r => r.Referrer).ToList(), cancellationToken).ConfigureAwait(false))
+            if (await target.AddReferrersAsync(request.TargetRepository, request.Digest, plan.Referrers.Select(r => r.Referrer).ToList(), cancellationToken).ConfigureAwait(false))
             {
                 LogReferrersIndexed(_logger, request.Digest.ToReferrersTag(), request.TargetRepository, plan.Referrers.Count);
             }
@@ -358,7 +354,7 @@ public sealed partial class ImageCopier : IImageCopier
         // Tags last, all-or-nothing against concurrent changes: check every tag again before moving any.
         var tagsToPut = new List<string>();
         var applied = new List<string>();
-        var moved = new List<string>();
+        var moved = new List<TagConflict>();
         foreach (var planned in plan.Tags)
         {
             var current = await target.HeadManifestAsync(request.TargetRepository, planned.Tag, cancellationToken).ConfigureAwait(false);
@@ -370,21 +366,20 @@ public sealed partial class ImageCopier : IImageCopier
             {
                 applied.Add(planned.Tag);
             }
-            else if (request.FloatingTags.Contains(planned.Tag, StringComparer.Ordinal))
+            else if (request.TagPolicy.MayMove(request, planned.Tag, current.Digest))
             {
-                // A floating tag (latest) moves to the newly promoted digest, after everything is verified.
+                // A tag the caller's policy lets move (a floating latest) moves to the new digest, after everything is verified.
                 tagsToPut.Add(planned.Tag);
             }
             else
             {
-                moved.Add($"tag '{planned.Tag}' now points at {current.Digest}");
+                moved.Add(new TagConflict(planned.Tag, current.Digest));
             }
         }
 
         if (moved.Count > 0)
         {
-            throw new JobRefusedException(
-                $"refusing to tag {request.Digest} in {targetName}: {string.Join("; ", moved)} (changed since planning). The content was copied but nothing was tagged: bump the version, or pick another tag, and promote again");
+            throw request.TagPolicy.Refuse(request, moved, contentCopied: true);
         }
 
         if (tagsToPut.Count > 0)
@@ -455,15 +450,8 @@ public sealed partial class ImageCopier : IImageCopier
         }
     }
 
-    private static bool IsTransient(Exception ex) => ex switch
-    {
-        DigestMismatchException => false,
-        UnavailableException => true,
-        RegistryException { StatusCode: { } status } => (int)status >= 500 || status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests,
-        OrchestratorException => false,
-        IOException or HttpRequestException => true,
-        _ => false,
-    };
+    // The project's one definition (Core's TransientFailure), named here so the retry loop above reads as before.
+    private static bool IsTransient(Exception ex) => TransientFailure.IsTransient(ex);
 
     private async Task<ManifestReferences> WalkAsync(
         IRegistryClient source,

@@ -1,38 +1,48 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Ports;
+using Orchestrator.Registry.Auth;
+using Orchestrator.Registry.Resilience;
 
 namespace Orchestrator.Registry;
 
 /// <summary>
-/// Creates <see cref="IRegistryClient"/>s. Clients of the same registry (scheme and host) share one
-/// pooled <see cref="HttpClient"/>, so connections are reused across clients and copies, and one
-/// <see cref="RegistryRateBudget"/>, so a 429 slows every copy to that registry; clients of the
-/// same <see cref="RegistryEndpoint"/> also share cached bearer tokens. Dispose the factory to close
-/// the connections.
+/// Creates <see cref="IRegistryClient"/>s, and is where each registry's handler chain is composed (as
+/// go-containerregistry's <c>transport.NewWithContext</c> composes its round-trippers):
+/// <code>
+/// RegistryClient (protocol, one file per resource)
+///   → ResilienceHandler (retry on TransientFailure, Retry-After, RegistryRateBudget, attempt timeout)
+///   → AuthChallengeHandler (Basic, Bearer token per scope, credentials from IRegistryCredentialSource)
+///   → SocketsHttpHandler (TLS, pooled connections, no decompression)
+/// </code>
+/// Clients of the same registry (scheme and host) share one socket handler, so connections are reused across
+/// clients and copies, and one <see cref="RegistryRateBudget"/>, so a 429 slows every copy to that registry;
+/// clients of the same <see cref="RegistryEndpoint"/> share one chain, and so their cached bearer tokens.
+/// Dispose the factory to close the connections.
 /// </summary>
 public sealed class RegistryClientFactory : IRegistryClientFactory, IDisposable
 {
-    private readonly ConcurrentDictionary<string, HttpClient> _clients = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<RegistryEndpoint, RegistryAuthenticator> _authenticators = new();
-    private readonly ConcurrentDictionary<string, RegistryRateBudget> _budgets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, HttpMessageHandler> _sockets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, RegistryRateBudget> _budgets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<RegistryEndpoint, HttpClient> _chains = [];
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _timeProvider;
     private readonly RegistryClientOptions _options;
     private readonly Func<HttpMessageHandler> _handlerFactory;
-    private readonly Func<string, string?> _environment;
+    private readonly IRegistryCredentialSource _credentials;
     private bool _disposed;
 
     /// <summary>Creates a factory.</summary>
     /// <param name="loggerFactory">Where clients log retries; none by default.</param>
     /// <param name="timeProvider">Clock for backoff, timeouts and token expiry; the system clock by default.</param>
     /// <param name="options">Retry, timeout and upload settings; the defaults of <see cref="RegistryClientOptions"/> otherwise.</param>
+    /// <param name="credentials">Where registry credentials come from; by default the variables each registry names (<see cref="EnvironmentCredentialSource"/>).</param>
     /// <exception cref="Core.Errors.InputException"><paramref name="options"/> has out-of-range values.</exception>
-    public RegistryClientFactory(ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, RegistryClientOptions? options = null)
-        : this(loggerFactory, timeProvider, options, handlerFactory: null, environment: null)
+    public RegistryClientFactory(ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, RegistryClientOptions? options = null, IRegistryCredentialSource? credentials = null)
+        : this(loggerFactory, timeProvider, options, handlerFactory: null, credentials ?? new EnvironmentCredentialSource())
     {
     }
 
@@ -43,43 +53,84 @@ public sealed class RegistryClientFactory : IRegistryClientFactory, IDisposable
         RegistryClientOptions? options,
         Func<HttpMessageHandler>? handlerFactory,
         Func<string, string?>? environment)
+        : this(loggerFactory, timeProvider, options, handlerFactory, new EnvironmentCredentialSource(environment))
+    {
+    }
+
+    private RegistryClientFactory(
+        ILoggerFactory? loggerFactory,
+        TimeProvider? timeProvider,
+        RegistryClientOptions? options,
+        Func<HttpMessageHandler>? handlerFactory,
+        IRegistryCredentialSource credentials)
     {
         _options = options ?? new RegistryClientOptions();
         _options.Validate();
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _handlerFactory = handlerFactory ?? CreateSocketsHandler;
-        _environment = environment ?? Environment.GetEnvironmentVariable;
+        _credentials = credentials;
     }
 
     /// <inheritdoc />
     public IRegistryClient Create(RegistryEndpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var registry = endpoint.BaseUri.GetLeftPart(UriPartial.Authority);
-        var http = _clients.GetOrAdd(registry, _ => new HttpClient(_handlerFactory(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan });
-        var auth = _authenticators.GetOrAdd(endpoint, e => new RegistryAuthenticator(e, _environment, _timeProvider));
         var logger = _loggerFactory.CreateLogger<RegistryClient>();
-        var budget = _budgets.GetOrAdd(registry, r => new RegistryRateBudget(r, _options.RequestsPerSecond, _timeProvider, logger));
-        return new RegistryClient(endpoint, http, auth, _options, _timeProvider, logger, budget);
+        HttpClient http;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_chains.TryGetValue(endpoint, out var chain))
+            {
+                var registry = endpoint.BaseUri.GetLeftPart(UriPartial.Authority);
+                if (!_sockets.TryGetValue(registry, out var sockets))
+                {
+                    sockets = _sockets[registry] = _handlerFactory();
+                }
+
+                if (!_budgets.TryGetValue(registry, out var budget))
+                {
+                    budget = _budgets[registry] = new RegistryRateBudget(registry, _options.RequestsPerSecond, _timeProvider, logger);
+                }
+
+                var auth = new AuthChallengeHandler(endpoint, _credentials, _timeProvider, sockets);
+                var resilience = new ResilienceHandler(_options, budget, _timeProvider, logger, auth);
+
+                // The socket handler is shared by every endpoint of the registry: Dispose closes it once, not per chain.
+                chain = _chains[endpoint] = new HttpClient(resilience, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+            }
+
+            http = chain;
+        }
+
+        return new RegistryClient(endpoint, http, _credentials, _options, _timeProvider, logger);
     }
 
     /// <summary>Closes every pooled connection; clients created by this factory stop working.</summary>
     public void Dispose()
     {
-        if (_disposed)
+        lock (_lock)
         {
-            return;
-        }
+            if (_disposed)
+            {
+                return;
+            }
 
-        _disposed = true;
-        foreach (var client in _clients.Values)
-        {
-            client.Dispose();
-        }
+            _disposed = true;
+            foreach (var chain in _chains.Values)
+            {
+                chain.Dispose();
+            }
 
-        _clients.Clear();
+            foreach (var sockets in _sockets.Values)
+            {
+                sockets.Dispose();
+            }
+
+            _chains.Clear();
+            _sockets.Clear();
+        }
     }
 
     private static SocketsHttpHandler CreateSocketsHandler() => new()

@@ -1,4 +1,5 @@
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Images;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using static Orchestrator.Registry.Tests.SyntheticImages;
@@ -99,15 +100,15 @@ public sealed class ImageCopierIntegrationTests : IDisposable
         cleanup.Add(_production, repository, image);
         var copier = new ImageCopier(_factory);
 
-        // When the new image is promoted under 3.0
-        var plan = await copier.PlanAsync(Promote(repository, image.Digest, "3.0"));
+        // When the new image is promoted under 3.0, with the promotion policy
+        var plan = await copier.PlanAsync(Promote(repository, image.Digest, "3.0") with { TagPolicy = new PromotionPolicy("production", "hello.yaml") });
         var ex = await Assert.ThrowsAsync<JobRefusedException>(() => copier.CopyAsync(plan));
 
         // Then the refusal names the tag, the current digest and the fix; the tag did not move; the new digest is not in production
         Assert.Equal(new TagConflict("3.0", old.Digest), Assert.Single(plan.Conflicts));
         Assert.Contains("'3.0'", ex.Message, StringComparison.Ordinal);
         Assert.Contains(old.Digest.ToString(), ex.Message, StringComparison.Ordinal);
-        Assert.Contains("bump the version", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("bump 'version' in hello.yaml", ex.Message, StringComparison.Ordinal);
         Assert.Equal(old.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:3.0"));
         Assert.Null(await _production.HeadManifestAsync(repository, image.Digest.ToString()));
         Assert.DoesNotContain(image.Blobs[1], await PresentBlobs(repository, image.Blobs));

@@ -204,6 +204,80 @@ public sealed class ImageCopierTests
         Assert.Contains("pick another tag", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task PlanAsync_TagAtAnotherDigest_ConflictExactlyWhenThePolicySaysItMayNotMove(bool mayMove)
+    {
+        // Given a target whose tag 1.0 points at another digest, and a caller's policy
+        var layer = Encoding.UTF8.GetBytes("layer");
+        var other = Digest.Sha256Of("other"u8);
+        var (handler, manifest) = SourceAndTarget(layer, layer, target: TagAt("1.0", other));
+        using var factory = new RegistryClientFactory(null, new FastTimeProvider(), new RegistryClientOptions(), () => handler, _ => null);
+        var policy = new RecordingPolicy(mayMove);
+
+        // When a copy is planned under that policy
+        var plan = await new ImageCopier(factory).PlanAsync(new CopyRequest(Source, "app", manifest, Target, "app", ["1.0"]) { TagPolicy = policy });
+
+        // Then the policy was asked about that tag and its current digest, and decided the conflict
+        Assert.Equal([("1.0", other)], policy.Asked);
+        Assert.Equal(!mayMove, plan.HasConflicts);
+    }
+
+    [Fact]
+    public async Task CopyAsync_PlanWithConflict_ThrowsThePolicysRefusalBeforeAnyContent()
+    {
+        // Given a plan whose tag 1.0 may not move under the caller's policy
+        var layer = Encoding.UTF8.GetBytes("layer");
+        var other = Digest.Sha256Of("other"u8);
+        var (handler, manifest) = SourceAndTarget(layer, layer, target: TagAt("1.0", other));
+        using var factory = new RegistryClientFactory(null, new FastTimeProvider(), new RegistryClientOptions(), () => handler, _ => null);
+        var policy = new RecordingPolicy(mayMove: false);
+        var copier = new ImageCopier(factory);
+        var plan = await copier.PlanAsync(new CopyRequest(Source, "app", manifest, Target, "app", ["1.0"]) { TagPolicy = policy });
+
+        // When it is executed
+        var ex = await Assert.ThrowsAsync<JobRefusedException>(() => copier.CopyAsync(plan));
+
+        // Then the error is the policy's, for that conflict, with nothing copied
+        Assert.Equal("refused by the test policy", ex.Message);
+        Assert.Equal([(new TagConflict("1.0", other), false)], policy.Refused);
+    }
+
+    private static Func<RecordedRequest, HttpResponseMessage> TagAt(string tag, Digest digest) => r =>
+    {
+        if (r.Method == HttpMethod.Head && r.Uri.AbsolutePath.EndsWith("/manifests/" + tag, StringComparison.Ordinal))
+        {
+            var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([]) };
+            response.Content.Headers.ContentType = new MediaTypeHeaderValue(MediaTypes.OciManifest);
+            response.Content.Headers.ContentLength = 10;
+            response.Headers.Add("Docker-Content-Digest", digest.ToString());
+            return response;
+        }
+
+        return FakeHandler.Status(HttpStatusCode.NotFound);
+    };
+
+    // A policy that answers one way for every tag and records what the copier asked.
+    private sealed class RecordingPolicy(bool mayMove) : ITagPolicy
+    {
+        public List<(string Tag, Digest Current)> Asked { get; } = [];
+
+        public List<(TagConflict Conflict, bool ContentCopied)> Refused { get; } = [];
+
+        public bool MayMove(CopyRequest request, string tag, Digest current)
+        {
+            Asked.Add((tag, current));
+            return mayMove;
+        }
+
+        public JobRefusedException Refuse(CopyRequest request, IReadOnlyList<TagConflict> conflicts, bool contentCopied)
+        {
+            Refused.AddRange(conflicts.Select(c => (c, contentCopied)));
+            return new JobRefusedException("refused by the test policy");
+        }
+    }
+
     [Fact]
     public async Task VerifyingStream_WrongLastByte_ThrowsBeforeHandingItOver()
     {

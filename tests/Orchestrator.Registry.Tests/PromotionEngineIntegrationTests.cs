@@ -1,4 +1,5 @@
 using System.Text;
+using Orchestrator.Core.Images;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
@@ -424,7 +425,7 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
 
         // When its in-toto statement is attached to the digest, and the image is then copied on to another repository
         var subject = new Descriptor(image.MediaType, image.Digest, image.Manifest.Length);
-        var statement = await OciReferrers.PushArtifactAsync(_production, repository, subject, PromotionStatement.MediaType, PromotionStatement.MediaType, PromotionStatement.Create(record));
+        var statement = await ArtifactPublisher.PushAsync(_production, repository, subject, PromotionStatement.MediaType, PromotionStatement.MediaType, PromotionStatement.Create(record));
         cleanup.Add(_production, repository, statement.Digest);
         cleanup.Add(_production, further, statement.Digest);
         var copier = new ImageCopier(_factory);
@@ -438,9 +439,9 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
         }
 
         // Then the registry stored it unchanged and lists it under the fallback tag, and the copy carried it
-        Assert.Equal(PromotionStatement.MediaType, Assert.Single(await OciReferrers.ListAsync(_production, repository, image.Digest)).ArtifactType);
+        Assert.Equal(PromotionStatement.MediaType, Assert.Single(await _production.ListReferrersAsync(repository, image.Digest)).ArtifactType);
         Assert.Equal(1, result.ReferrersCopied);
-        Assert.Equal(statement.Digest, Assert.Single(await OciReferrers.ListAsync(_production, further, image.Digest)).Digest);
+        Assert.Equal(statement.Digest, Assert.Single(await _production.ListReferrersAsync(further, image.Digest)).Digest);
         var stored = await _production.GetManifestAsync(further, statement.Digest.ToString());
         Assert.Contains(image.Digest.ToString(), Encoding.UTF8.GetString(stored.Content.Span), StringComparison.Ordinal);
     }
@@ -454,7 +455,7 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
         var amd64 = await PushImageAsync(_staging, repository, [110_000, 210_000], architecture: "amd64");
         var arm64 = await PushImageAsync(_staging, repository, [120_000, 220_000], architecture: "arm64");
         var index = await PushIndexAsync(_staging, repository, (amd64, "amd64"), (arm64, "arm64"));
-        var signature = await OciReferrers.PushArtifactAsync(
+        var signature = await ArtifactPublisher.PushAsync(
             _staging, repository, new Descriptor(index.MediaType, index.Digest, index.Manifest.Length), SignatureType, SignatureType, "{\"signature\":\"MEUCIQ\"}"u8.ToArray());
         await using (var layer = await _staging.OpenBlobAsync(repository, amd64.Blobs[1]))
         {
@@ -503,7 +504,7 @@ public sealed class PromotionEngineIntegrationTests : IDisposable
         Assert.Equal(index.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}:latest"));
         Assert.Equal(amd64.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}@{amd64.Digest}"));
         Assert.Equal(arm64.Digest, await SkopeoDigestAsync($"127.0.0.1:5002/{repository}@{arm64.Digest}"));
-        Assert.Equal(SignatureType, Assert.Single(await OciReferrers.ListAsync(_production, repository, index.Digest)).ArtifactType);
+        Assert.Equal(SignatureType, Assert.Single(await _production.ListReferrersAsync(repository, index.Digest)).ArtifactType);
     }
 
     /// <summary>Real sockets; records "METHOD path?query" of every request.</summary>

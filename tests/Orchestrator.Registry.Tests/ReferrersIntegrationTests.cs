@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Orchestrator.Core.Images;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using Orchestrator.Core.Sbom;
@@ -29,9 +30,9 @@ public sealed class ReferrersIntegrationTests : IDisposable
     {
         var document = SpdxDocument.Create(
             ImageReference.Create(client.Endpoint.Host, repository, digest: image.Digest), [new DpkgPackage("hello", "2.10-3", "amd64")], Created);
-        return await OciReferrers.PushArtifactAsync(
+        return await ArtifactPublisher.PushAsync(
             client, repository, new Descriptor(image.MediaType, image.Digest, image.Manifest.Length), SpdxDocument.MediaType, SpdxDocument.MediaType, document.ToJson(),
-            new Dictionary<string, string> { [OciReferrers.CreatedAnnotation] = "2025-03-14T15:09:26Z" });
+            new Dictionary<string, string> { [ArtifactManifest.CreatedAnnotation] = "2025-03-14T15:09:26Z" });
     }
 
     private static async Task AddIndexAsync(Cleanup cleanup, IRegistryClient client, string repository, Digest subject)
@@ -67,7 +68,7 @@ public sealed class ReferrersIntegrationTests : IDisposable
         var entry = Assert.Single(index.RootElement.GetProperty("manifests").EnumerateArray());
         Assert.Equal(referrer.Digest.ToString(), entry.GetProperty("digest").GetString());
         Assert.Equal(SpdxDocument.MediaType, entry.GetProperty("artifactType").GetString());
-        Assert.Equal("2025-03-14T15:09:26Z", entry.GetProperty("annotations").GetProperty(OciReferrers.CreatedAnnotation).GetString());
+        Assert.Equal("2025-03-14T15:09:26Z", entry.GetProperty("annotations").GetProperty(ArtifactManifest.CreatedAnnotation).GetString());
     }
 
     [Fact]

@@ -114,7 +114,7 @@ public sealed class ReferrersTests
         var referrer = new Referrer(new Descriptor(MediaTypes.OciManifest, Added, 99), "application/spdx+json", new Dictionary<string, string>());
 
         // When a second referrer is indexed
-        var written = await OciReferrers.IndexAsync(client, "app", Subject, [referrer]);
+        var written = await client.AddReferrersAsync("app", Subject, [referrer]);
 
         // Then the index is PUT under the tag as an OCI index listing both, the existing one first and unchanged
         Assert.True(written);

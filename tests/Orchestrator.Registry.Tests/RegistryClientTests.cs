@@ -558,7 +558,7 @@ public sealed class RegistryClientTests
     public void ParseParameters_QuotedCommas_KeptInsideValues()
     {
         // Given a challenge whose scope holds a comma
-        var parameters = RegistryAuthenticator.ParseParameters("realm=\"https://a/t\",service=\"r\",scope=\"repository:x:pull,push\"");
+        var parameters = Auth.AuthParameters.Parse("realm=\"https://a/t\",service=\"r\",scope=\"repository:x:pull,push\"");
 
         // Then the scope is one value
         Assert.Equal("repository:x:pull,push", parameters["scope"]);

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.References;
 
@@ -24,7 +25,7 @@ public interface IImageCopier
     /// digest and size while streaming), then manifests by digest (children first, each verified via
     /// <c>Docker-Content-Digest</c>), then, only when all of that holds, the tags.
     /// </summary>
-    /// <exception cref="Errors.JobRefusedException">The plan has tag conflicts, or a tag moved since planning; nothing was tagged.</exception>
+    /// <exception cref="Errors.JobRefusedException">The plan has tag conflicts, or a tag moved since planning; nothing was tagged. The message is <see cref="CopyRequest.TagPolicy"/>'s.</exception>
     /// <exception cref="Errors.DigestMismatchException">Content did not hash to its digest on the way through or on arrival.</exception>
     Task<CopyResult> CopyAsync(CopyPlan plan, IProgress<CopyProgress>? progress = null, CancellationToken cancellationToken = default);
 }
@@ -43,6 +44,13 @@ public sealed record CopyRequest(
     /// other tag already pointing elsewhere is a conflict. <value>The default is none.</value>
     /// </summary>
     public IReadOnlyList<string> FloatingTags { get; init; } = [];
+
+    /// <summary>
+    /// Decides which existing tags may move and words the refusal; the copy engine holds no tag policy of
+    /// its own. <value>The default is <see cref="KeepExistingTags"/>: only <see cref="FloatingTags"/> move.</value>
+    /// </summary>
+    [JsonIgnore]
+    public ITagPolicy TagPolicy { get; init; } = KeepExistingTags.Instance;
 }
 
 /// <summary>
@@ -54,7 +62,7 @@ public sealed record CopyRequest(
 /// <param name="BlobsToCopy">Blobs the target lacks (deduplicated by digest).</param>
 /// <param name="BlobsPresent">Blobs the target already has.</param>
 /// <param name="Tags">Tags to set and what each points at in the target now.</param>
-/// <param name="Conflicts">Tags that already point at another digest in the target: the copy is refused.</param>
+/// <param name="Conflicts">Tags that already point at another digest in the target and that <see cref="CopyRequest.TagPolicy"/> does not let move: the copy is refused.</param>
 public sealed record CopyPlan(
     CopyRequest Request,
     string MediaType,
@@ -90,7 +98,7 @@ public sealed record CopyPlan(
 /// <param name="BlobsToCopy">Its blobs the target lacks.</param>
 /// <param name="BlobsPresent">Its blobs the target has.</param>
 public sealed record PlannedReferrer(
-    Sbom.Referrer Referrer,
+    Referrer Referrer,
     bool PresentInTarget,
     bool ListedInTarget,
     IReadOnlyList<PlannedManifest> Manifests,

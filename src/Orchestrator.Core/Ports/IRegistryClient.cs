@@ -60,11 +60,29 @@ public interface IRegistryClient
     /// <summary>
     /// <c>GET /v2/{name}/referrers/{digest}</c> (distribution spec v1.1, "Listing Referrers"): the
     /// manifests whose <c>subject</c> is <paramref name="subject"/>, or <c>null</c> when the registry has no
-    /// referrers API (a 404, or an answer that is not an image index); callers then use the fallback
-    /// tag schema (<see cref="Sbom.OciReferrers"/>). The default implementation reports no API.
+    /// referrers API (a 404, or an answer that is not an image index). Most callers want
+    /// <see cref="ListReferrersAsync"/>, which falls back to the referrers tag schema. The default
+    /// implementation reports no API.
     /// </summary>
-    Task<IReadOnlyList<Sbom.Referrer>?> GetReferrersAsync(string repository, Digest subject, CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<Sbom.Referrer>?>(null);
+    Task<IReadOnlyList<Referrer>?> GetReferrersAsync(string repository, Digest subject, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<Referrer>?>(null);
+
+    /// <summary>
+    /// The referrers of <paramref name="subject"/> (distribution spec v1.1 "Listing Referrers"): from the
+    /// referrers API when the registry has one, else from the fallback tag <c>&lt;alg&gt;-&lt;hex&gt;</c>
+    /// ("Referrers Tag Schema"); empty when neither lists any.
+    /// </summary>
+    /// <exception cref="Errors.JobFailedException">The fallback tag holds something that is not an image index.</exception>
+    Task<IReadOnlyList<Referrer>> ListReferrersAsync(string repository, Digest subject, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes <paramref name="referrers"/> (already pushed) discoverable from <paramref name="subject"/>
+    /// (distribution spec v1.1 "Pushing Manifests with Subject"): nothing on a registry with the referrers
+    /// API (it indexes a manifest's <c>subject</c> itself); otherwise the fallback tag's image index gains
+    /// every referrer it lacks. Returns true when the fallback index was written.
+    /// </summary>
+    /// <exception cref="Errors.JobFailedException">The fallback tag holds something that is not an image index.</exception>
+    Task<bool> AddReferrersAsync(string repository, Digest subject, IReadOnlyList<Referrer> referrers, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Creates registry clients; clients for the same endpoint share connections.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Images;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using Orchestrator.Core.Workflows;
@@ -88,9 +89,9 @@ public sealed partial class SbomWorkflow(OrchestratorServices services)
                 ?? throw new JobFailedException($"{image} is not in {stage.Name} any more, so its SBOM has nothing to attach to: rerun the build");
             var annotations = new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                [OciReferrers.CreatedAnnotation] = document.Created.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                [ArtifactManifest.CreatedAnnotation] = document.Created.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             };
-            var referrer = await OciReferrers.PushArtifactAsync(
+            var referrer = await ArtifactPublisher.PushAsync(
                 registry, image.Repository, subject, SpdxDocument.MediaType, SpdxDocument.MediaType, document.ToJson(), annotations, cancellationToken).ConfigureAwait(false);
             LogAttached(image.Repository, digest, referrer.Digest, document.Packages.Count);
             return new SbomAttachment(referrer.Digest, document.Packages.Count, document);

@@ -105,7 +105,7 @@ public sealed partial class BuildCache(OrchestratorServices services)
         var size = ImageSizes.Parse(
             (manifest ?? await registry.GetManifestAsync(pipeline.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false)).Content.Span,
             reference.ToString());
-        var sbom = (await Sbom.OciReferrers.ListAsync(registry, pipeline.Repository, digest, cancellationToken).ConfigureAwait(false))
+        var sbom = (await registry.ListReferrersAsync(pipeline.Repository, digest, cancellationToken).ConfigureAwait(false))
             .LastOrDefault(r => r.ArtifactType == Sbom.SpdxDocument.MediaType);
         return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id)
         {

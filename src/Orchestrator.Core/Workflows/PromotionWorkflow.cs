@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Images;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using Orchestrator.Core.Sbom;
@@ -57,18 +58,17 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
         }
 
         services.Reporter.Step($"planning promotion of {digest.ToShortString()} from {from.Name} to {to.Name}");
+        var policy = new PromotionPolicy(to.Name, Path.GetFileName(pipeline.SourceFile));
         var request = new CopyRequest(from.Registry, pipeline.Repository, digest, to.Registry, pipeline.Repository, pipeline.Tags)
         {
             FloatingTags = pipeline.FloatingTags,
+            TagPolicy = policy,
         };
         var plan = await services.Copier.PlanAsync(request, cancellationToken).ConfigureAwait(false);
         ReportPlan(plan);
         if (plan.HasConflicts)
         {
-            throw new JobRefusedException(
-                $"promotion of {source} to {to.Name} refused, nothing was copied or tagged: " +
-                string.Join("; ", plan.Conflicts.Select(c => $"tag '{c.Tag}' already points at {c.CurrentDigest} in {to.Name}")) +
-                $". Production tags never move unless listed in 'floating-tags': bump 'version' in {Path.GetFileName(pipeline.SourceFile)} or choose other tags, then build, validate and promote again");
+            throw policy.Refuse(request, plan.Conflicts, contentCopied: false);
         }
 
         if (dryRun)
@@ -125,8 +125,8 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
             ?? throw new JobFailedException($"{record.Target} is no longer in {stage.Name}, so promotion {promotionId} has nothing to attach to: promote it again");
 
         services.Reporter.Step($"attaching promotion statement {promotionId} to {record.Target}");
-        var annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [OciReferrers.CreatedAnnotation] = PromotionStatement.Timestamp(record.At) };
-        var referrer = await OciReferrers.PushArtifactAsync(
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [ArtifactManifest.CreatedAnnotation] = PromotionStatement.Timestamp(record.At) };
+        var referrer = await ArtifactPublisher.PushAsync(
             registry, record.Target.Repository, subject, PromotionStatement.MediaType, PromotionStatement.MediaType, PromotionStatement.Create(record), annotations, cancellationToken).ConfigureAwait(false);
         LogAttested(promotionId, record.Digest, referrer.Digest);
         return referrer.Digest;

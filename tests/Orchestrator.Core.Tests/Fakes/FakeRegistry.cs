@@ -8,8 +8,8 @@ using Orchestrator.Core.References;
 namespace Orchestrator.Core.Tests.Fakes;
 
 /// <summary>
-/// An in-memory registry: manifests by repository and reference (tag or digest). Only the manifest
-/// endpoints the workflows use are real; blob endpoints are not needed by them and throw.
+/// An in-memory registry: manifests by repository and reference (tag or digest), blobs, and the referrers
+/// API (listing the stored manifests whose subject is a digest).
 /// </summary>
 internal sealed class FakeRegistry(RegistryEndpoint endpoint) : IRegistryClient
 {
@@ -133,6 +133,34 @@ internal sealed class FakeRegistry(RegistryEndpoint endpoint) : IRegistryClient
         Blobs[(repository, digest)] = blob;
         return Task.FromResult(true);
     }
+
+    /// <summary>
+    /// A registry with the referrers API (distribution spec v1.1): the manifests of the repository whose
+    /// <c>subject</c> is <paramref name="subject"/>, in the order they were stored.
+    /// </summary>
+    public Task<IReadOnlyList<Referrer>> ListReferrersAsync(string repository, Digest subject, CancellationToken cancellationToken = default)
+    {
+        var referrers = new List<Referrer>();
+        foreach (var manifest in _manifests.Where(p => p.Key.Repository == repository && p.Key.Reference == p.Value.Digest.ToString()).Select(p => p.Value))
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(manifest.Content);
+            var root = document.RootElement;
+            if (root.TryGetProperty("subject", out var s) && s.GetProperty("digest").GetString() == subject.ToString())
+            {
+                var annotations = root.TryGetProperty("annotations", out var a)
+                    ? a.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!)
+                    : [];
+                var artifactType = root.TryGetProperty("artifactType", out var t) ? t.GetString() : null;
+                referrers.Add(new Referrer(new Descriptor(manifest.MediaType, manifest.Digest, manifest.Content.Length), artifactType, annotations));
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<Referrer>>(referrers);
+    }
+
+    /// <summary>A registry with the referrers API indexes subjects itself: nothing to write.</summary>
+    public Task<bool> AddReferrersAsync(string repository, Digest subject, IReadOnlyList<Referrer> referrers, CancellationToken cancellationToken = default) =>
+        Task.FromResult(false);
 }
 
 /// <summary>One <see cref="FakeRegistry"/> per host, created on first use.</summary>

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Net;
 using System.Text.Json;
+using Orchestrator.Core.Images;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.References;
@@ -35,7 +36,7 @@ public sealed class SbomWorkflowTests : IDisposable
         var result = await new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello");
 
         // Then staging's fallback tag for the digest lists one SPDX referrer, the one the result names
-        var referrer = Assert.Single(await OciReferrers.ListAsync(_harness.Staging, WorkflowHarness.PipelineRepository, result.Digest));
+        var referrer = Assert.Single(await _harness.Staging.ListReferrersAsync(WorkflowHarness.PipelineRepository, result.Digest));
         Assert.Equal(SpdxDocument.MediaType, referrer.ArtifactType);
         Assert.Equal(result.SbomDigest, referrer.Digest);
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Orchestrator.Core.Images;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
@@ -107,7 +108,7 @@ public sealed class PromotionRecordsTests : IDisposable
         var statement = await new PromotionWorkflow(_harness.Services).AttestAsync("hello", promoted.PromotionId);
 
         // Then production lists an in-toto artifact about the digest under its fallback tag
-        var listed = await OciReferrers.ListAsync(_harness.Production, WorkflowHarness.PipelineRepository, digest);
+        var listed = await _harness.Production.ListReferrersAsync(WorkflowHarness.PipelineRepository, digest);
         var referrer = Assert.Single(listed);
         Assert.Equal(statement, referrer.Digest);
         Assert.Equal(PromotionStatement.MediaType, referrer.ArtifactType);
@@ -147,7 +148,7 @@ public sealed class PromotionRecordsTests : IDisposable
 
         // Then the same statement is listed once
         Assert.Equal(first, second);
-        Assert.Single(await OciReferrers.ListAsync(_harness.Production, WorkflowHarness.PipelineRepository, digest));
+        Assert.Single(await _harness.Production.ListReferrersAsync(WorkflowHarness.PipelineRepository, digest));
     }
 
     [Fact]

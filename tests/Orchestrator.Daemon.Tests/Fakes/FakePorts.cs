@@ -128,6 +128,10 @@ internal sealed class FakeRegistryClient(RegistryEndpoint endpoint) : IRegistryC
 
     public Task<long?> HeadBlobAsync(string repository, Digest digest, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+    public Task<IReadOnlyList<Referrer>> ListReferrersAsync(string repository, Digest subject, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+    public Task<bool> AddReferrersAsync(string repository, Digest subject, IReadOnlyList<Referrer> referrers, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
     public Task<Stream> OpenBlobAsync(string repository, Digest digest, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
     public Task UploadBlobAsync(string repository, Digest digest, long size, Stream content, CancellationToken cancellationToken = default) => throw new NotSupportedException();

@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
 
-namespace Orchestrator.Registry;
+namespace Orchestrator.Registry.Resilience;
 
 /// <summary>
 /// One registry's request budget, shared by every client and copy the factory creates for it: an
@@ -10,7 +9,8 @@ namespace Orchestrator.Registry;
 /// with a burst of one second's worth), and a pause that a <c>429 Too Many Requests</c> imposes on all
 /// of them at once, for its <c>Retry-After</c> (RFC 9110 section 10.2.3; the distribution spec's
 /// <c>TOOMANYREQUESTS</c>) or, without one, the retry delay. Without the shared pause, the other
-/// parallel copies would keep hammering a registry that just asked everyone to slow down.
+/// parallel copies would keep hammering a registry that just asked everyone to slow down. Spent by
+/// <see cref="ResilienceHandler"/> on every attempt, before the attempt's timeout starts.
 /// </summary>
 internal sealed partial class RegistryRateBudget
 {
@@ -91,41 +91,4 @@ internal sealed partial class RegistryRateBudget
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Registry {Registry} answered 429: every request to it pauses {DelayMs} ms")]
     private static partial void LogPaused(ILogger logger, string registry, double delayMs);
-}
-
-/// <summary>
-/// The Polly strategy that spends a <see cref="RegistryRateBudget"/>: inside the retry (so each attempt
-/// waits its turn) and outside the attempt timeout (so waiting is not mistaken for a slow registry).
-/// A 429 answer pauses the whole registry for <paramref name="pauseFor"/> of the response.
-/// </summary>
-internal sealed class RateBudgetStrategy(RegistryRateBudget budget, Func<HttpResponseMessage, TimeSpan> pauseFor) : ResilienceStrategy<HttpResponseMessage>
-{
-    protected override async ValueTask<Outcome<HttpResponseMessage>> ExecuteCore<TState>(
-        Func<ResilienceContext, TState, ValueTask<Outcome<HttpResponseMessage>>> callback,
-        ResilienceContext context,
-        TState state)
-    {
-        try
-        {
-            await budget.WaitAsync(context.CancellationToken).ConfigureAwait(context.ContinueOnCapturedContext);
-        }
-        catch (OperationCanceledException ex)
-        {
-            return Outcome.FromException<HttpResponseMessage>(ex);
-        }
-
-        var outcome = await callback(context, state).ConfigureAwait(context.ContinueOnCapturedContext);
-        if (outcome.Result is { StatusCode: System.Net.HttpStatusCode.TooManyRequests } response)
-        {
-            budget.Pause(pauseFor(response));
-        }
-
-        return outcome;
-    }
-}
-
-/// <summary>Options of <see cref="RateBudgetStrategy"/>: none beyond the name Polly logs.</summary>
-internal sealed class RateBudgetStrategyOptions : ResilienceStrategyOptions
-{
-    public RateBudgetStrategyOptions() => Name = "RegistryRateBudget";
 }

@@ -3,8 +3,9 @@ using System.Net.Http.Headers;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.References;
+using Orchestrator.Registry.Resilience;
 
-namespace Orchestrator.Registry.Tests;
+namespace Orchestrator.Registry.Tests.Resilience;
 
 public sealed class RegistryRateBudgetTests
 {
