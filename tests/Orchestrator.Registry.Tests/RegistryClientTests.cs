@@ -554,18 +554,6 @@ public sealed class RegistryClientTests
         Assert.Contains("MaxParallelBlobCopies", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void ParseParameters_QuotedCommas_KeptInsideValues()
-    {
-        // Given a challenge whose scope holds a comma
-        var parameters = Auth.AuthParameters.Parse("realm=\"https://a/t\",service=\"r\",scope=\"repository:x:pull,push\"");
-
-        // Then the scope is one value
-        Assert.Equal("repository:x:pull,push", parameters["scope"]);
-        Assert.Equal("https://a/t", parameters["realm"]);
-        Assert.Equal("r", parameters["service"]);
-    }
-
     private static HttpResponseMessage Accepted(string location)
     {
         var response = FakeHandler.Status(HttpStatusCode.Accepted);
