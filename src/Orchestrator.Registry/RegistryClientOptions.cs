@@ -12,8 +12,9 @@ public sealed class RegistryClientOptions
     internal static RegistryClientOptions Default { get; } = new();
 
     /// <summary>
-    /// Retries after a transient failure (5xx, 408, 429, a broken connection, an attempt timeout), per
-    /// request, and per blob for streamed copies. 0 disables retries. Default 3; allowed 0 to 10.
+    /// Retries after a transient failure (Core's <see cref="Core.Errors.TransientFailure"/>: 408, 429, 500, 502,
+    /// 503, 504, a refused or broken connection, an attempt timeout), per request, and per blob for streamed
+    /// copies. 0 disables retries. Default 3; allowed 0 to 10.
     /// </summary>
     public int MaxRetryAttempts { get; set; } = 3;
 
