@@ -34,10 +34,13 @@ public sealed class AuthChallengeHandlerTests
     }
 
     // A registry whose token service (auth.test) issues "tok-<scope>-<n>" for 300 s, and that accepts a token only for the repository in its path.
-    private static FakeHandler TokenRegistry(string challengeParameters = "realm=\"http://auth.test/token\",service=\"reg.test\"", int expiresIn = 300)
+    private static FakeHandler TokenRegistry(string challengeParameters = "realm=\"http://auth.test/token\",service=\"reg.test\"", int expiresIn = 300) =>
+        new(TokenAnswers(challengeParameters, expiresIn));
+
+    private static Func<RecordedRequest, HttpResponseMessage> TokenAnswers(string challengeParameters = "realm=\"http://auth.test/token\",service=\"reg.test\"", int expiresIn = 300)
     {
         var issued = 0;
-        return new FakeHandler(r =>
+        return r =>
         {
             if (r.Uri.Host == "auth.test")
             {
@@ -50,7 +53,7 @@ public sealed class AuthChallengeHandlerTests
             return r.Authorization?.StartsWith($"Bearer tok-repository:{repository}:", StringComparison.Ordinal) == true
                 ? FakeHandler.Status(HttpStatusCode.OK, "{}")
                 : Challenge("Bearer", challengeParameters);
-        });
+        };
     }
 
     [Fact]
@@ -152,6 +155,38 @@ public sealed class AuthChallengeHandlerTests
         Assert.Equal(
             ["repository:a:pull", "repository:b:pull"],
             inner.Requests.Where(r => r.Uri.Host == "auth.test").Select(r => HttpUtility.ParseQueryString(r.Uri.Query)["scope"]));
+    }
+
+    [Fact]
+    public async Task SendAsync_ParallelRequestsChallengedTogether_OneTokenFetch()
+    {
+        // Given a bearer registry that holds both unauthenticated requests until both have arrived, so both get a 401
+        var answer = TokenAnswers();
+        using var bothChallenged = new CountdownEvent(2);
+        var gated = new FakeHandler(r =>
+        {
+            if (r.Uri.Host == "reg.test" && r.Authorization is null)
+            {
+                bothChallenged.Signal();
+                bothChallenged.Wait(TimeSpan.FromSeconds(30));
+            }
+
+            return answer(r);
+        });
+        var (invoker, handler) = Chain(gated);
+
+        // When two requests of one scope are sent at once
+        var responses = await Task.WhenAll(
+            Task.Run(() => invoker.SendAsync(Get("app", "repository:app:pull"), CancellationToken.None)),
+            Task.Run(() => invoker.SendAsync(Get("app", "repository:app:pull"), CancellationToken.None)));
+
+        // Then both succeed on a single token: the second challenge used the token the first fetched
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(1, handler.TokenFetches);
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
     }
 
     [Fact]
