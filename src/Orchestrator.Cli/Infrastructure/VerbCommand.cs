@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Cli.Remote;
+using Orchestrator.Composition;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Workflows;
@@ -37,7 +38,7 @@ internal abstract class VerbCommand : Command
     protected virtual Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
-    protected abstract Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken);
+    protected abstract Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken);
 
     /// <summary>Definition-only verbs override this instead of <see cref="ExecuteAsync"/>.</summary>
     protected virtual Task<int> ExecuteWithoutServicesAsync(ParseResult parseResult, CancellationToken cancellationToken) =>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
@@ -25,9 +26,9 @@ internal sealed class BaseBuildCommand : VerbCommand
         Arguments.Add(_base);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
-        var result = await new BaseImageWorkflow(services).BuildAsync(parseResult.GetRequiredValue(_base), cancellationToken).ConfigureAwait(false);
+        var result = await services.Workflows.Bases.BuildAsync(parseResult.GetRequiredValue(_base), cancellationToken).ConfigureAwait(false);
         WriteResult(parseResult, JsonOutput.BaseBuild(result), result.TaggedReference);
         return 0;
     }

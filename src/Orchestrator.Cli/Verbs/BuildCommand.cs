@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
@@ -55,7 +56,7 @@ internal sealed class BuildCommand : JobVerbCommand
         return new(JobKind.Build, RequirePipeline(parseResult), NoCache: parseResult.GetValue(_noCache));
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         RequireWaitingInProcess(parseResult);
         var noCache = parseResult.GetValue(_noCache);
@@ -69,15 +70,15 @@ internal sealed class BuildCommand : JobVerbCommand
             throw new InputException("--rebuild-bases goes with --all; to rebuild one base, use 'orchestrator base build NAME/VARIANT'");
         }
 
-        var result = await new PipelineBuildWorkflow(services)
+        var result = await services.Workflows.Builds
             .BuildAsync(RequirePipeline(parseResult), buildMissingBase: false, noCache, cancellationToken).ConfigureAwait(false);
         WriteResult(parseResult, JsonOutput.Build(result), result.Reference.ToString());
         return 0;
     }
 
-    private async Task<int> BuildAllAsync(ParseResult parseResult, OrchestratorServices services, bool noCache, CancellationToken cancellationToken)
+    private async Task<int> BuildAllAsync(ParseResult parseResult, ComposedServices services, bool noCache, CancellationToken cancellationToken)
     {
-        var result = await new BuildAllWorkflow(services)
+        var result = await services.Workflows.BuildAll
             .BuildAllAsync(parseResult.GetValue(_rebuildBases), noCache, BuildAllWorkflow.DefaultParallelism, onResult: null, cancellationToken).ConfigureAwait(false);
         var entries = result.Bases.Concat(result.Pipelines).ToList();
         var json = new

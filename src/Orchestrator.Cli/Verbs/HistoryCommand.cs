@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Cli.Remote;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
@@ -23,10 +24,10 @@ internal sealed class HistoryCommand : VerbCommand
 
     protected override RemoteMode Remote => RemoteMode.Optional;
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         var pipeline = parseResult.GetRequiredValue(_pipeline);
-        var history = await new ReleaseWorkflow(services).GetHistoryAsync(pipeline, Limit(parseResult), cancellationToken).ConfigureAwait(false);
+        var history = await services.Workflows.Releases.GetHistoryAsync(pipeline, Limit(parseResult), cancellationToken).ConfigureAwait(false);
         using var document = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.History(services.Workspace.GetPipeline(pipeline).Name, history)));
         return Write(parseResult, document.RootElement);
     }

@@ -64,15 +64,15 @@ internal sealed class LockCommand : VerbCommand
 
         await using var composed = await ComposedServices.CreateAsync(
             workspace, new ConsoleJobReporter(Console.Error, parseResult.GetValue(CliOptions.Verbose)), NullLoggerFactory.Instance, Console.Environment.Time, cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(parseResult, composed.Services, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(parseResult, composed, cancellationToken).ConfigureAwait(false);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         var pipelines = Targets(parseResult, services.Workspace);
         var check = parseResult.GetValue(_check);
 
-        var workflow = new LockWorkflow(services);
+        var workflow = services.Workflows.Locks;
         var results = new List<object>();
         var lines = new List<string>();
         var drift = false;
@@ -84,7 +84,7 @@ internal sealed class LockCommand : VerbCommand
                 // build those the stage lacks, as 'run' does.
                 foreach (var used in pipeline.BasesUsed)
                 {
-                    await new BaseImageWorkflow(services).EnsureAsync(used.ToString(), cancellationToken).ConfigureAwait(false);
+                    await services.Workflows.Bases.EnsureAsync(used.ToString(), cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -141,6 +141,6 @@ internal sealed class LockCommand : VerbCommand
         };
     }
 
-    private static string Relative(OrchestratorServices services, string path) =>
+    private static string Relative(ComposedServices services, string path) =>
         Path.GetRelativePath(services.Config.RootDirectory, path).Replace('\\', '/');
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Locks;
 using Orchestrator.Core.Workflows;
@@ -17,9 +18,9 @@ internal sealed class OutdatedCommand : VerbCommand
     {
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
-        var reports = await new LockWorkflow(services).OutdatedAsync(cancellationToken).ConfigureAwait(false);
+        var reports = await services.Workflows.Locks.OutdatedAsync(cancellationToken).ConfigureAwait(false);
         if (parseResult.GetValue(CliOptions.Json))
         {
             JsonOutput.Write(Console.Out, new

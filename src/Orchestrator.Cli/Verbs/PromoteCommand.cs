@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
@@ -37,11 +38,11 @@ internal sealed class PromoteCommand : JobVerbCommand
         parseResult.GetValue(_dryRun),
         Attest: parseResult.GetValue(_attest));
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         RequireWaitingInProcess(parseResult);
         var digest = VerbArguments.ParseDigest(parseResult.GetRequiredValue(_digest)!);
-        var result = await new PromotionWorkflow(services).PromoteAsync(
+        var result = await services.Workflows.Promotions.PromoteAsync(
             parseResult.GetRequiredValue(_pipeline), digest, parseResult.GetValue(_to), parseResult.GetValue(_dryRun), cancellationToken).ConfigureAwait(false);
         var human = result.DryRun
             ? $"dry run: {result.Source} can be promoted to {result.Target} ({result.Plan.BlobsToCopy.Count} blob(s) to copy, {result.Plan.BlobsPresent.Count} present, tags {string.Join(", ", result.Plan.Tags.Select(t => t.Tag))})"
@@ -52,7 +53,7 @@ internal sealed class PromoteCommand : JobVerbCommand
             return 0;
         }
 
-        var statement = await new PromotionWorkflow(services).AttestAsync(result.Pipeline, result.PromotionId, cancellationToken).ConfigureAwait(false);
+        var statement = await services.Workflows.Promotions.AttestAsync(result.Pipeline, result.PromotionId, cancellationToken).ConfigureAwait(false);
         var document = JsonNode.Parse(ResultDocuments.Serialize(JsonOutput.Promotion(result), indented: false))!;
         document["statement"] = statement.ToString();
         WriteResult(parseResult, document, human, $"statement {statement}");

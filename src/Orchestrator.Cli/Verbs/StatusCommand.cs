@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Cli.Remote;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
@@ -24,14 +25,14 @@ internal sealed class StatusCommand : VerbCommand
 
     protected override RemoteMode Remote => RemoteMode.Optional;
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
-        var workflow = new ReleaseWorkflow(services);
+        var workflow = services.Workflows.Releases;
         var statuses = await workflow.GetStatusAsync(parseResult.GetValue(_pipeline), askRegistries: true, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<(string Base, string Variant, long? Bytes)> sizes;
         try
         {
-            sizes = await ImageSizes.BaseVariantSizesAsync(services, cancellationToken).ConfigureAwait(false);
+            sizes = await ImageSizes.BaseVariantSizesAsync(services.Workspace, services.Graph.Registries, cancellationToken).ConfigureAwait(false);
         }
         catch (OrchestratorException)
         {

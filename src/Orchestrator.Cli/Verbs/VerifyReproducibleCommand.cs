@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Workflows;
 
@@ -20,9 +21,9 @@ internal sealed class VerifyReproducibleCommand : VerbCommand
         Arguments.Add(_pipeline);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
-        var result = await new ReproducibilityWorkflow(services).VerifyAsync(parseResult.GetRequiredValue(_pipeline), cancellationToken).ConfigureAwait(false);
+        var result = await services.Workflows.Reproducibility.VerifyAsync(parseResult.GetRequiredValue(_pipeline), cancellationToken).ConfigureAwait(false);
         if (parseResult.GetValue(CliOptions.Json))
         {
             JsonOutput.Write(Console.Out, new

@@ -6,21 +6,20 @@ using Orchestrator.Daemon.Hosting;
 namespace Orchestrator.Daemon.Api;
 
 /// <summary>The read side over <see cref="ReleaseWorkflow"/> (the state store), on the current definitions.</summary>
-internal sealed class WorkflowReleaseQueries(OrchestratorServices services, WorkspaceHolder workspace) : IReleaseQueries
+internal sealed class WorkflowReleaseQueries(WorkflowSet workflows, Core.Ports.IRegistryClientFactory registries, WorkspaceHolder workspace) : IReleaseQueries
 {
-    private ReleaseWorkflow Workflow => new(services with { Workspace = workspace.Current });
+    private ReleaseWorkflow Workflow => workflows.Releases;
 
     public async Task<JsonNode?> GetStatusAsync(string? pipeline, CancellationToken cancellationToken = default) =>
         JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Status(await Workflow.GetStatusAsync(pipeline, askRegistries: false, cancellationToken).ConfigureAwait(false))));
 
     public async Task<JsonNode?> GetServedStatusAsync(string? pipeline, CancellationToken cancellationToken = default)
     {
-        var current = services with { Workspace = workspace.Current };
-        var statuses = await new ReleaseWorkflow(current).GetStatusAsync(pipeline, askRegistries: true, cancellationToken).ConfigureAwait(false);
+        var statuses = await Workflow.GetStatusAsync(pipeline, askRegistries: true, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<(string Base, string Variant, long? Bytes)> sizes;
         try
         {
-            sizes = await ImageSizes.BaseVariantSizesAsync(current, cancellationToken).ConfigureAwait(false);
+            sizes = await ImageSizes.BaseVariantSizesAsync(workspace.Current, registries, cancellationToken).ConfigureAwait(false);
         }
         catch (Core.Errors.OrchestratorException)
         {

@@ -25,6 +25,7 @@ internal sealed class PipelineWatcher(
     WorkspaceHolder workspace,
     StaleTracker stale,
     JobSignal signal,
+    Core.Workflows.WorkflowSet workflows,
     ILogger<PipelineWatcher> logger) : BackgroundService
 {
     private readonly Dictionary<string, Fingerprint> _known = new(StringComparer.Ordinal);
@@ -139,7 +140,7 @@ internal sealed class PipelineWatcher(
         string? staleMessage;
         try
         {
-            var status = await new LockWorkflow(options.Services with { Workspace = current }).CheckAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
+            var status = await workflows.Locks.CheckAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
             staleMessage = status.IsFresh ? null : status.Message;
         }
         catch (UnavailableException exception)
@@ -265,7 +266,7 @@ internal sealed class PipelineWatcher(
 
         try
         {
-            var head = await options.Services.RegistryFor(current.Config.FirstStage)
+            var head = await options.Services.Registries.Create(current.Config.FirstStage.Registry)
                 .HeadManifestAsync(definition.Repository, baseVariant.Variant, cancellationToken).ConfigureAwait(false);
             return (head?.Digest, true);
         }

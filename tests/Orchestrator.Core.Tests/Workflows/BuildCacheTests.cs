@@ -181,11 +181,11 @@ public sealed class BuildCacheTests : IDisposable
     {
         // Given a state store that only has the interface's default lookup (no build cache)
         _harness.SeedBase();
-        var services = _harness.Services with { State = new NoCacheStore(_harness.State) };
+        var services = _harness.WorkflowsWith(state: new NoCacheStore(_harness.State));
 
         // When built twice
-        await new PipelineBuildWorkflow(services).BuildAsync("hello");
-        var second = await new PipelineBuildWorkflow(services).BuildAsync("hello");
+        await services.Builds.BuildAsync("hello");
+        var second = await services.Builds.BuildAsync("hello");
 
         // Then both were built by the engine
         Assert.False(second.CacheHit);
@@ -209,7 +209,7 @@ public sealed class BuildCacheTests : IDisposable
     }
 
     private Task<BuildResult> Build(bool noCache = false) =>
-        new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello", buildMissingBase: false, noCache);
+        _harness.Workflows.Builds.BuildAsync("hello", buildMissingBase: false, noCache);
 
     // Forwards everything but the cache lookup, which falls back to the interface's default.
     private sealed class NoCacheStore(FakeStateStore inner) : Ports.IStateStore
