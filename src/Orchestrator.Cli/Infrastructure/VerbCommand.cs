@@ -1,9 +1,11 @@
 using System.CommandLine;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Cli.Remote;
 using Orchestrator.Composition;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
 using Orchestrator.Definitions;
 
@@ -88,7 +90,7 @@ internal abstract class VerbCommand : Command
         {
             if (json)
             {
-                JsonOutput.Write(Console.Out, JsonOutput.Validation(failed.Result));
+                JsonOutput.Write(Console.Out, ResultDocuments.Validation(failed.Result));
             }
 
             Console.Error.WriteLine($"orchestrator: {failed.Message}");
@@ -165,11 +167,11 @@ internal abstract class VerbCommand : Command
     }
 
     /// <summary>Writes the result: JSON when asked, otherwise the human line(s).</summary>
-    protected void WriteResult(ParseResult parseResult, object jsonResult, params string[] humanLines)
+    protected void WriteResult<T>(ParseResult parseResult, T jsonResult, JsonTypeInfo<T> jsonType, params string[] humanLines)
     {
         if (parseResult.GetValue(CliOptions.Json))
         {
-            JsonOutput.Write(Console.Out, jsonResult);
+            JsonOutput.Write(Console.Out, jsonResult, jsonType);
             return;
         }
 

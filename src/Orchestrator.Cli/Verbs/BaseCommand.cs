@@ -2,6 +2,8 @@ using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
 using Orchestrator.Composition;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Cli.Verbs;
 
@@ -29,7 +31,7 @@ internal sealed class BaseBuildCommand : VerbCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         var result = await services.Workflows.Bases.BuildAsync(parseResult.GetRequiredValue(_base), cancellationToken).ConfigureAwait(false);
-        WriteResult(parseResult, JsonOutput.BaseBuild(result), result.TaggedReference);
+        WriteResult(parseResult, ResultDocuments.BaseBuild(result), ResultJsonContext.Default.BaseBuildDocument, result.TaggedReference);
         return 0;
     }
 }

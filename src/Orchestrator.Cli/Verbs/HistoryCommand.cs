@@ -5,6 +5,7 @@ using Orchestrator.Composition;
 using Orchestrator.Cli.Remote;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
@@ -28,8 +29,9 @@ internal sealed class HistoryCommand : VerbCommand
     {
         var pipeline = parseResult.GetRequiredValue(_pipeline);
         var history = await services.Workflows.Releases.GetHistoryAsync(pipeline, Limit(parseResult), cancellationToken).ConfigureAwait(false);
-        using var document = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.History(services.Workspace.GetPipeline(pipeline).Name, history)));
-        return Write(parseResult, document.RootElement);
+        var document = JsonSerializer.SerializeToElement(
+            ResultDocuments.History(services.Workspace.GetPipeline(pipeline).Name, history), ResultJsonContext.Default.HistoryDocument);
+        return Write(parseResult, document);
     }
 
     protected override async Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken)

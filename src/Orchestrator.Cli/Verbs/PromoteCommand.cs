@@ -4,6 +4,7 @@ using Orchestrator.Cli.Infrastructure;
 using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
@@ -49,14 +50,13 @@ internal sealed class PromoteCommand : JobVerbCommand
             : result.Target.ToString();
         if (!parseResult.GetValue(_attest) || result.DryRun)
         {
-            WriteResult(parseResult, JsonOutput.Promotion(result), human);
+            WriteResult(parseResult, ResultDocuments.Promotion(result), ResultJsonContext.Default.PromotionDocument, human);
             return 0;
         }
 
         var statement = await services.Workflows.Promotions.AttestAsync(result.Pipeline, result.PromotionId, cancellationToken).ConfigureAwait(false);
-        var document = JsonNode.Parse(ResultDocuments.Serialize(JsonOutput.Promotion(result), indented: false))!;
-        document["statement"] = statement.ToString();
-        WriteResult(parseResult, document, human, $"statement {statement}");
+        var document = ResultDocuments.Promotion(result) with { Statement = statement.ToString() };
+        WriteResult(parseResult, document, ResultJsonContext.Default.PromotionDocument, human, $"statement {statement}");
         return 0;
     }
 }

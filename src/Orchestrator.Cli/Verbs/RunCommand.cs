@@ -4,6 +4,7 @@ using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Cli.Verbs;
 
@@ -49,7 +50,7 @@ internal sealed class RunCommand : JobVerbCommand
         if (!all)
         {
             var result = await services.Workflows.Runs.RunAsync(name!, parseResult.GetValue(_noCache), cancellationToken).ConfigureAwait(false);
-            WriteResult(parseResult, JsonOutput.Run(result), result.Final.ToString());
+            WriteResult(parseResult, ResultDocuments.Run(result), ResultJsonContext.Default.RunDocument, result.Final.ToString());
             return 0;
         }
 
@@ -73,7 +74,8 @@ internal sealed class RunCommand : JobVerbCommand
 
         WriteResult(
             parseResult,
-            new { runs = results.Select(JsonOutput.Run), failed = failures.Select(f => new { pipeline = f.Pipeline, error = f.Error.Message }) },
+            new RunAllDocument([.. results.Select(ResultDocuments.Run)], [.. failures.Select(f => new RunFailureDocument(f.Pipeline, f.Error.Message))]),
+            ResultJsonContext.Default.RunAllDocument,
             results.Select(r => r.Final.ToString()).ToArray());
         if (failures.Count > 0)
         {

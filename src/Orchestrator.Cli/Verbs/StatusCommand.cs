@@ -5,6 +5,7 @@ using Orchestrator.Composition;
 using Orchestrator.Cli.Remote;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
@@ -40,8 +41,8 @@ internal sealed class StatusCommand : VerbCommand
             sizes = [];
         }
 
-        using var document = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Status(statuses, sizes)));
-        return Write(parseResult, document.RootElement, null, workflow.NotRecordedHint);
+        var document = JsonSerializer.SerializeToElement(ResultDocuments.Status(statuses, sizes), ResultJsonContext.Default.StatusDocument);
+        return Write(parseResult, document, null, workflow.NotRecordedHint);
     }
 
     protected override async Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken)
@@ -97,7 +98,15 @@ internal sealed class StatusCommand : VerbCommand
 
         if (parseResult.GetValue(CliOptions.Json))
         {
-            JsonOutput.Write(Console.Out, only is null ? status : new { pipelines });
+            if (only is null)
+            {
+                JsonOutput.Write(Console.Out, status);
+            }
+            else
+            {
+                JsonOutput.Write(Console.Out, new PipelineEntriesDocument(pipelines), ResultJsonContext.Default.PipelineEntriesDocument);
+            }
+
             return ExitCodes.Success;
         }
 

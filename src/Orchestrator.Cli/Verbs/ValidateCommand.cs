@@ -4,6 +4,7 @@ using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Cli.Verbs;
 
@@ -48,7 +49,7 @@ internal sealed class ValidateCommand : JobVerbCommand
             throw new ValidationFailedException(result);
         }
 
-        WriteResult(parseResult, JsonOutput.Validation(result), $"{result.Reference} passed {result.Results.Count} test(s)");
+        WriteResult(parseResult, ResultDocuments.Validation(result), ResultJsonContext.Default.ValidationDocument, $"{result.Reference} passed {result.Results.Count} test(s)");
         return 0;
     }
 }

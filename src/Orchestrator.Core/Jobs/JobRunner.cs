@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using Orchestrator.Core.Workflows;
@@ -23,7 +24,7 @@ public sealed partial class JobRunner(IJobStore store, WorkflowGraph workflows, 
 {
     // A promotion, and with Attest its record attached as an in-toto statement: the document is the CLI's
     // promote --json, with "statement" naming the referrer as 'promote --attest' prints it in-process.
-    private static async Task<object> PromoteAsync(PromotionWorkflow workflow, JobRequest request, CancellationToken cancellationToken)
+    private static async Task<PromotionDocument> PromoteAsync(PromotionWorkflow workflow, JobRequest request, CancellationToken cancellationToken)
     {
         var result = await workflow.PromoteAsync(request.Pipeline, Require(request.Digest), request.Stage, request.DryRun, cancellationToken).ConfigureAwait(false);
         if (!request.Attest || result.DryRun)
@@ -32,9 +33,7 @@ public sealed partial class JobRunner(IJobStore store, WorkflowGraph workflows, 
         }
 
         var statement = await workflow.AttestAsync(result.Pipeline, result.PromotionId, cancellationToken).ConfigureAwait(false);
-        var document = System.Text.Json.Nodes.JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Promotion(result), indented: false))!;
-        document["statement"] = statement.ToString();
-        return document;
+        return ResultDocuments.Promotion(result) with { Statement = statement.ToString() };
     }
 
     /// <summary>What is true after a job of <paramref name="kind"/> was cancelled, said for that kind.</summary>
@@ -58,21 +57,29 @@ public sealed partial class JobRunner(IJobStore store, WorkflowGraph workflows, 
         try
         {
             reporter.Step($"{request.Kind.ToString().ToLowerInvariant()} {request.Pipeline} (job {job.Id}, attempt {job.Attempt}, by {job.RequestedBy})");
-            object document = request.Kind switch
+            var json = request.Kind switch
             {
-                JobKind.Build => ResultDocuments.Build(await scoped.Builds.BuildAsync(request.Pipeline, buildMissingBase: true, request.NoCache, cancellationToken).ConfigureAwait(false)),
-                JobKind.Validate => ResultDocuments.Validation(await ValidateAsync(scoped.Validations, context.Workspace, request, cancellationToken).ConfigureAwait(false)),
-                JobKind.Promote => await PromoteAsync(scoped.Promotions, request, cancellationToken).ConfigureAwait(false),
-                JobKind.Run => ResultDocuments.Run(await scoped.Runs.RunAsync(request.Pipeline, request.NoCache, cancellationToken).ConfigureAwait(false)),
+                JobKind.Build => ResultDocuments.Serialize(
+                    ResultDocuments.Build(await scoped.Builds.BuildAsync(request.Pipeline, buildMissingBase: true, request.NoCache, cancellationToken).ConfigureAwait(false)),
+                    ResultJsonContext.Default.BuildDocument),
+                JobKind.Validate => ResultDocuments.Serialize(
+                    ResultDocuments.Validation(await ValidateAsync(scoped.Validations, context.Workspace, request, cancellationToken).ConfigureAwait(false)),
+                    ResultJsonContext.Default.ValidationDocument),
+                JobKind.Promote => ResultDocuments.Serialize(
+                    await PromoteAsync(scoped.Promotions, request, cancellationToken).ConfigureAwait(false),
+                    ResultJsonContext.Default.PromotionDocument),
+                JobKind.Run => ResultDocuments.Serialize(
+                    ResultDocuments.Run(await scoped.Runs.RunAsync(request.Pipeline, request.NoCache, cancellationToken).ConfigureAwait(false)),
+                    ResultJsonContext.Default.RunDocument),
                 _ => throw new InputException($"unknown job kind {request.Kind}"),
             };
             reporter.Step("done");
-            return new JobOutcome(JobState.Succeeded, ExitCodes.Success, null, ResultDocuments.Serialize(document));
+            return new JobOutcome(JobState.Succeeded, ExitCodes.Success, null, json);
         }
         catch (ValidationFailedException failed)
         {
             reporter.Step($"failed: {failed.Message}");
-            return new JobOutcome(JobState.Failed, failed.ExitCode, failed.Message, ResultDocuments.Serialize(ResultDocuments.Validation(failed.Result)));
+            return new JobOutcome(JobState.Failed, failed.ExitCode, failed.Message, ResultDocuments.Serialize(ResultDocuments.Validation(failed.Result), ResultJsonContext.Default.ValidationDocument));
         }
         catch (OrchestratorException failed)
         {

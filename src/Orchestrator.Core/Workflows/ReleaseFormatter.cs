@@ -47,7 +47,7 @@ public static class ReleaseFormatter
     /// <summary>Renders <paramref name="release"/>; every output ends with a newline.</summary>
     public static string Format(Release release, ReleaseFormat format) => format switch
     {
-        ReleaseFormat.Json => ResultDocuments.Serialize(ResultDocuments.Release(release), indented: true) + "\n",
+        ReleaseFormat.Json => ResultDocuments.Serialize(ResultDocuments.Release(release), Jobs.Documents.ResultJsonContext.Default.ReleaseDocument, indented: true) + "\n",
         ReleaseFormat.Yaml => Yaml(release),
         ReleaseFormat.Kustomize => Kustomize(release),
         ReleaseFormat.Env => Env(release),

@@ -1,5 +1,7 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Workflows;
 using Orchestrator.Daemon.Hosting;
 
@@ -11,7 +13,8 @@ internal sealed class WorkflowReleaseQueries(WorkflowSet workflows, Core.Ports.I
     private ReleaseWorkflow Workflow => workflows.Releases;
 
     public async Task<JsonNode?> GetStatusAsync(string? pipeline, CancellationToken cancellationToken = default) =>
-        JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Status(await Workflow.GetStatusAsync(pipeline, askRegistries: false, cancellationToken).ConfigureAwait(false))));
+        JsonSerializer.SerializeToNode(
+            ResultDocuments.Status(await Workflow.GetStatusAsync(pipeline, askRegistries: false, cancellationToken).ConfigureAwait(false)), ResultJsonContext.Default.StatusDocument);
 
     public async Task<JsonNode?> GetServedStatusAsync(string? pipeline, CancellationToken cancellationToken = default)
     {
@@ -27,11 +30,12 @@ internal sealed class WorkflowReleaseQueries(WorkflowSet workflows, Core.Ports.I
             sizes = [];
         }
 
-        return JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Status(statuses, sizes)));
+        return JsonSerializer.SerializeToNode(ResultDocuments.Status(statuses, sizes), ResultJsonContext.Default.StatusDocument);
     }
 
     public async Task<JsonNode?> GetHistoryAsync(string pipeline, int limit, CancellationToken cancellationToken = default) =>
-        JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.History(pipeline, await Workflow.GetHistoryAsync(pipeline, limit, cancellationToken).ConfigureAwait(false))));
+        JsonSerializer.SerializeToNode(
+            ResultDocuments.History(pipeline, await Workflow.GetHistoryAsync(pipeline, limit, cancellationToken).ConfigureAwait(false)), ResultJsonContext.Default.HistoryDocument);
 
     public async Task<(string Content, string ContentType)> GetReleaseAsync(string pipeline, string stage, string format, CancellationToken cancellationToken = default)
     {

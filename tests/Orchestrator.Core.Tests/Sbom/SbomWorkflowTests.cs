@@ -49,7 +49,7 @@ public sealed class SbomWorkflowTests : IDisposable
         Assert.Equal($"{WorkflowHarness.PipelineRepository}@{result.Digest}", sbom.RootElement.GetProperty("name").GetString());
         Assert.Equal("2024-09-01T00:00:00Z", sbom.RootElement.GetProperty("creationInfo").GetProperty("created").GetString());
         Assert.Contains(_harness.Reporter.Steps, s => s.StartsWith("attaching SBOM (2 packages)", StringComparison.Ordinal));
-        Assert.Equal(result.SbomDigest!.ToString(), JsonSerializer.SerializeToElement(ResultDocuments.Build(result)).GetProperty("sbom").GetString());
+        Assert.Equal(result.SbomDigest!.ToString(), JsonSerializer.SerializeToElement(ResultDocuments.Build(result), Orchestrator.Core.Jobs.Documents.ResultJsonContext.Default.BuildDocument).GetProperty("sbom").GetString());
     }
 
     [Fact]

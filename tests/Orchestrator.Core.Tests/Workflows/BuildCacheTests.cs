@@ -55,7 +55,7 @@ public sealed class BuildCacheTests : IDisposable
     }
 
     private static System.Text.Json.JsonElement Document(BuildResult result) =>
-        System.Text.Json.JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Build(result))).RootElement;
+        System.Text.Json.JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Build(result), Orchestrator.Core.Jobs.Documents.ResultJsonContext.Default.BuildDocument)).RootElement;
 
     private static List<string> Keys(System.Text.Json.JsonElement element) =>
         [.. element.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal)];
@@ -201,7 +201,7 @@ public sealed class BuildCacheTests : IDisposable
         var hit = await Build();
 
         // When serialized as a result document
-        var json = ResultDocuments.Serialize(ResultDocuments.Build(hit));
+        var json = ResultDocuments.Serialize(ResultDocuments.Build(hit), Orchestrator.Core.Jobs.Documents.ResultJsonContext.Default.BuildDocument);
 
         // Then it says so, with the key
         Assert.Contains("\"cacheHit\":true", json, StringComparison.Ordinal);
