@@ -235,15 +235,7 @@ internal sealed class PipelineWatcher(
         if (pipeline.Python is { } python)
         {
             // python: requirements, project and wheelhouse files are inputs too (their bytes, as the build sees them).
-            using var buffer = new MemoryStream();
-            using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
-            {
-                json.WriteStartObject();
-                Core.Workflows.PythonBuildContext.WriteInputs(json, python);
-                json.WriteEndObject();
-            }
-
-            files.AppendData(buffer.ToArray());
+            files.AppendData(Core.Workflows.PythonBuildContext.CanonicalInputs(python));
         }
 
         var (baseDigest, baseKnown) = await BaseDigestAsync(current, pipeline.Base, cancellationToken).ConfigureAwait(false);
