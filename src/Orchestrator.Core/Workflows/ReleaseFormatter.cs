@@ -110,7 +110,7 @@ public static class ReleaseFormatter
         yaml.Append(key).Append(": ").Append(value is null ? "null" : Quote(value)).Append('\n');
 
     // A JSON string is a valid YAML double-quoted scalar, escaping included.
-    private static string Quote(string value) => JsonSerializer.Serialize(value);
+    private static string Quote(string value) => JsonText.Quote(value);
 
     private static string? Time(DateTimeOffset? value) => value?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 }
