@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Workflows;
 using Orchestrator.Daemon.Hosting;
 
@@ -24,15 +25,13 @@ internal static class HealthEndpoints
         var registryResults = await Task.WhenAll(registries).ConfigureAwait(false);
 
         var healthy = engineResult.Error is null && registryResults.All(r => r.Error is null);
-        var body = new
-        {
-            status = healthy ? "ok" : "unhealthy",
-            engine = engineResult.Error is null
-                ? (object)new { status = "ok", version = engineResult.Version!.Version, apiVersion = engineResult.Version.ApiVersion, os = engineResult.Version.Os, architecture = engineResult.Version.Architecture }
-                : new { status = "error", error = engineResult.Error },
-            registries = registryResults.ToDictionary(r => r.Name, r => r.Error is null ? "ok" : $"error: {r.Error}"),
-        };
-        return ApiJson.Ok(body, healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        var body = new HealthDocument(
+            healthy ? "ok" : "unhealthy",
+            engineResult.Error is null
+                ? new EngineHealthDocument("ok", engineResult.Version!.Version, engineResult.Version.ApiVersion, engineResult.Version.Os, engineResult.Version.Architecture, null)
+                : new EngineHealthDocument("error", null, null, null, null, engineResult.Error),
+            registryResults.ToDictionary(r => r.Name, r => r.Error is null ? "ok" : $"error: {r.Error}"));
+        return ApiJson.Ok(body, ApiJson.Type<HealthDocument>(), healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
     private static async Task<(Core.Ports.EngineVersion? Version, string? Error)> CheckEngineAsync(WorkflowGraph services, string endpoint, TimeSpan timeout, CancellationToken cancellationToken)

@@ -33,6 +33,9 @@ namespace Orchestrator.Core.Jobs.Documents;
 [JsonSerializable(typeof(JobSubmissionDocument))]
 [JsonSerializable(typeof(JobListDocument))]
 [JsonSerializable(typeof(PipelineEntriesDocument))]
+[JsonSerializable(typeof(ApiErrorDocument))]
+[JsonSerializable(typeof(HealthDocument))]
+[JsonSerializable(typeof(JobLogPageDocument))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(JsonNode))]
 public sealed partial class ResultJsonContext : JsonSerializerContext;
