@@ -3,10 +3,10 @@ using Orchestrator.Core.Definitions;
 namespace Orchestrator.Core.Ports;
 
 /// <summary>
-/// The definitions a workflow reads, asked for each time rather than captured: the daemon reloads its
-/// workspace when files change, and a long-lived workflow (status queries, the watcher's lock check)
-/// must see the reload. A job or a CLI call gets a <see cref="FixedWorkspace"/> so one run never mixes
-/// two loads.
+/// The definitions a workflow reads, asked for each time rather than captured when it was wired. The daemon
+/// reloads its workspace when files change; each scope it opens (a job, a status query, a watch tick) hands
+/// its workflows a <see cref="FixedWorkspace"/> over the load current at that moment, so they see the reload
+/// and one run never mixes two loads. A longer-lived scope may give an accessor that follows the reloads.
 /// </summary>
 public interface IWorkspaceAccessor
 {

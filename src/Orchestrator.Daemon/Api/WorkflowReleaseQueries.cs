@@ -2,15 +2,19 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Jobs.Documents;
+using Orchestrator.Core.Ports;
 using Orchestrator.Core.Workflows;
 using Orchestrator.Daemon.Hosting;
 
 namespace Orchestrator.Daemon.Api;
 
-/// <summary>The read side over <see cref="ReleaseWorkflow"/> (the state store), on the current definitions.</summary>
-internal sealed class WorkflowReleaseQueries(WorkflowSet workflows, Core.Ports.IRegistryClientFactory registries, WorkspaceHolder workspace) : IReleaseQueries
+/// <summary>
+/// The read side over <see cref="ReleaseWorkflow"/> (the state store). Each query runs in its own scope on the
+/// definitions the holder has reloaded last, fixed for the query, so a reload never lands halfway through one.
+/// </summary>
+internal sealed class WorkflowReleaseQueries(WorkflowGraph graph, WorkspaceHolder workspace) : IReleaseQueries
 {
-    private ReleaseWorkflow Workflow => workflows.Releases;
+    private ReleaseWorkflow Workflow => ReleasesOn(workspace.Current);
 
     public async Task<JsonNode?> GetStatusAsync(string? pipeline, CancellationToken cancellationToken = default) =>
         JsonSerializer.SerializeToNode(
@@ -18,11 +22,12 @@ internal sealed class WorkflowReleaseQueries(WorkflowSet workflows, Core.Ports.I
 
     public async Task<JsonNode?> GetServedStatusAsync(string? pipeline, CancellationToken cancellationToken = default)
     {
-        var statuses = await Workflow.GetStatusAsync(pipeline, askRegistries: true, cancellationToken).ConfigureAwait(false);
+        var current = workspace.Current;
+        var statuses = await ReleasesOn(current).GetStatusAsync(pipeline, askRegistries: true, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<(string Base, string Variant, long? Bytes)> sizes;
         try
         {
-            sizes = await ImageSizes.BaseVariantSizesAsync(workspace.Current, registries, cancellationToken).ConfigureAwait(false);
+            sizes = await ImageSizes.BaseVariantSizesAsync(current, graph.Registries, cancellationToken).ConfigureAwait(false);
         }
         catch (Core.Errors.OrchestratorException)
         {
@@ -43,4 +48,7 @@ internal sealed class WorkflowReleaseQueries(WorkflowSet workflows, Core.Ports.I
         var release = await Workflow.GetReleaseAsync(pipeline, stage, cancellationToken).ConfigureAwait(false);
         return (ReleaseFormatter.Format(release, parsed), ReleaseFormatter.ContentType(parsed));
     }
+
+    private ReleaseWorkflow ReleasesOn(Core.Definitions.Workspace current) =>
+        graph.Create(new WorkflowScope(new FixedWorkspace(current), NullJobReporter.Instance, new EnvironmentActorProvider())).Releases;
 }

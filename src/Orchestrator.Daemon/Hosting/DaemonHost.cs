@@ -52,10 +52,7 @@ public static class DaemonHost
         builder.Services.AddSingleton<PipelineStatusCache>();
         builder.Services.AddSingleton(provider => new TokenAuthenticator(
             options.Workspace.Config.Daemon.Tokens, options.GetEnvironmentVariable, options.LoggerFactory.CreateLogger<TokenAuthenticator>()));
-        // The daemon's own workflows (status, history, releases, the watcher's lock check) read the reloaded definitions.
-        var workflows = options.Services.Create(new WorkflowScope(holder, NullJobReporter.Instance, new EnvironmentActorProvider()));
-        builder.Services.AddSingleton(workflows);
-        builder.Services.AddSingleton(options.Releases ?? new WorkflowReleaseQueries(workflows, options.Services.Registries, holder));
+        builder.Services.AddSingleton(options.Releases ?? new WorkflowReleaseQueries(options.Services, holder));
         builder.Services.AddSingleton<JobWorker>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<JobWorker>());
         builder.Services.AddSingleton<PipelineWatcher>();

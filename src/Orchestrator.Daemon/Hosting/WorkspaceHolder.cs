@@ -10,7 +10,7 @@ namespace Orchestrator.Daemon.Hosting;
 /// definitions, the hashes of every pipeline's definition and lock file taken just before the load, so a
 /// file edited during the load reads as "not what I hold" and is loaded again rather than trusted.
 /// </summary>
-internal sealed class WorkspaceHolder : Core.Ports.IWorkspaceAccessor
+internal sealed class WorkspaceHolder
 {
     private readonly SemaphoreSlim _reloading = new(1, 1);
     private readonly Func<CancellationToken, Task<Workspace>>? _reload;

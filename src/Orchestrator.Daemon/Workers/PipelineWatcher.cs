@@ -7,6 +7,7 @@ using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Locks;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
+using Orchestrator.Core.Workflows;
 using Orchestrator.Daemon.Hosting;
 
 namespace Orchestrator.Daemon.Workers;
@@ -25,7 +26,6 @@ internal sealed class PipelineWatcher(
     WorkspaceHolder workspace,
     StaleTracker stale,
     JobSignal signal,
-    Core.Workflows.WorkflowSet workflows,
     ILogger<PipelineWatcher> logger) : BackgroundService
 {
     private readonly Dictionary<string, Fingerprint> _known = new(StringComparer.Ordinal);
@@ -83,9 +83,12 @@ internal sealed class PipelineWatcher(
         try
         {
             var current = await ReloadAsync(cancellationToken).ConfigureAwait(false);
+
+            // The tick's own scope: every lock is checked on the definitions this tick loaded, even if a request reloads them meanwhile.
+            var locks = options.Services.Create(new WorkflowScope(new FixedWorkspace(current), NullJobReporter.Instance, new EnvironmentActorProvider())).Locks;
             foreach (var pipeline in current.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal))
             {
-                await CheckLockAsync(current, pipeline, cancellationToken).ConfigureAwait(false);
+                await CheckLockAsync(locks, pipeline, cancellationToken).ConfigureAwait(false);
                 Fingerprint fingerprint;
                 try
                 {
@@ -135,12 +138,12 @@ internal sealed class PipelineWatcher(
     // The same call 'lock --check' makes, on the definitions as they are now: one rule, one answer. A registry that
     // does not answer leaves the last answer in place; any other refusal (the base not built) is the stale reason,
     // as 'lock --check' would print it.
-    private async Task CheckLockAsync(Workspace current, PipelineDefinition pipeline, CancellationToken cancellationToken)
+    private async Task CheckLockAsync(LockWorkflow locks, PipelineDefinition pipeline, CancellationToken cancellationToken)
     {
         string? staleMessage;
         try
         {
-            var status = await workflows.Locks.CheckAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
+            var status = await locks.CheckAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
             staleMessage = status.IsFresh ? null : status.Message;
         }
         catch (UnavailableException exception)
