@@ -11,23 +11,44 @@ using Orchestrator.State;
 namespace Orchestrator.Composition;
 
 /// <summary>
-/// The composition root shared by the CLI and the daemon: loads the definitions and wires the real
-/// engine, registries, state store, job store and debootstrap builder behind the workflows' ports.
-/// Disposing releases connections and closes the stores.
+/// The composition root shared by the CLI and the daemon: loads the definitions, makes the real engine,
+/// registries, state store, job store and debootstrap builder, and wires the workflows over them once
+/// (<see cref="WorkflowGraph"/>). Disposing releases connections and closes the stores.
 /// </summary>
 public sealed class ComposedServices : IAsyncDisposable
 {
     private readonly List<object> _owned;
 
-    private ComposedServices(OrchestratorServices services, IJobStore jobs, List<object> owned)
+    private ComposedServices(Workspace workspace, WorkflowGraph graph, IJobReporter reporter, ILoggerFactory loggerFactory, IJobStore jobs, List<object> owned)
     {
-        Services = services;
+        Workspace = workspace;
+        Graph = graph;
+        Reporter = reporter;
+        LoggerFactory = loggerFactory;
         Jobs = jobs;
         _owned = owned;
+
+        // One call of the CLI is one scope: the definitions as loaded, its reporter, the actor from the environment.
+        Workflows = graph.Create(new WorkflowScope(new FixedWorkspace(workspace), reporter, new EnvironmentActorProvider()));
     }
 
-    /// <summary>The services the workflows run on.</summary>
-    public OrchestratorServices Services { get; }
+    /// <summary>The definitions as loaded.</summary>
+    public Workspace Workspace { get; }
+
+    /// <summary>The settings of orchestrator.yaml.</summary>
+    public OrchestratorConfig Config => Workspace.Config;
+
+    /// <summary>The workflows wired over the real ports; the daemon makes a scope of it per job.</summary>
+    public WorkflowGraph Graph { get; }
+
+    /// <summary>The workflows of this composition's own scope: <see cref="Workspace"/>, <see cref="Reporter"/>, the environment's actor.</summary>
+    public WorkflowSet Workflows { get; }
+
+    /// <summary>Where this scope's steps go.</summary>
+    public IJobReporter Reporter { get; }
+
+    /// <summary>Where logs go.</summary>
+    public ILoggerFactory LoggerFactory { get; }
 
     /// <summary>The persisted job queue, in the same database as the state store.</summary>
     public IJobStore Jobs { get; }
@@ -82,9 +103,8 @@ public sealed class ComposedServices : IAsyncDisposable
         var copier = new ImageCopier(registries, loggerFactory.CreateLogger<ImageCopier>(), mountHints: mountHints);
         var rootfs = new DebootstrapRootfsBuilder(loggerFactory.CreateLogger<DebootstrapRootfsBuilder>(), time);
 
-        var services = new OrchestratorServices(
-            workspace, engine, registries, copier, state, rootfs, reporter, time, new EnvironmentActorProvider(), loggerFactory);
-        return new ComposedServices(services, jobs, [mountHints, jobs, state, engine, registries]);
+        var graph = new WorkflowGraph(engine, registries, copier, state, rootfs, time, loggerFactory);
+        return new ComposedServices(workspace, graph, reporter, loggerFactory, jobs, [mountHints, jobs, state, engine, registries]);
     }
 
     public async ValueTask DisposeAsync()

@@ -25,7 +25,7 @@ internal sealed class CliServices : IAsyncDisposable
         _loggerFactory = loggerFactory;
     }
 
-    public OrchestratorServices Services => _composed.Services;
+    public ComposedServices Services => _composed;
 
     /// <summary>Finds the config: --config, then $ORCHESTRATOR_CONFIG, then orchestrator.yaml here or in the nearest parent.</summary>
     public static string ResolveConfigPath(FileInfo? option) => ComposedServices.ResolveConfigPath(option?.FullName);

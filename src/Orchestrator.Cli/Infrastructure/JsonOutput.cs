@@ -1,31 +1,27 @@
+using System.Text.Json.Serialization.Metadata;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
-using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Cli.Infrastructure;
 
-/// <summary>The --json shapes: camelCase, digests and references as strings, stable across releases.</summary>
+/// <summary>
+/// The --json output: the result documents of <see cref="ResultDocuments"/>, indented, through the one
+/// source-generated <see cref="ResultJsonContext"/> (camelCase, digests and references as strings, stable across releases).
+/// </summary>
 internal static class JsonOutput
 {
-    public static void Write(TextWriter writer, object value) => writer.WriteLine(ResultDocuments.Serialize(value, indented: true));
+    private static ResultJsonContext Context => ResultJsonContext.Default;
 
-    public static object Error(string message, int exitCode, IReadOnlyList<DefinitionError>? errors) => new
-    {
-        error = new
-        {
-            message,
-            exitCode,
-            definitions = errors?.Select(e => new { file = e.File, line = e.Line, column = e.Column, message = e.Message, fix = e.Fix }),
-        },
-    };
+    public static void Write<T>(TextWriter writer, T value, JsonTypeInfo<T> typeInfo) =>
+        writer.WriteLine(ResultDocuments.Serialize(value, typeInfo, indented: true));
 
-    public static object BaseBuild(BaseBuildResult result) => ResultDocuments.BaseBuild(result);
+    public static void Write(TextWriter writer, System.Text.Json.JsonElement value) => Write(writer, value, Context.JsonElement);
 
-    public static object Build(BuildResult result) => ResultDocuments.Build(result);
+    public static void Write(TextWriter writer, ErrorDocument value) => Write(writer, value, Context.ErrorDocument);
 
-    public static object Validation(ValidationResult result) => ResultDocuments.Validation(result);
+    public static void Write(TextWriter writer, ValidationDocument value) => Write(writer, value, Context.ValidationDocument);
 
-    public static object Promotion(PromotionResult result) => ResultDocuments.Promotion(result);
-
-    public static object Run(RunResult result) => ResultDocuments.Run(result);
+    public static ErrorDocument Error(string message, int exitCode, IReadOnlyList<DefinitionError>? errors) =>
+        new(new ErrorDetailDocument(message, exitCode, errors?.Select(e => new DefinitionErrorDocument(e.File, e.Line, e.Column, e.Message, e.Fix)).ToList()));
 }

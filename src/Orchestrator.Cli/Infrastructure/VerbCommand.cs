@@ -1,8 +1,11 @@
 using System.CommandLine;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Cli.Remote;
+using Orchestrator.Composition;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
 using Orchestrator.Definitions;
 
@@ -37,7 +40,7 @@ internal abstract class VerbCommand : Command
     protected virtual Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
-    protected abstract Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken);
+    protected abstract Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken);
 
     /// <summary>Definition-only verbs override this instead of <see cref="ExecuteAsync"/>.</summary>
     protected virtual Task<int> ExecuteWithoutServicesAsync(ParseResult parseResult, CancellationToken cancellationToken) =>
@@ -87,7 +90,7 @@ internal abstract class VerbCommand : Command
         {
             if (json)
             {
-                JsonOutput.Write(Console.Out, JsonOutput.Validation(failed.Result));
+                JsonOutput.Write(Console.Out, ResultDocuments.Validation(failed.Result));
             }
 
             Console.Error.WriteLine($"orchestrator: {failed.Message}");
@@ -164,11 +167,11 @@ internal abstract class VerbCommand : Command
     }
 
     /// <summary>Writes the result: JSON when asked, otherwise the human line(s).</summary>
-    protected void WriteResult(ParseResult parseResult, object jsonResult, params string[] humanLines)
+    protected void WriteResult<T>(ParseResult parseResult, T jsonResult, JsonTypeInfo<T> jsonType, params string[] humanLines)
     {
         if (parseResult.GetValue(CliOptions.Json))
         {
-            JsonOutput.Write(Console.Out, jsonResult);
+            JsonOutput.Write(Console.Out, jsonResult, jsonType);
             return;
         }
 

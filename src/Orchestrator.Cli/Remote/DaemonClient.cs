@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 
@@ -49,18 +50,18 @@ internal sealed class DaemonClient : IDisposable
     /// <param name="cancellationToken">Stops waiting for the answer (the job may still have been stored).</param>
     public async Task<RemoteJob> SubmitJobAsync(JobRequest request, string roles, CancellationToken cancellationToken = default)
     {
-        var body = ResultDocuments.Serialize(new
-        {
-            kind = request.Kind.ToString().ToLowerInvariant(),
-            pipeline = request.Pipeline,
-            digest = request.Digest?.ToString(),
-            stage = request.Stage,
-            dryRun = request.DryRun,
-            noCache = request.NoCache,
-            attest = request.Attest,
-            definitionSha256 = request.Definition?.Definition.ToString(),
-            lockSha256 = request.Definition?.Lock?.ToString(),
-        });
+        var body = ResultDocuments.Serialize(
+            new JobSubmissionDocument(
+                request.Kind.ToString().ToLowerInvariant(),
+                request.Pipeline,
+                request.Digest?.ToString(),
+                request.Stage,
+                request.DryRun,
+                request.NoCache,
+                request.Attest,
+                request.Definition?.Definition.ToString(),
+                request.Definition?.Lock?.ToString()),
+            ResultJsonContext.Default.JobSubmissionDocument);
         using var message = new HttpRequestMessage(HttpMethod.Post, "api/jobs") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         using var json = await SendJsonAsync(message, roles, cancellationToken).ConfigureAwait(false);
         return RemoteJob.Parse(json.RootElement);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 
@@ -23,7 +24,7 @@ internal sealed class JobFollower(DaemonClient client, CliConsole console, bool 
         {
             if (json)
             {
-                JsonOutput.Write(console.Out, new { id = job.Id, state = job.State.ToString().ToLowerInvariant(), server = client.Server.ToString() });
+                JsonOutput.Write(console.Out, new SubmittedJobDocument(job.Id, job.State.ToString().ToLowerInvariant(), client.Server.ToString()), ResultJsonContext.Default.SubmittedJobDocument);
             }
             else
             {
@@ -98,7 +99,7 @@ internal sealed class JobFollower(DaemonClient client, CliConsole console, bool 
         {
             if (json)
             {
-                JsonOutput.Write(console.Out, (object?)job.Result ?? job.Raw);
+                JsonOutput.Write(console.Out, job.Result ?? job.Raw);
             }
             else if (job.Result is { } result)
             {
@@ -113,7 +114,15 @@ internal sealed class JobFollower(DaemonClient client, CliConsole console, bool 
         if (json)
         {
             // A failed validation still has its document (which tests failed); other failures have only the error.
-            JsonOutput.Write(console.Out, job.Result is { } document ? document : JsonOutput.Error(error, exitCode, null));
+            if (job.Result is { } document)
+            {
+                JsonOutput.Write(console.Out, document);
+            }
+            else
+            {
+                JsonOutput.Write(console.Out, JsonOutput.Error(error, exitCode, null));
+            }
+
         }
 
         return exitCode;

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Cli.Verbs;
 
@@ -25,10 +28,10 @@ internal sealed class BaseBuildCommand : VerbCommand
         Arguments.Add(_base);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
-        var result = await new BaseImageWorkflow(services).BuildAsync(parseResult.GetRequiredValue(_base), cancellationToken).ConfigureAwait(false);
-        WriteResult(parseResult, JsonOutput.BaseBuild(result), result.TaggedReference);
+        var result = await services.Workflows.Bases.BuildAsync(parseResult.GetRequiredValue(_base), cancellationToken).ConfigureAwait(false);
+        WriteResult(parseResult, ResultDocuments.BaseBuild(result), ResultJsonContext.Default.BaseBuildDocument, result.TaggedReference);
         return 0;
     }
 }

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Cli.Verbs;
 
@@ -55,7 +57,7 @@ internal sealed class BuildCommand : JobVerbCommand
         return new(JobKind.Build, RequirePipeline(parseResult), NoCache: parseResult.GetValue(_noCache));
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         RequireWaitingInProcess(parseResult);
         var noCache = parseResult.GetValue(_noCache);
@@ -69,34 +71,24 @@ internal sealed class BuildCommand : JobVerbCommand
             throw new InputException("--rebuild-bases goes with --all; to rebuild one base, use 'orchestrator base build NAME/VARIANT'");
         }
 
-        var result = await new PipelineBuildWorkflow(services)
+        var result = await services.Workflows.Builds
             .BuildAsync(RequirePipeline(parseResult), buildMissingBase: false, noCache, cancellationToken).ConfigureAwait(false);
-        WriteResult(parseResult, JsonOutput.Build(result), result.Reference.ToString());
+        WriteResult(parseResult, ResultDocuments.Build(result), ResultJsonContext.Default.BuildDocument, result.Reference.ToString());
         return 0;
     }
 
-    private async Task<int> BuildAllAsync(ParseResult parseResult, OrchestratorServices services, bool noCache, CancellationToken cancellationToken)
+    private async Task<int> BuildAllAsync(ParseResult parseResult, ComposedServices services, bool noCache, CancellationToken cancellationToken)
     {
-        var result = await new BuildAllWorkflow(services)
+        var result = await services.Workflows.BuildAll
             .BuildAllAsync(parseResult.GetValue(_rebuildBases), noCache, BuildAllWorkflow.DefaultParallelism, onResult: null, cancellationToken).ConfigureAwait(false);
         var entries = result.Bases.Concat(result.Pipelines).ToList();
-        var json = new
-        {
-            succeeded = result.Succeeded,
-            results = entries.Select(e => new
-            {
-                subject = e.Subject,
-                kind = e.Kind,
-                outcome = OutcomeText(e.Outcome),
-                reference = e.Reference?.ToString(),
-                digest = e.Reference?.Digest?.ToString(),
-                error = e.Error,
-            }),
-        };
+        var json = new BuildAllDocument(
+            result.Succeeded,
+            [.. entries.Select(e => new BuildAllEntryDocument(e.Subject, e.Kind, OutcomeText(e.Outcome), e.Reference?.ToString(), e.Reference?.Digest?.ToString(), e.Error))]);
 
         // One line per base and pipeline, bases first: "KIND SUBJECT OUTCOME REFERENCE-or-ERROR".
         var lines = entries.Select(e => $"{e.Kind} {e.Subject} {OutcomeText(e.Outcome)} {e.Reference?.ToString() ?? e.Error}").ToArray();
-        WriteResult(parseResult, json, lines);
+        WriteResult(parseResult, json, ResultJsonContext.Default.BuildAllDocument, lines);
         if (result.Succeeded)
         {
             return 0;

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Jobs.Documents;
+using Orchestrator.Composition;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
@@ -14,20 +16,18 @@ internal sealed class CheckCommand : VerbCommand
 
     protected override bool NeedsServices => false;
 
-    protected override Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken) =>
+    protected override Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
     protected override async Task<int> ExecuteWithoutServicesAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var workspace = await CliServices.LoadWorkspaceAsync(parseResult.GetValue(CliOptions.Config), cancellationToken).ConfigureAwait(false);
-        var json = new
-        {
-            config = workspace.Config.SourceFile,
-            stages = workspace.Config.Stages.Select(s => new { name = s.Name, registry = s.Registry.Host }),
-            bases = workspace.Bases.Values.OrderBy(b => b.Name, StringComparer.Ordinal).Select(b => new { name = b.Name, repository = b.Repository, variants = b.Variants.Keys }),
-            pipelines = workspace.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => new { name = p.Name, version = p.Version, @base = p.Base.ToString(), repository = p.Repository, tags = p.Tags }),
-        };
-        WriteResult(parseResult, json,
+        var json = new CheckDocument(
+            workspace.Config.SourceFile,
+            [.. workspace.Config.Stages.Select(s => new CheckStageDocument(s.Name, s.Registry.Host))],
+            [.. workspace.Bases.Values.OrderBy(b => b.Name, StringComparer.Ordinal).Select(b => new CheckBaseDocument(b.Name, b.Repository, [.. b.Variants.Keys]))],
+            [.. workspace.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => new CheckPipelineDocument(p.Name, p.Version, p.Base.ToString(), p.Repository, p.Tags))]);
+        WriteResult(parseResult, json, ResultJsonContext.Default.CheckDocument,
             $"ok: {workspace.Bases.Count} base image(s), {workspace.Pipelines.Count} pipeline(s), stages {string.Join(" -> ", workspace.Config.Stages.Select(s => s.Name))}");
         return 0;
     }

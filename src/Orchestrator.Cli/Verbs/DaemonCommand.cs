@@ -38,7 +38,7 @@ internal sealed class DaemonCommand : Command
             var logDirectory = Path.Combine(Path.GetDirectoryName(workspace.Config.StatePath)!, "logs");
             using var loggerFactory = DaemonLogging.CreateLoggerFactory(logDirectory, parseResult.GetValue(CliOptions.Verbose));
             await using var composed = await ComposedServices.CreateAsync(workspace, NullJobReporter.Instance, loggerFactory, TimeProvider.System, cancellationToken).ConfigureAwait(false);
-            var options = new DaemonOptions(workspace, composed.Services, composed.Jobs, loggerFactory, parseResult.GetValue(Urls))
+            var options = new DaemonOptions(workspace, composed.Graph, composed.Jobs, loggerFactory, parseResult.GetValue(Urls))
             {
                 // Each watch tick rereads the definitions, so edits are seen without a restart.
                 ReloadWorkspace = token => ComposedServices.LoadWorkspaceAsync(configPath, token),

@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Text.Json;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Cli.Remote;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
@@ -23,12 +25,13 @@ internal sealed class HistoryCommand : VerbCommand
 
     protected override RemoteMode Remote => RemoteMode.Optional;
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         var pipeline = parseResult.GetRequiredValue(_pipeline);
-        var history = await new ReleaseWorkflow(services).GetHistoryAsync(pipeline, Limit(parseResult), cancellationToken).ConfigureAwait(false);
-        using var document = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.History(services.Workspace.GetPipeline(pipeline).Name, history)));
-        return Write(parseResult, document.RootElement);
+        var history = await services.Workflows.Releases.GetHistoryAsync(pipeline, Limit(parseResult), cancellationToken).ConfigureAwait(false);
+        var document = JsonSerializer.SerializeToElement(
+            ResultDocuments.History(services.Workspace.GetPipeline(pipeline).Name, history), ResultJsonContext.Default.HistoryDocument);
+        return Write(parseResult, document);
     }
 
     protected override async Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken)

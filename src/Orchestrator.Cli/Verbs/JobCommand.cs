@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Cli.Remote;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
@@ -28,7 +29,7 @@ internal sealed class JobCommand : VerbCommand
 
     protected override RemoteMode Remote => RemoteMode.Required;
 
-    protected override Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken) =>
+    protected override Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
     protected override async Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken)

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Cli.Remote;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
@@ -28,7 +30,7 @@ internal sealed class JobsCommand : VerbCommand
 
     protected override RemoteMode Remote => RemoteMode.Required;
 
-    protected override Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken) =>
+    protected override Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
     protected override async Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken)
@@ -48,7 +50,7 @@ internal sealed class JobsCommand : VerbCommand
         var jobs = await daemon.ListJobsAsync(filter, cancellationToken).ConfigureAwait(false);
         if (parseResult.GetValue(CliOptions.Json))
         {
-            JsonOutput.Write(Console.Out, new { jobs = jobs.Select(j => j.Raw) });
+            JsonOutput.Write(Console.Out, new JobListDocument([.. jobs.Select(j => j.Raw)]), ResultJsonContext.Default.JobListDocument);
             return ExitCodes.Success;
         }
 

@@ -6,6 +6,8 @@ using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Locks;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Definitions;
 
 namespace Orchestrator.Cli.Verbs;
@@ -64,16 +66,16 @@ internal sealed class LockCommand : VerbCommand
 
         await using var composed = await ComposedServices.CreateAsync(
             workspace, new ConsoleJobReporter(Console.Error, parseResult.GetValue(CliOptions.Verbose)), NullLoggerFactory.Instance, Console.Environment.Time, cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(parseResult, composed.Services, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(parseResult, composed, cancellationToken).ConfigureAwait(false);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         var pipelines = Targets(parseResult, services.Workspace);
         var check = parseResult.GetValue(_check);
 
-        var workflow = new LockWorkflow(services);
-        var results = new List<object>();
+        var workflow = services.Workflows.Locks;
+        var results = new List<LockDocument>();
         var lines = new List<string>();
         var drift = false;
         foreach (var pipeline in pipelines)
@@ -84,7 +86,7 @@ internal sealed class LockCommand : VerbCommand
                 // build those the stage lacks, as 'run' does.
                 foreach (var used in pipeline.BasesUsed)
                 {
-                    await new BaseImageWorkflow(services).EnsureAsync(used.ToString(), cancellationToken).ConfigureAwait(false);
+                    await services.Workflows.Bases.EnsureAsync(used.ToString(), cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -92,14 +94,14 @@ internal sealed class LockCommand : VerbCommand
             if (check)
             {
                 drift |= !status.IsFresh;
-                results.Add(new { pipeline = pipeline.Name, state = status.State.ToString().ToLowerInvariant(), reasons = status.Reasons, message = status.Message });
+                results.Add(new LockDocument(pipeline.Name, status.State.ToString().ToLowerInvariant()) { Reasons = status.Reasons, Message = status.Message });
                 lines.Add(status.IsFresh ? $"{pipeline.Name}: fresh" : $"{pipeline.Name}: {status.Message}");
                 continue;
             }
 
             if (status.IsFresh && !parseResult.GetValue(_update))
             {
-                results.Add(new { pipeline = pipeline.Name, state = "fresh", written = false, lockFile = pipeline.LockFile });
+                results.Add(new LockDocument(pipeline.Name, "fresh") { Written = false, LockFile = pipeline.LockFile });
                 lines.Add($"{pipeline.Name}: the lock is fresh ({Relative(services, pipeline.LockFile)}); 'orchestrator lock --update {pipeline.Name}' resolves it again");
                 continue;
             }
@@ -107,19 +109,17 @@ internal sealed class LockCommand : VerbCommand
             var resolved = await workflow.ResolveAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
             var path = pipeline.LockFile;
             await LockFileWriter.WriteAsync(resolved, path, cancellationToken).ConfigureAwait(false);
-            results.Add(new
+            results.Add(new LockDocument(pipeline.Name, "written")
             {
-                pipeline = pipeline.Name,
-                state = "written",
-                written = true,
-                lockFile = path,
-                baseDigest = resolved.Base.Digest.ToString(),
-                packages = resolved.Packages.Select(p => new { name = p.Name, version = p.Version, architecture = p.Architecture, sha256 = p.Sha256, direct = p.Direct }),
+                Written = true,
+                LockFile = path,
+                BaseDigest = resolved.Base.Digest.ToString(),
+                Packages = [.. resolved.Packages.Select(p => new LockedPackageDocument(p.Name, p.Version, p.Architecture, p.Sha256, p.Direct))],
             });
             lines.Add($"{pipeline.Name}: locked {resolved.Packages.Count} package(s) ({resolved.Packages.Count(p => p.Direct)} direct) on {resolved.Base.Digest.ToShortString()} in {Relative(services, path)}");
         }
 
-        WriteResult(parseResult, new { locks = results }, [.. lines]);
+        WriteResult(parseResult, new LocksDocument(results), ResultJsonContext.Default.LocksDocument, [.. lines]);
         if (drift)
         {
             Console.Error.WriteLine("orchestrator: lock drift: run 'orchestrator lock PIPELINE' (or 'orchestrator lock --all') and commit the lock files");
@@ -141,6 +141,6 @@ internal sealed class LockCommand : VerbCommand
         };
     }
 
-    private static string Relative(OrchestratorServices services, string path) =>
+    private static string Relative(ComposedServices services, string path) =>
         Path.GetRelativePath(services.Config.RootDirectory, path).Replace('\\', '/');
 }

@@ -1,8 +1,11 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Locks;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Cli.Verbs;
 
@@ -17,23 +20,19 @@ internal sealed class OutdatedCommand : VerbCommand
     {
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
-        var reports = await new LockWorkflow(services).OutdatedAsync(cancellationToken).ConfigureAwait(false);
+        var reports = await services.Workflows.Locks.OutdatedAsync(cancellationToken).ConfigureAwait(false);
         if (parseResult.GetValue(CliOptions.Json))
         {
-            JsonOutput.Write(Console.Out, new
-            {
-                pipelines = reports.Select(r => new
-                {
-                    pipeline = r.Pipeline,
-                    @base = r.Base,
-                    lockedBaseDigest = r.LockedBaseDigest.ToString(),
-                    currentBaseDigest = r.CurrentBaseDigest.ToString(),
-                    baseOutdated = r.BaseOutdated,
-                    packages = r.Packages.Select(p => new { name = p.Name, locked = p.Locked, candidate = p.Candidate, security = p.Security, direct = p.Direct }),
-                }),
-            });
+            var document = new OutdatedDocument([.. reports.Select(r => new OutdatedPipelineDocument(
+                r.Pipeline,
+                r.Base,
+                r.LockedBaseDigest.ToString(),
+                r.CurrentBaseDigest.ToString(),
+                r.BaseOutdated,
+                [.. r.Packages.Select(p => new OutdatedPackageDocument(p.Name, p.Locked, p.Candidate, p.Security, p.Direct))]))]);
+            JsonOutput.Write(Console.Out, document, ResultJsonContext.Default.OutdatedDocument);
             return ExitCodes.Success;
         }
 

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
@@ -37,25 +39,24 @@ internal sealed class PromoteCommand : JobVerbCommand
         parseResult.GetValue(_dryRun),
         Attest: parseResult.GetValue(_attest));
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         RequireWaitingInProcess(parseResult);
         var digest = VerbArguments.ParseDigest(parseResult.GetRequiredValue(_digest)!);
-        var result = await new PromotionWorkflow(services).PromoteAsync(
+        var result = await services.Workflows.Promotions.PromoteAsync(
             parseResult.GetRequiredValue(_pipeline), digest, parseResult.GetValue(_to), parseResult.GetValue(_dryRun), cancellationToken).ConfigureAwait(false);
         var human = result.DryRun
             ? $"dry run: {result.Source} can be promoted to {result.Target} ({result.Plan.BlobsToCopy.Count} blob(s) to copy, {result.Plan.BlobsPresent.Count} present, tags {string.Join(", ", result.Plan.Tags.Select(t => t.Tag))})"
             : result.Target.ToString();
         if (!parseResult.GetValue(_attest) || result.DryRun)
         {
-            WriteResult(parseResult, JsonOutput.Promotion(result), human);
+            WriteResult(parseResult, ResultDocuments.Promotion(result), ResultJsonContext.Default.PromotionDocument, human);
             return 0;
         }
 
-        var statement = await new PromotionWorkflow(services).AttestAsync(result.Pipeline, result.PromotionId, cancellationToken).ConfigureAwait(false);
-        var document = JsonNode.Parse(ResultDocuments.Serialize(JsonOutput.Promotion(result), indented: false))!;
-        document["statement"] = statement.ToString();
-        WriteResult(parseResult, document, human, $"statement {statement}");
+        var statement = await services.Workflows.Promotions.AttestAsync(result.Pipeline, result.PromotionId, cancellationToken).ConfigureAwait(false);
+        var document = ResultDocuments.Promotion(result) with { Statement = statement.ToString() };
+        WriteResult(parseResult, document, ResultJsonContext.Default.PromotionDocument, human, $"statement {statement}");
         return 0;
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Cli.Remote;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Workflows;
@@ -28,11 +29,11 @@ internal sealed class ReleaseCommand : VerbCommand
 
     protected override RemoteMode Remote => RemoteMode.Optional;
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         var format = FormatOf(parseResult);
         var stage = parseResult.GetValue(_stage) ?? services.Config.Stages[^1].Name;
-        var release = await new ReleaseWorkflow(services).GetReleaseAsync(parseResult.GetRequiredValue(_pipeline), stage, cancellationToken).ConfigureAwait(false);
+        var release = await services.Workflows.Releases.GetReleaseAsync(parseResult.GetRequiredValue(_pipeline), stage, cancellationToken).ConfigureAwait(false);
         await Console.Out.WriteAsync(ReleaseFormatter.Format(release, format)).ConfigureAwait(false);
         return ExitCodes.Success;
     }

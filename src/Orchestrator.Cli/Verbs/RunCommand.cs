@@ -1,8 +1,10 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Cli.Verbs;
 
@@ -39,7 +41,7 @@ internal sealed class RunCommand : JobVerbCommand
         return new JobRequest(JobKind.Run, parseResult.GetValue(_pipeline) ?? throw new InputException("name the pipeline to run"), NoCache: parseResult.GetValue(_noCache));
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         RequireWaitingInProcess(parseResult);
         var name = parseResult.GetValue(_pipeline);
@@ -47,8 +49,8 @@ internal sealed class RunCommand : JobVerbCommand
 
         if (!all)
         {
-            var result = await new RunWorkflow(services).RunAsync(name!, parseResult.GetValue(_noCache), cancellationToken).ConfigureAwait(false);
-            WriteResult(parseResult, JsonOutput.Run(result), result.Final.ToString());
+            var result = await services.Workflows.Runs.RunAsync(name!, parseResult.GetValue(_noCache), cancellationToken).ConfigureAwait(false);
+            WriteResult(parseResult, ResultDocuments.Run(result), ResultJsonContext.Default.RunDocument, result.Final.ToString());
             return 0;
         }
 
@@ -61,7 +63,7 @@ internal sealed class RunCommand : JobVerbCommand
             services.Reporter.Step($"run {pipeline}");
             try
             {
-                results.Add(await new RunWorkflow(services).RunAsync(pipeline, parseResult.GetValue(_noCache), cancellationToken).ConfigureAwait(false));
+                results.Add(await services.Workflows.Runs.RunAsync(pipeline, parseResult.GetValue(_noCache), cancellationToken).ConfigureAwait(false));
             }
             catch (OrchestratorException error) when (error is not InputException)
             {
@@ -72,7 +74,8 @@ internal sealed class RunCommand : JobVerbCommand
 
         WriteResult(
             parseResult,
-            new { runs = results.Select(JsonOutput.Run), failed = failures.Select(f => new { pipeline = f.Pipeline, error = f.Error.Message }) },
+            new RunAllDocument([.. results.Select(ResultDocuments.Run)], [.. failures.Select(f => new RunFailureDocument(f.Pipeline, f.Error.Message))]),
+            ResultJsonContext.Default.RunAllDocument,
             results.Select(r => r.Final.ToString()).ToArray());
         if (failures.Count > 0)
         {

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Core.Jobs.Documents;
+using Orchestrator.Composition;
 using Orchestrator.Core.Workflows;
 using Orchestrator.State;
 
@@ -33,7 +35,7 @@ internal sealed class StateCheckCommand : VerbCommand
 
     protected override bool NeedsServices => false;
 
-    protected override Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken) =>
+    protected override Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
     protected override async Task<int> ExecuteWithoutServicesAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -45,7 +47,7 @@ internal sealed class StateCheckCommand : VerbCommand
                 .Concat(result.Problems.Select(p => "  " + p))
                 .Append($"restore a backup made with 'orchestrator state backup FILE' over it, or move it aside to start with an empty store")
                 .ToArray();
-        WriteResult(parseResult, new { path = result.Path, ok = result.Ok, schemaVersion = result.SchemaVersion, problems = result.Problems }, lines);
+        WriteResult(parseResult, new StateCheckDocument(result.Path, result.Ok, result.SchemaVersion, result.Problems), ResultJsonContext.Default.StateCheckDocument, lines);
         return result.Ok ? 0 : Core.Errors.ExitCodes.JobFailed;
     }
 }
@@ -69,7 +71,7 @@ internal sealed class StateBackupCommand : VerbCommand
 
     protected override bool NeedsServices => false;
 
-    protected override Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken) =>
+    protected override Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
     protected override async Task<int> ExecuteWithoutServicesAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -77,7 +79,7 @@ internal sealed class StateBackupCommand : VerbCommand
         var source = await StateCommand.StatePathAsync(parseResult, cancellationToken).ConfigureAwait(false);
         var target = parseResult.GetRequiredValue(_file).FullName;
         var bytes = await StateMaintenance.BackupAsync(source, target, parseResult.GetValue(_force), cancellationToken).ConfigureAwait(false);
-        WriteResult(parseResult, new { source = Path.GetFullPath(source), backup = target, bytes },
+        WriteResult(parseResult, new StateBackupDocument(Path.GetFullPath(source), target, bytes), ResultJsonContext.Default.StateBackupDocument,
             $"backed up {Path.GetFullPath(source)} to {target} ({bytes / 1024.0 / 1024.0:0.00} MiB); restore by copying it over the state file while no daemon runs");
         return 0;
     }

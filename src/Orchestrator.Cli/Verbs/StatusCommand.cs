@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Text.Json;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Cli.Remote;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Verbs;
@@ -24,14 +26,14 @@ internal sealed class StatusCommand : VerbCommand
 
     protected override RemoteMode Remote => RemoteMode.Optional;
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
-        var workflow = new ReleaseWorkflow(services);
+        var workflow = services.Workflows.Releases;
         var statuses = await workflow.GetStatusAsync(parseResult.GetValue(_pipeline), askRegistries: true, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<(string Base, string Variant, long? Bytes)> sizes;
         try
         {
-            sizes = await ImageSizes.BaseVariantSizesAsync(services, cancellationToken).ConfigureAwait(false);
+            sizes = await ImageSizes.BaseVariantSizesAsync(services.Workspace, services.Graph.Registries, cancellationToken).ConfigureAwait(false);
         }
         catch (OrchestratorException)
         {
@@ -39,8 +41,8 @@ internal sealed class StatusCommand : VerbCommand
             sizes = [];
         }
 
-        using var document = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Status(statuses, sizes)));
-        return Write(parseResult, document.RootElement, null, workflow.NotRecordedHint);
+        var document = JsonSerializer.SerializeToElement(ResultDocuments.Status(statuses, sizes), ResultJsonContext.Default.StatusDocument);
+        return Write(parseResult, document, null, workflow.NotRecordedHint);
     }
 
     protected override async Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken)
@@ -96,7 +98,15 @@ internal sealed class StatusCommand : VerbCommand
 
         if (parseResult.GetValue(CliOptions.Json))
         {
-            JsonOutput.Write(Console.Out, only is null ? status : new { pipelines });
+            if (only is null)
+            {
+                JsonOutput.Write(Console.Out, status);
+            }
+            else
+            {
+                JsonOutput.Write(Console.Out, new PipelineEntriesDocument(pipelines), ResultJsonContext.Default.PipelineEntriesDocument);
+            }
+
             return ExitCodes.Success;
         }
 

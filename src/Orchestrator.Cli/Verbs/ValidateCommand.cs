@@ -1,8 +1,10 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Cli.Verbs;
 
@@ -31,23 +33,23 @@ internal sealed class ValidateCommand : JobVerbCommand
     protected override JobRequest CreateRequest(ParseResult parseResult) =>
         new(JobKind.Validate, parseResult.GetRequiredValue(_pipeline), parseResult.GetValue(_digest) is { } digest ? VerbArguments.ParseDigest(digest) : null);
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
         RequireWaitingInProcess(parseResult);
         var pipeline = parseResult.GetRequiredValue(_pipeline);
         var digestText = parseResult.GetValue(_digest);
         var digest = digestText is not null
             ? VerbArguments.ParseDigest(digestText)
-            : (await services.State.GetLatestBuildAsync(services.Workspace.GetPipeline(pipeline).Name, cancellationToken).ConfigureAwait(false))?.Digest
+            : (await services.Graph.State.GetLatestBuildAsync(services.Workspace.GetPipeline(pipeline).Name, cancellationToken).ConfigureAwait(false))?.Digest
                 ?? throw new InputException($"no build of '{pipeline}' is recorded: pass --digest sha256:… or run 'orchestrator build {pipeline}' first");
 
-        var result = await new ValidationWorkflow(services).ValidateAsync(pipeline, digest, cancellationToken).ConfigureAwait(false);
+        var result = await services.Workflows.Validations.ValidateAsync(pipeline, digest, cancellationToken).ConfigureAwait(false);
         if (!result.Passed)
         {
             throw new ValidationFailedException(result);
         }
 
-        WriteResult(parseResult, JsonOutput.Validation(result), $"{result.Reference} passed {result.Results.Count} test(s)");
+        WriteResult(parseResult, ResultDocuments.Validation(result), ResultJsonContext.Default.ValidationDocument, $"{result.Reference} passed {result.Results.Count} test(s)");
         return 0;
     }
 }

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using Orchestrator.Cli.Infrastructure;
+using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Workflows;
+using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Cli.Verbs;
 
@@ -20,19 +23,17 @@ internal sealed class VerifyReproducibleCommand : VerbCommand
         Arguments.Add(_pipeline);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, OrchestratorServices services, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
-        var result = await new ReproducibilityWorkflow(services).VerifyAsync(parseResult.GetRequiredValue(_pipeline), cancellationToken).ConfigureAwait(false);
+        var result = await services.Workflows.Reproducibility.VerifyAsync(parseResult.GetRequiredValue(_pipeline), cancellationToken).ConfigureAwait(false);
         if (parseResult.GetValue(CliOptions.Json))
         {
-            JsonOutput.Write(Console.Out, new
-            {
-                pipeline = result.Pipeline,
-                reproducible = result.Reproducible,
-                expected = result.Expected.ToString(),
-                rebuilt = result.Rebuilt.ToString(),
-                difference = result.Difference is { } d ? new { layer = d.Layer, path = d.Path, detail = d.Detail } : null,
-            });
+            JsonOutput.Write(
+                Console.Out,
+                new ReproducibilityDocument(
+                    result.Pipeline, result.Reproducible, result.Expected.ToString(), result.Rebuilt.ToString(),
+                    result.Difference is { } d ? new ImageDifferenceDocument(d.Layer, d.Path, d.Detail) : null),
+                ResultJsonContext.Default.ReproducibilityDocument);
         }
         else if (result.Reproducible)
         {

@@ -1,6 +1,8 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using Orchestrator.Core.Workflows;
@@ -10,18 +12,20 @@ namespace Orchestrator.Core.Jobs;
 /// <summary>How a job ended: its final state, the CLI exit code it maps to, the error and the result document.</summary>
 public sealed record JobOutcome(JobState State, int ExitCode, string? Error, string? ResultJson);
 
+/// <summary>What the worker hands one job: the definitions it runs on (taken when it started) and the engine that labels its containers as its own.</summary>
+public sealed record JobContext(Workspace Workspace, IDockerEngine Engine);
+
 /// <summary>
 /// Runs one claimed job through the workflows, with the job's log as its reporter and the submitter as
 /// its actor, and maps the outcome the way the CLI maps a verb's: succeeded 0, failed or refused 1, bad
 /// input 2, cancelled 1. Never throws for a job's own failure; the caller stores the outcome.
 /// </summary>
-public sealed partial class JobRunner(IJobStore store, ILogger<JobRunner> logger)
+public sealed partial class JobRunner(IJobStore store, WorkflowGraph workflows, ILogger<JobRunner> logger)
 {
     // A promotion, and with Attest its record attached as an in-toto statement: the document is the CLI's
     // promote --json, with "statement" naming the referrer as 'promote --attest' prints it in-process.
-    private static async Task<object> PromoteAsync(OrchestratorServices services, JobRequest request, CancellationToken cancellationToken)
+    private static async Task<PromotionDocument> PromoteAsync(PromotionWorkflow workflow, JobRequest request, CancellationToken cancellationToken)
     {
-        var workflow = new PromotionWorkflow(services);
         var result = await workflow.PromoteAsync(request.Pipeline, Require(request.Digest), request.Stage, request.DryRun, cancellationToken).ConfigureAwait(false);
         if (!request.Attest || result.DryRun)
         {
@@ -29,9 +33,7 @@ public sealed partial class JobRunner(IJobStore store, ILogger<JobRunner> logger
         }
 
         var statement = await workflow.AttestAsync(result.Pipeline, result.PromotionId, cancellationToken).ConfigureAwait(false);
-        var document = System.Text.Json.Nodes.JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Promotion(result), indented: false))!;
-        document["statement"] = statement.ToString();
-        return document;
+        return ResultDocuments.Promotion(result) with { Statement = statement.ToString() };
     }
 
     /// <summary>What is true after a job of <paramref name="kind"/> was cancelled, said for that kind.</summary>
@@ -45,29 +47,39 @@ public sealed partial class JobRunner(IJobStore store, ILogger<JobRunner> logger
     };
 
     /// <summary>Runs <paramref name="job"/>; <paramref name="cancellationToken"/> is the job's cancel (or the daemon stopping).</summary>
-    public async Task<JobOutcome> RunAsync(Job job, OrchestratorServices services, CancellationToken cancellationToken)
+    public async Task<JobOutcome> RunAsync(Job job, JobContext context, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(context);
         await using var reporter = new JobLogReporter(store, job.Id, logger);
-        var scoped = services with { Reporter = reporter, Actor = new FixedActor(job.RequestedBy) };
+        var scoped = workflows.Create(new WorkflowScope(new FixedWorkspace(context.Workspace), reporter, new FixedActor(job.RequestedBy), context.Engine));
         var request = job.Request;
         try
         {
             reporter.Step($"{request.Kind.ToString().ToLowerInvariant()} {request.Pipeline} (job {job.Id}, attempt {job.Attempt}, by {job.RequestedBy})");
-            object document = request.Kind switch
+            var json = request.Kind switch
             {
-                JobKind.Build => ResultDocuments.Build(await new PipelineBuildWorkflow(scoped).BuildAsync(request.Pipeline, buildMissingBase: true, request.NoCache, cancellationToken).ConfigureAwait(false)),
-                JobKind.Validate => ResultDocuments.Validation(await ValidateAsync(scoped, request, cancellationToken).ConfigureAwait(false)),
-                JobKind.Promote => await PromoteAsync(scoped, request, cancellationToken).ConfigureAwait(false),
-                JobKind.Run => ResultDocuments.Run(await new RunWorkflow(scoped).RunAsync(request.Pipeline, request.NoCache, cancellationToken).ConfigureAwait(false)),
+                JobKind.Build => ResultDocuments.Serialize(
+                    ResultDocuments.Build(await scoped.Builds.BuildAsync(request.Pipeline, buildMissingBase: true, request.NoCache, cancellationToken).ConfigureAwait(false)),
+                    ResultJsonContext.Default.BuildDocument),
+                JobKind.Validate => ResultDocuments.Serialize(
+                    ResultDocuments.Validation(await ValidateAsync(scoped.Validations, context.Workspace, request, cancellationToken).ConfigureAwait(false)),
+                    ResultJsonContext.Default.ValidationDocument),
+                JobKind.Promote => ResultDocuments.Serialize(
+                    await PromoteAsync(scoped.Promotions, request, cancellationToken).ConfigureAwait(false),
+                    ResultJsonContext.Default.PromotionDocument),
+                JobKind.Run => ResultDocuments.Serialize(
+                    ResultDocuments.Run(await scoped.Runs.RunAsync(request.Pipeline, request.NoCache, cancellationToken).ConfigureAwait(false)),
+                    ResultJsonContext.Default.RunDocument),
                 _ => throw new InputException($"unknown job kind {request.Kind}"),
             };
             reporter.Step("done");
-            return new JobOutcome(JobState.Succeeded, ExitCodes.Success, null, ResultDocuments.Serialize(document));
+            return new JobOutcome(JobState.Succeeded, ExitCodes.Success, null, json);
         }
         catch (ValidationFailedException failed)
         {
             reporter.Step($"failed: {failed.Message}");
-            return new JobOutcome(JobState.Failed, failed.ExitCode, failed.Message, ResultDocuments.Serialize(ResultDocuments.Validation(failed.Result)));
+            return new JobOutcome(JobState.Failed, failed.ExitCode, failed.Message, ResultDocuments.Serialize(ResultDocuments.Validation(failed.Result), ResultJsonContext.Default.ValidationDocument));
         }
         catch (OrchestratorException failed)
         {
@@ -87,12 +99,12 @@ public sealed partial class JobRunner(IJobStore store, ILogger<JobRunner> logger
         }
     }
 
-    private static async Task<ValidationResult> ValidateAsync(OrchestratorServices services, JobRequest request, CancellationToken cancellationToken)
+    private async Task<ValidationResult> ValidateAsync(ValidationWorkflow validations, Workspace workspace, JobRequest request, CancellationToken cancellationToken)
     {
         var digest = request.Digest
-            ?? (await services.State.GetLatestBuildAsync(services.Workspace.GetPipeline(request.Pipeline).Name, cancellationToken).ConfigureAwait(false))?.Digest
+            ?? (await workflows.State.GetLatestBuildAsync(workspace.GetPipeline(request.Pipeline).Name, cancellationToken).ConfigureAwait(false))?.Digest
             ?? throw new InputException($"no build of '{request.Pipeline}' is recorded: give a digest, or build it first");
-        var result = await new ValidationWorkflow(services).ValidateAsync(request.Pipeline, digest, cancellationToken).ConfigureAwait(false);
+        var result = await validations.ValidateAsync(request.Pipeline, digest, cancellationToken).ConfigureAwait(false);
         return result.Passed ? result : throw new ValidationFailedException(result);
     }
 

@@ -1,168 +1,156 @@
+using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Core.Jobs;
 
 /// <summary>
 /// The JSON documents of results: what the CLI prints with --json and what a daemon job stores as its
-/// result, one shape for both. camelCase; digests and references as strings; stable across releases.
+/// result, one shape for both (the records in <see cref="Documents"/>). camelCase; digests and references
+/// as strings; stable across releases. Serialized only through <see cref="ResultJsonContext"/>.
 /// </summary>
 public static class ResultDocuments
 {
-    private static readonly JsonSerializerOptions Compact = CreateOptions(indented: false);
-    private static readonly JsonSerializerOptions Indented = CreateOptions(indented: true);
-
-    /// <summary>Serializes a document (camelCase, nulls omitted).</summary>
-    public static string Serialize(object document, bool indented = false) =>
-        JsonSerializer.Serialize(document, indented ? Indented : Compact);
-
-    private static JsonSerializerOptions CreateOptions(bool indented) => new()
+    /// <summary>Serializes <paramref name="document"/> (camelCase, nulls omitted), indented for people when asked.</summary>
+    public static string Serialize<T>(T document, JsonTypeInfo<T> typeInfo, bool indented = false)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = indented,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    public static object BaseBuild(BaseBuildResult result) => new
-    {
-        @base = result.Base,
-        reference = result.Reference.ToString(),
-        digest = result.Digest.ToString(),
-        tag = result.Tag,
-        taggedReference = result.TaggedReference,
-        built = result.Built,
-    };
-
-    public static object Build(BuildResult result) => new
-    {
-        pipeline = result.Pipeline,
-        reference = result.Reference.ToString(),
-        digest = result.Digest.ToString(),
-        tags = result.Tags,
-        baseReference = result.BaseReference.ToString(),
-        buildId = result.BuildId,
-        cacheHit = result.CacheHit,
-        cacheKey = result.CacheKey?.ToString(),
-        sbom = result.SbomDigest?.ToString(),
-        size = result.Size is not { } size ? null : new
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        if (!indented)
         {
-            totalBytes = size.TotalBytes,
-            uncompressedBytes = result.UncompressedBytes,
-            configBytes = size.ConfigBytes,
-            layers = size.Layers.Select(l => new { digest = l.Digest.ToString(), sizeBytes = l.SizeBytes }),
-        },
-    };
+            return JsonSerializer.Serialize(document, typeInfo);
+        }
 
-    public static object Validation(ValidationResult result) => new
-    {
-        pipeline = result.Pipeline,
-        reference = result.Reference.ToString(),
-        digest = result.Digest.ToString(),
-        passed = result.Passed,
-        validationId = result.ValidationId,
-        tests = result.Results.Select(r => new { kind = r.Kind, name = r.Name, passed = r.Passed, detail = r.Detail, durationMs = (long)r.Duration.TotalMilliseconds }),
-    };
-
-    public static object Promotion(PromotionResult result) => new
-    {
-        pipeline = result.Pipeline,
-        from = result.FromStage,
-        to = result.ToStage,
-        source = result.Source.ToString(),
-        reference = result.Target.ToString(),
-        digest = result.Target.Digest!.ToString(),
-        dryRun = result.DryRun,
-        promotionId = result.DryRun ? (long?)null : result.PromotionId,
-        plan = new
+        // The context's options write compact JSON; indentation is the writer's, so one context serves both.
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
-            mediaType = result.Plan.MediaType,
-            manifests = result.Plan.Manifests.Select(m => new { digest = m.Digest.ToString(), mediaType = m.MediaType, size = m.Size, present = m.PresentInTarget }),
-            blobsToCopy = result.Plan.BlobsToCopy.Select(b => new { digest = b.Digest.ToString(), size = b.Size, mount = b.CanMount }),
-            blobsPresent = result.Plan.BlobsPresent.Select(b => new { digest = b.Digest.ToString(), size = b.Size }),
-            tags = result.Plan.Tags.Select(t => new { tag = t.Tag, current = t.CurrentDigest?.ToString() }),
-            conflicts = result.Plan.Conflicts.Select(c => new { tag = c.Tag, current = c.CurrentDigest.ToString() }),
-            referrers = result.Plan.Referrers.Select(r => new { digest = r.Digest.ToString(), artifactType = r.Referrer.ArtifactType, size = r.Referrer.Descriptor.Size, present = r.PresentInTarget, listed = r.ListedInTarget }),
-        },
-        copy = result.Copy is null ? null : new
-        {
-            bytesCopied = result.Copy.BytesCopied,
-            blobsCopied = result.Copy.BlobsCopied,
-            blobsMounted = result.Copy.BlobsMounted,
-            blobsSkipped = result.Copy.BlobsSkipped,
-            tagsApplied = result.Copy.TagsApplied,
-            referrersCopied = result.Copy.ReferrersCopied,
-        },
-    };
+            JsonSerializer.Serialize(writer, document, typeInfo);
+        }
 
-    public static object Run(RunResult result) => new
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    public static BaseBuildDocument BaseBuild(BaseBuildResult result)
     {
-        pipeline = result.Pipeline,
-        reference = result.Final.ToString(),
-        digest = result.Final.Digest!.ToString(),
-        @base = BaseBuild(result.Base),
-        build = Build(result.Build),
-        validation = Validation(result.Validation),
-        promotions = result.Promotions.Select(Promotion),
-    };
+        ArgumentNullException.ThrowIfNull(result);
+        return new(result.Base, result.Reference.ToString(), result.Digest.ToString(), result.Tag, result.TaggedReference, result.Built);
+    }
+
+    public static BuildDocument Build(BuildResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new(
+            result.Pipeline,
+            result.Reference.ToString(),
+            result.Digest.ToString(),
+            result.Tags,
+            result.BaseReference.ToString(),
+            result.BuildId,
+            result.CacheHit,
+            result.CacheKey?.ToString(),
+            result.SbomDigest?.ToString(),
+            result.Size is not { } size ? null : new BuildSizeDocument(
+                size.TotalBytes,
+                result.UncompressedBytes,
+                size.ConfigBytes,
+                [.. size.Layers.Select(l => new LayerSizeDocument(l.Digest.ToString(), l.SizeBytes))]));
+    }
+
+    public static ValidationDocument Validation(ValidationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new(
+            result.Pipeline,
+            result.Reference.ToString(),
+            result.Digest.ToString(),
+            result.Passed,
+            result.ValidationId,
+            [.. result.Results.Select(r => new TestDocument(r.Kind, r.Name, r.Passed, r.Detail, (long)r.Duration.TotalMilliseconds))]);
+    }
+
+    public static PromotionDocument Promotion(PromotionResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var plan = result.Plan;
+        return new(
+            result.Pipeline,
+            result.FromStage,
+            result.ToStage,
+            result.Source.ToString(),
+            result.Target.ToString(),
+            result.Target.Digest!.ToString(),
+            result.DryRun,
+            result.DryRun ? null : result.PromotionId,
+            new CopyPlanDocument(
+                plan.MediaType,
+                [.. plan.Manifests.Select(m => new PlannedManifestDocument(m.Digest.ToString(), m.MediaType, m.Size, m.PresentInTarget))],
+                [.. plan.BlobsToCopy.Select(b => new PlannedBlobDocument(b.Digest.ToString(), b.Size, b.CanMount))],
+                [.. plan.BlobsPresent.Select(b => new PresentBlobDocument(b.Digest.ToString(), b.Size))],
+                [.. plan.Tags.Select(t => new PlannedTagDocument(t.Tag, t.CurrentDigest?.ToString()))],
+                [.. plan.Conflicts.Select(c => new TagConflictDocument(c.Tag, c.CurrentDigest.ToString()))],
+                [.. plan.Referrers.Select(r => new PlannedReferrerDocument(r.Digest.ToString(), r.Referrer.ArtifactType, r.Referrer.Descriptor.Size, r.PresentInTarget, r.ListedInTarget))]),
+            result.Copy is not { } copy ? null : new CopyDocument(
+                copy.BytesCopied, copy.BlobsCopied, copy.BlobsMounted, copy.BlobsSkipped, copy.TagsApplied, copy.ReferrersCopied));
+    }
+
+    public static RunDocument Run(RunResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new(
+            result.Pipeline,
+            result.Final.ToString(),
+            result.Final.Digest!.ToString(),
+            BaseBuild(result.Base),
+            Build(result.Build),
+            Validation(result.Validation),
+            [.. result.Promotions.Select(Promotion)]);
+    }
 
     /// <summary>The status document with the base variants' sizes in the first stage (bytes, null for a variant not built).</summary>
-    public static object Status(IReadOnlyList<PipelineStatus> statuses, IReadOnlyList<(string Base, string Variant, long? Bytes)> baseSizes) => new
+    public static StatusDocument Status(IReadOnlyList<PipelineStatus> statuses, IReadOnlyList<(string Base, string Variant, long? Bytes)> baseSizes)
     {
-        pipelines = StatusPipelines(statuses),
-        bases = baseSizes.GroupBy(s => s.Base).Select(g => new { @base = g.Key, variants = g.ToDictionary(v => v.Variant, v => v.Bytes) }),
-    };
+        ArgumentNullException.ThrowIfNull(baseSizes);
+        return new(
+            StatusPipelines(statuses),
+            [.. baseSizes.GroupBy(s => s.Base).Select(g => new BaseSizesDocument(g.Key, g.ToDictionary(v => v.Variant, v => v.Bytes, StringComparer.Ordinal)))]);
+    }
 
-    public static object Status(IReadOnlyList<PipelineStatus> statuses) => new { pipelines = StatusPipelines(statuses) };
+    public static StatusDocument Status(IReadOnlyList<PipelineStatus> statuses) => new(StatusPipelines(statuses));
 
-    private static IEnumerable<object> StatusPipelines(IReadOnlyList<PipelineStatus> statuses) =>
-        statuses.Select(p => new
-        {
-            pipeline = p.Pipeline,
-            version = p.Version,
-            @base = p.Base,
-            stages = p.Stages.Select(s => new
-            {
-                stage = s.Stage,
-                reference = s.Reference?.ToString(),
-                digest = s.Reference?.Digest?.ToString(),
-                tags = s.Tags,
-                validated = s.Validated,
-                validatedAt = s.ValidatedAt,
-                at = s.At,
-                by = s.By,
-                recorded = s.Recorded,
-            }),
-        });
-
-    public static object History(string pipeline, IReadOnlyList<HistoryEntry> entries) => new
+    private static List<PipelineStatusDocument> StatusPipelines(IReadOnlyList<PipelineStatus> statuses)
     {
-        pipeline,
-        history = entries.Select(e => new
-        {
-            at = e.At,
-            kind = e.Kind,
-            stage = e.Stage,
-            digest = e.Digest.ToString(),
-            actor = e.Actor,
-            passed = e.Passed,
-            summary = e.Summary,
-        }),
-    };
+        ArgumentNullException.ThrowIfNull(statuses);
+        return [.. statuses.Select(p => new PipelineStatusDocument(
+            p.Pipeline,
+            p.Version,
+            p.Base,
+            [.. p.Stages.Select(s => new StageStatusDocument(
+                s.Stage, s.Reference?.ToString(), s.Reference?.Digest?.ToString(), s.Tags, s.Validated, s.ValidatedAt, s.At, s.By, s.Recorded))]))];
+    }
 
-    public static object Release(Release release) => new
+    public static HistoryDocument History(string pipeline, IReadOnlyList<HistoryEntry> entries)
     {
-        pipeline = release.Pipeline,
-        stage = release.Stage,
-        reference = release.Reference.ToString(),
-        repository = release.Reference.Name,
-        digest = release.Digest.ToString(),
-        tags = release.Tags,
-        version = release.Version,
-        baseDigest = release.BaseDigest?.ToString(),
-        validatedAt = release.ValidatedAt,
-        releasedAt = release.ReleasedAt,
-        releasedBy = release.ReleasedBy,
-        recorded = release.Recorded,
-    };
+        ArgumentNullException.ThrowIfNull(entries);
+        return new(pipeline, [.. entries.Select(e => new HistoryEntryDocument(e.At, e.Kind, e.Stage, e.Digest.ToString(), e.Actor, e.Passed, e.Summary))]);
+    }
+
+    public static ReleaseDocument Release(Release release)
+    {
+        ArgumentNullException.ThrowIfNull(release);
+        return new(
+            release.Pipeline,
+            release.Stage,
+            release.Reference.ToString(),
+            release.Reference.Name,
+            release.Digest.ToString(),
+            release.Tags,
+            release.Version,
+            release.BaseDigest?.ToString(),
+            release.ValidatedAt,
+            release.ReleasedAt,
+            release.ReleasedBy,
+            release.Recorded);
+    }
 }

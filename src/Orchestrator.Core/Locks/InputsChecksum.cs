@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using Orchestrator.Core.Definitions;
 
 using Orchestrator.Core.Workflows;
@@ -39,80 +38,35 @@ public static class InputsChecksum
     public static bool Matches(string lockChecksum, PipelineDefinition pipeline) =>
         lockChecksum == Compute(pipeline) || lockChecksum == ComputeLegacy(pipeline);
 
-    /// <summary>The canonical UTF-8 JSON the checksum is taken over (fixed key order, no whitespace).</summary>
+    /// <summary>The canonical UTF-8 JSON the checksum is taken over (<see cref="CanonicalDocument"/>).</summary>
     internal static byte[] CanonicalJson(PipelineDefinition pipeline, bool withVersion = false)
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        ArgumentNullException.ThrowIfNull(pipeline);
+        using var document = new CanonicalDocument();
+        document.String("name", pipeline.Name);
+        if (withVersion)
         {
-            json.WriteStartObject();
-            json.WriteString("name", pipeline.Name);
-            if (withVersion)
-            {
-                json.WriteString("version", pipeline.Version);
-            }
-
-            json.WriteString("base", pipeline.Base.ToString());
-            json.WriteStartArray("apt");
-            // Sorted: apt resolves the same closure whatever order the packages are listed in.
-            foreach (var package in pipeline.AptPackages.OrderBy(p => p.Name, StringComparer.Ordinal))
-            {
-                json.WriteStartArray();
-                json.WriteStringValue(package.Name);
-                // A package written without a version is unpinned even when the lock filled its version in.
-                if (pipeline.UnpinnedPackages.Contains(package.Name, StringComparer.Ordinal) || package.Version.Length == 0)
-                {
-                    json.WriteNullValue();
-                }
-                else
-                {
-                    json.WriteStringValue(package.Version);
-                }
-
-                json.WriteEndArray();
-            }
-
-            json.WriteEndArray();
-            json.WriteStartArray("files");
-            foreach (var file in pipeline.Files)
-            {
-                json.WriteStartObject();
-                json.WriteString("dest", file.Destination);
-                if (file.Mode is { } mode)
-                {
-                    json.WriteNumber("mode", mode);
-                }
-                else
-                {
-                    json.WriteNull("mode");
-                }
-
-                using (var content = File.OpenRead(file.Source))
-                {
-                    json.WriteString("sha256", Convert.ToHexStringLower(SHA256.HashData(content)));
-                }
-
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-            json.WritePairs("env", pipeline.Env);
-            json.WriteNullable("user", pipeline.User);
-            json.WriteNullable("workdir", pipeline.WorkingDirectory);
-            json.WriteList("entrypoint", pipeline.Entrypoint);
-            json.WriteList("cmd", pipeline.Cmd);
-            json.WritePairs("labels", pipeline.Labels);
-            if (pipeline.Python is { } python)
-            {
-                // Only Python pipelines carry the key, so older locks stay fresh.
-                PythonBuildContext.WriteInputs(json, python);
-            }
-
-            json.WriteEndObject();
+            document.String("version", pipeline.Version);
         }
 
-        return buffer.ToArray();
+        document.String("base", pipeline.Base.ToString());
+
+        // Sorted: apt resolves the same closure whatever order the packages are listed in. A package written
+        // without a version is unpinned (null) even when the lock filled its version in.
+        document.Packages("apt", pipeline.AptPackages
+            .OrderBy(p => p.Name, StringComparer.Ordinal)
+            .Select(p => (p.Name, pipeline.UnpinnedPackages.Contains(p.Name, StringComparer.Ordinal) || p.Version.Length == 0 ? null : (string?)p.Version)));
+
+        // The mode as written (null when not), unlike the cache key's effective mode: locks hashed it so.
+        document.Files("files", "dest", pipeline.Files.Select(f => (f.Destination, f.Mode, f.Source)));
+        document.RuntimeSettings(pipeline);
+        if (pipeline.Python is { } python)
+        {
+            // Only Python pipelines carry the key, so older locks stay fresh.
+            PythonBuildContext.WriteInputs(document, python);
+        }
+
+        return document.ToArray();
     }
 
-    // Pairs keep definition order: a later ENV may refer to an earlier one.
 }

@@ -11,7 +11,7 @@ namespace Orchestrator.Core.Locks;
 /// every package at its locked version and architecture. A lock without the base's set (an older
 /// format) checks only that every locked package is installed at exactly its version.
 /// </summary>
-public sealed class InstalledPackagesTest(OrchestratorServices services)
+public sealed class InstalledPackagesTest(IDockerEngine engine)
 {
     /// <summary>The test's name in validation results.</summary>
     public const string Name = "installed packages match the lock";
@@ -26,12 +26,12 @@ public sealed class InstalledPackagesTest(OrchestratorServices services)
             Cmd: [],
             ReadonlyRootfs: true,
             Labels: new Dictionary<string, string> { [ValidationWorkflow.ContainerLabel] = reference.Digest!.ToString() });
-        var id = await services.Engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
+        var id = await engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
         try
         {
-            await services.Engine.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
-            var exitCode = await services.Engine.WaitContainerAsync(id, cancellationToken).ConfigureAwait(false);
-            var logs = await services.Engine.GetContainerLogsAsync(id, cancellationToken).ConfigureAwait(false);
+            await engine.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            var exitCode = await engine.WaitContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            var logs = await engine.GetContainerLogsAsync(id, cancellationToken).ConfigureAwait(false);
             if (exitCode != 0)
             {
                 return new TestResult("packages", Name, false, $"dpkg-query exited {exitCode}: {logs.Stderr.Trim()}", Stopwatch.GetElapsedTime(started));
@@ -42,7 +42,7 @@ public sealed class InstalledPackagesTest(OrchestratorServices services)
         }
         finally
         {
-            await services.Engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
+            await engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

@@ -13,7 +13,14 @@ namespace Orchestrator.Core.Locks;
 /// The lock's source date is the newest <c>Date:</c> of the Release files apt used: it is what the
 /// mirror looked like when the closure was resolved, and it is stable for as long as the mirror is.
 /// </summary>
-public sealed partial class LockWorkflow(OrchestratorServices services)
+public sealed partial class LockWorkflow(
+    IWorkspaceAccessor workspace,
+    IDockerEngine engine,
+    IJobReporter reporter,
+    TimeProvider time,
+    BaseImageWorkflow bases,
+    PythonLockResolver pythonResolver,
+    ILogger<LockWorkflow> logger)
 {
     /// <summary>Labels every container this workflow creates, so leftovers can be found and removed.</summary>
     public const string ContainerLabel = "io.orchestrator.lock";
@@ -45,7 +52,9 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
         apt-cache policy "$@"
         """;
 
-    private readonly ILogger<LockWorkflow> _logger = services.Logger<LockWorkflow>();
+    private readonly ILogger<LockWorkflow> _logger = logger;
+
+    private OrchestratorConfig Config => workspace.Current.Config;
 
     /// <summary>The digest-pinned reference the pipeline's base variant has in the first stage now.</summary>
     /// <exception cref="JobFailedException">The base was never built.</exception>
@@ -55,7 +64,7 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
     /// <summary>Compares the pipeline's lock with its definition, files and the base's current digest.</summary>
     public async Task<LockStatus> CheckAsync(string pipelineName, CancellationToken cancellationToken = default)
     {
-        var pipeline = services.Workspace.GetPipeline(pipelineName);
+        var pipeline = workspace.Current.GetPipeline(pipelineName);
         var current = await CurrentBaseAsync(pipeline, cancellationToken).ConfigureAwait(false);
         var buildBase = pipeline.Python is { } python ? await CurrentBaseAsync(pipeline, python.BuildBase, cancellationToken).ConfigureAwait(false) : null;
         return LockStatus.Check(pipeline.Lock, pipeline, current.Digest!, buildBase?.Digest);
@@ -70,7 +79,7 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">The base is missing, the mirror no longer serves a pinned version, or apt failed.</exception>
     public async Task<PipelineLock> ResolveAsync(string pipelineName, CancellationToken cancellationToken = default)
     {
-        var pipeline = services.Workspace.GetPipeline(pipelineName);
+        var pipeline = workspace.Current.GetPipeline(pipelineName);
         var baseReference = await CurrentBaseAsync(pipeline, cancellationToken).ConfigureAwait(false);
         var (packages, basePackages, sourceDate) = await ResolveAptAsync(pipeline, pipeline.Base, baseReference, pipeline.AptPackages, pipeline.UnpinnedPackages, cancellationToken).ConfigureAwait(false);
 
@@ -91,7 +100,7 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
             result = result with { BuildBase = LockedBaseOf(python.BuildBase, buildBase.Digest!), BuildPackages = buildPackages };
             if (python.RequirementsIn.Count > 0)
             {
-                result = result with { PythonPackages = await new PythonLockResolver(services).ResolveAsync(pipeline, buildBase, cancellationToken).ConfigureAwait(false) };
+                result = result with { PythonPackages = await pythonResolver.ResolveAsync(pipeline, buildBase, cancellationToken).ConfigureAwait(false) };
             }
         }
 
@@ -103,18 +112,17 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">The base was never built.</exception>
     public async Task<ImageReference> CurrentBaseAsync(PipelineDefinition pipeline, BaseVariantRef baseVariant, CancellationToken cancellationToken = default)
     {
-        var bases = new BaseImageWorkflow(services);
-        var (image, variant) = services.Workspace.GetBaseVariant(baseVariant.ToString());
+        var (image, variant) = workspace.Current.GetBaseVariant(baseVariant.ToString());
         return await bases.ResolveAsync(image, variant, cancellationToken).ConfigureAwait(false)
             ?? throw new JobFailedException(
-                $"base {baseVariant} of {pipeline.Name} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
+                $"base {baseVariant} of {pipeline.Name} is not in {Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
                 $"build it with 'orchestrator base build {baseVariant}', then lock again");
     }
 
     private LockedBase LockedBaseOf(BaseVariantRef baseVariant, Digest digest)
     {
-        var (image, variant) = services.Workspace.GetBaseVariant(baseVariant.ToString());
-        return new LockedBase(baseVariant.ToString(), new BaseImageWorkflow(services).TagReference(image, variant), digest);
+        var (image, variant) = workspace.Current.GetBaseVariant(baseVariant.ToString());
+        return new LockedBase(baseVariant.ToString(), bases.TagReference(image, variant), digest);
     }
 
     /// <summary>
@@ -129,7 +137,7 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
             .Select(p => unpinned.Contains(p.Name, StringComparer.Ordinal) || p.Version.Length == 0 ? p.Name : p.ToString())
             .ToList();
 
-        services.Reporter.Step($"resolving {arguments.Count} apt package(s) of {pipeline.Name} on {baseVariant} {image.Digest!.ToShortString()}");
+        reporter.Step($"resolving {arguments.Count} apt package(s) of {pipeline.Name} on {baseVariant} {image.Digest!.ToShortString()}");
         var (exitCode, logs) = await RunAptAsync(image, ResolveScript, arguments, cancellationToken).ConfigureAwait(false);
         var sections = Sections(logs.Stdout);
         if (exitCode != 0)
@@ -174,7 +182,7 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
     /// </summary>
     public async Task<IReadOnlyList<OutdatedReport>> OutdatedAsync(CancellationToken cancellationToken = default)
     {
-        var locked = services.Workspace.Pipelines.Values.Where(p => p.Lock is not null).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        var locked = workspace.Current.Pipelines.Values.Where(p => p.Lock is not null).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         var reports = new List<OutdatedReport>();
         // One container per base variant, asking about every package any of its pipelines locks.
         foreach (var group in locked.GroupBy(p => p.Base.ToString()))
@@ -184,7 +192,7 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
             var policies = new Dictionary<string, PolicyEntry>(StringComparer.Ordinal);
             if (names.Count > 0)
             {
-                services.Reporter.Step($"asking the mirror about {names.Count} package(s) on {group.Key}");
+                reporter.Step($"asking the mirror about {names.Count} package(s) on {group.Key}");
                 var (exitCode, logs) = await RunAptAsync(current, PolicyScript, names, cancellationToken).ConfigureAwait(false);
                 if (exitCode != 0)
                 {
@@ -216,8 +224,8 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
 
     private async Task<(long ExitCode, ContainerLogs Logs)> RunAptAsync(ImageReference image, string script, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
-        var stage = services.Config.FirstStage;
-        await services.Engine.PullImageAsync(image, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        var stage = Config.FirstStage;
+        await engine.PullImageAsync(image, EngineCredentials.For(stage.Registry), new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         var spec = new ContainerSpec(
             image.ToString(),
             Entrypoint: ["/bin/sh", "-c", script],
@@ -225,28 +233,28 @@ public sealed partial class LockWorkflow(OrchestratorServices services)
             User: "0",
             NetworkMode: "host",
             Labels: new Dictionary<string, string> { [ContainerLabel] = image.Digest!.ToString() });
-        var id = await services.Engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
+        var id = await engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
         try
         {
-            await services.Engine.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
-            using var deadline = new CancellationTokenSource(AptTimeout, services.Time);
+            await engine.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            using var deadline = new CancellationTokenSource(AptTimeout, time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             long exitCode;
             try
             {
-                exitCode = await services.Engine.WaitContainerAsync(id, linked.Token).ConfigureAwait(false);
+                exitCode = await engine.WaitContainerAsync(id, linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                await services.Engine.KillContainerAsync(id, CancellationToken.None).ConfigureAwait(false);
+                await engine.KillContainerAsync(id, CancellationToken.None).ConfigureAwait(false);
                 throw new JobFailedException($"apt took longer than {AptTimeout.TotalMinutes:0} minutes on {image} and was stopped; check that the mirror is reachable and retry");
             }
 
-            return (exitCode, await services.Engine.GetContainerLogsAsync(id, cancellationToken).ConfigureAwait(false));
+            return (exitCode, await engine.GetContainerLogsAsync(id, cancellationToken).ConfigureAwait(false));
         }
         finally
         {
-            await services.Engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
+            await engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

@@ -13,26 +13,28 @@ namespace Orchestrator.Core.Locks;
 /// pipeline's index or wheelhouse on the host network and prints the SHA-256 of every file pip fetched
 /// (<see cref="PythonBuildContext.CreateLockDockerfile"/>). The image is removed afterwards.
 /// </summary>
-internal sealed class PythonLockResolver(OrchestratorServices services)
+public sealed class PythonLockResolver(IWorkspaceAccessor workspace, IDockerEngine engine, IJobReporter reporter)
 {
+    private OrchestratorConfig Config => workspace.Current.Config;
+
     /// <summary>The packages pip resolved on <paramref name="buildBase"/> (by digest), sorted by normalized name, each with its file's SHA-256.</summary>
     /// <exception cref="JobFailedException">Pip could not resolve (the engine's message says why), or printed nothing.</exception>
     public async Task<IReadOnlyList<LockedPythonPackage>> ResolveAsync(PipelineDefinition pipeline, ImageReference buildBase, CancellationToken cancellationToken = default)
     {
         var python = pipeline.Python!;
-        services.Reporter.Step($"resolving {python.RequirementsIn.Count} Python requirement(s) of {pipeline.Name} with pip on {buildBase.Digest!.ToShortString()}");
-        await services.Engine.PullImageAsync(buildBase, OrchestratorServices.CredentialsFor(services.Config.FirstStage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        reporter.Step($"resolving {python.RequirementsIn.Count} Python requirement(s) of {pipeline.Name} with pip on {buildBase.Digest!.ToShortString()}");
+        await engine.PullImageAsync(buildBase, EngineCredentials.For(Config.FirstStage.Registry), new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
 
         var dockerfile = PythonBuildContext.CreateLockDockerfile(python, buildBase);
         var tag = $"orchestrator-python-lock:{pipeline.Name}-{Guid.NewGuid():N}";
-        var output = new CapturingProgress(new ReporterProgress(services.Reporter));
+        var output = new CapturingProgress(new ReporterProgress(reporter));
         using (var context = new MemoryStream())
         {
             await PythonBuildContext.WriteLockContextAsync(context, python, dockerfile, cancellationToken).ConfigureAwait(false);
             context.Position = 0;
             try
             {
-                await services.Engine.BuildImageAsync(context, new ImageBuildRequest([tag], BuildArgs: new Dictionary<string, string> { ["LOCK_RUN"] = Guid.NewGuid().ToString("N") }), output, cancellationToken).ConfigureAwait(false);
+                await engine.BuildImageAsync(context, new ImageBuildRequest([tag], BuildArgs: new Dictionary<string, string> { ["LOCK_RUN"] = Guid.NewGuid().ToString("N") }), output, cancellationToken).ConfigureAwait(false);
             }
             catch (OrchestratorException e)
             {
@@ -103,7 +105,7 @@ internal sealed class PythonLockResolver(OrchestratorServices services)
     {
         try
         {
-            await services.Engine.RemoveImageAsync(tag, force: true, CancellationToken.None).ConfigureAwait(false);
+            await engine.RemoveImageAsync(tag, force: true, CancellationToken.None).ConfigureAwait(false);
         }
         catch (OrchestratorException)
         {

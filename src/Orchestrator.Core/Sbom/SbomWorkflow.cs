@@ -20,12 +20,12 @@ public sealed record SbomAttachment(Digest Digest, int PackageCount, SpdxDocumen
 /// an OCI referrer (artifact type <c>application/spdx+json</c>; fallback tag <c>sha256-HEX</c> on a
 /// registry without the referrers API).
 /// </summary>
-public sealed partial class SbomWorkflow(OrchestratorServices services)
+public sealed partial class SbomWorkflow(IDockerEngine engine, IRegistryClientFactory registries, IJobReporter reporter, ILogger<SbomWorkflow> logger)
 {
     /// <summary>Labels every container this workflow creates, so leftovers can be found and removed.</summary>
     public const string ContainerLabel = "io.orchestrator.sbom";
 
-    private readonly ILogger<SbomWorkflow> _logger = services.Logger<SbomWorkflow>();
+    private readonly ILogger<SbomWorkflow> _logger = logger;
 
     /// <summary>
     /// Reads the installed packages of <paramref name="image"/> by running <c>dpkg-query -W</c> in a container
@@ -44,12 +44,12 @@ public sealed partial class SbomWorkflow(OrchestratorServices services)
             Cmd: ["-W", "-f", DpkgStatus.QueryFormat],
             ReadonlyRootfs: true,
             Labels: new Dictionary<string, string> { [ContainerLabel] = digest.ToString() });
-        var id = await services.Engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
+        var id = await engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
         try
         {
-            await services.Engine.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
-            var exitCode = await services.Engine.WaitContainerAsync(id, cancellationToken).ConfigureAwait(false);
-            var logs = await services.Engine.GetContainerLogsAsync(id, cancellationToken).ConfigureAwait(false);
+            await engine.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            var exitCode = await engine.WaitContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            var logs = await engine.GetContainerLogsAsync(id, cancellationToken).ConfigureAwait(false);
             if (exitCode != 0)
             {
                 throw new JobFailedException(
@@ -60,7 +60,7 @@ public sealed partial class SbomWorkflow(OrchestratorServices services)
         }
         finally
         {
-            await services.Engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
+            await engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -79,12 +79,12 @@ public sealed partial class SbomWorkflow(OrchestratorServices services)
         var digest = image.Digest ?? throw new ArgumentException($"{image} has no digest", nameof(image));
         try
         {
-            await services.Engine.PullImageAsync(image, OrchestratorServices.CredentialsFor(stage.Registry), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await engine.PullImageAsync(image, EngineCredentials.For(stage.Registry), cancellationToken: cancellationToken).ConfigureAwait(false);
             var packages = await ReadPackagesAsync(image, cancellationToken).ConfigureAwait(false);
             var document = SpdxDocument.Create(image, packages, created, pythonPackages);
-            services.Reporter.Step($"attaching SBOM ({document.Packages.Count} packages{(document.PythonPackages.Count > 0 ? $", {document.PythonPackages.Count} Python packages" : string.Empty)}) to {image}");
+            reporter.Step($"attaching SBOM ({document.Packages.Count} packages{(document.PythonPackages.Count > 0 ? $", {document.PythonPackages.Count} Python packages" : string.Empty)}) to {image}");
 
-            var registry = services.RegistryFor(stage);
+            var registry = registries.Create(stage.Registry);
             var subject = await registry.HeadManifestAsync(image.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false)
                 ?? throw new JobFailedException($"{image} is not in {stage.Name} any more, so its SBOM has nothing to attach to: rerun the build");
             var annotations = new Dictionary<string, string>(StringComparer.Ordinal)

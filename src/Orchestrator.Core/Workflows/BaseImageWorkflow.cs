@@ -13,20 +13,31 @@ namespace Orchestrator.Core.Workflows;
 /// copied registry to registry. Base tags move on rebuild (unlike production tags); pipelines never
 /// use the tag, they pin the digest it resolved to.
 /// </summary>
-public sealed partial class BaseImageWorkflow(OrchestratorServices services)
+public sealed partial class BaseImageWorkflow(
+    IWorkspaceAccessor workspace,
+    IRegistryClientFactory registries,
+    IImageCopier copier,
+    IStateStore state,
+    IRootfsBuilder rootfsBuilder,
+    IJobReporter reporter,
+    TimeProvider time,
+    IActorProvider actor,
+    ILogger<BaseImageWorkflow> logger)
 {
-    private readonly ILogger<BaseImageWorkflow> _logger = services.Logger<BaseImageWorkflow>();
+    private readonly ILogger<BaseImageWorkflow> _logger = logger;
+
+    private OrchestratorConfig Config => workspace.Current.Config;
 
     /// <summary>The reference a base variant has in the first stage, tag only: <c>127.0.0.1:5001/base/debian-bookworm:slim</c>.</summary>
     public ImageReference TagReference(BaseImageDefinition image, BaseVariantDefinition variant) =>
-        ImageReference.Create(services.Config.FirstStage.Registry.Host, image.Repository, variant.Name);
+        ImageReference.Create(Config.FirstStage.Registry.Host, image.Repository, variant.Name);
 
     /// <summary>
     /// The digest the variant's tag points at in the first stage, or null when it was never built.
     /// </summary>
     public async Task<ImageReference?> ResolveAsync(BaseImageDefinition image, BaseVariantDefinition variant, CancellationToken cancellationToken = default)
     {
-        var registry = services.RegistryFor(services.Config.FirstStage);
+        var registry = registries.Create(Config.FirstStage.Registry);
         var descriptor = await registry.HeadManifestAsync(image.Repository, variant.Name, cancellationToken).ConfigureAwait(false);
         return descriptor is null ? null : TagReference(image, variant).WithDigest(descriptor.Digest);
     }
@@ -34,11 +45,11 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
     /// <summary>Returns the variant's current digest in the first stage, building it first when it is missing.</summary>
     public async Task<BaseBuildResult> EnsureAsync(string baseAndVariant, CancellationToken cancellationToken = default)
     {
-        var (image, variant) = services.Workspace.GetBaseVariant(baseAndVariant);
+        var (image, variant) = workspace.Current.GetBaseVariant(baseAndVariant);
         var existing = await ResolveAsync(image, variant, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
         {
-            services.Reporter.Step($"base {image.Name}/{variant.Name} is in {services.Config.FirstStage.Name}: {existing}");
+            reporter.Step($"base {image.Name}/{variant.Name} is in {Config.FirstStage.Name}: {existing}");
             return new BaseBuildResult($"{image.Name}/{variant.Name}", existing, variant.Name, Built: false);
         }
 
@@ -50,9 +61,9 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">debootstrap, the import, the push or the upstream copy failed.</exception>
     public async Task<BaseBuildResult> BuildAsync(string baseAndVariant, CancellationToken cancellationToken = default)
     {
-        var (image, variant) = services.Workspace.GetBaseVariant(baseAndVariant);
+        var (image, variant) = workspace.Current.GetBaseVariant(baseAndVariant);
         var subject = $"{image.Name}/{variant.Name}";
-        var stage = services.Config.FirstStage;
+        var stage = Config.FirstStage;
         var started = Stopwatch.GetTimestamp();
 
         var reference = variant.From is null
@@ -61,8 +72,8 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
 
         var record = new BuildRecord(
             0, subject, "base", stage.Name, reference, [variant.Name], variant.Suite, BaseDigest: null,
-            services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started));
-        await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
+            actor.Actor, time.GetUtcNow(), Stopwatch.GetElapsedTime(started));
+        await state.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
         LogBaseBuilt(subject, reference.Digest!);
         return new BaseBuildResult(subject, reference, variant.Name, Built: true);
     }
@@ -70,20 +81,20 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
     private async Task<ImageReference> BuildWithDebootstrapAsync(BaseImageDefinition image, BaseVariantDefinition variant, CancellationToken cancellationToken)
     {
         var tagReference = TagReference(image, variant);
-        services.Reporter.Step($"debootstrap {variant.Suite}{(variant.DebootstrapVariant is null ? string.Empty : $" --variant={variant.DebootstrapVariant}")}{(variant.Slim ? " (slim)" : string.Empty)}");
-        Directory.CreateDirectory(services.Config.WorkDirectory);
-        var rootfs = await services.Rootfs.BuildAsync(image, variant, services.Config.WorkDirectory, new DebootstrapProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        reporter.Step($"debootstrap {variant.Suite}{(variant.DebootstrapVariant is null ? string.Empty : $" --variant={variant.DebootstrapVariant}")}{(variant.Slim ? " (slim)" : string.Empty)}");
+        Directory.CreateDirectory(Config.WorkDirectory);
+        var rootfs = await rootfsBuilder.BuildAsync(image, variant, Config.WorkDirectory, new DebootstrapProgress(reporter), cancellationToken).ConfigureAwait(false);
         try
         {
             // The engine's import would date the image with its clock and compress with its own settings;
             // writing the layer and config here makes the same root filesystem give the same digest.
-            var sourceDate = rootfs.SourceDateEpoch ?? services.Time.GetUtcNow().ToUnixTimeSeconds();
+            var sourceDate = rootfs.SourceDateEpoch ?? time.GetUtcNow().ToUnixTimeSeconds();
             if (rootfs.SourceDateEpoch is null)
             {
-                services.Reporter.Step("the builder reported no Release date: dating the base with the clock, so its digest will not repeat");
+                reporter.Step("the builder reported no Release date: dating the base with the clock, so its digest will not repeat");
             }
 
-            services.Reporter.Step($"writing the {ImageSize.Format(rootfs.SizeBytes)} root filesystem as one normalized layer (source date {Images.ImageConfig.Timestamp(DateTimeOffset.FromUnixTimeSeconds(sourceDate))})");
+            reporter.Step($"writing the {ImageSize.Format(rootfs.SizeBytes)} root filesystem as one normalized layer (source date {Images.ImageConfig.Timestamp(DateTimeOffset.FromUnixTimeSeconds(sourceDate))})");
             var scratch = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(rootfs.TarPath))!, "image");
             Images.LayerBlob layer;
             await using (var tar = File.OpenRead(rootfs.TarPath))
@@ -113,11 +124,11 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
                 History = [new Images.ImageHistory(created, $"orchestrator base build {image.Name}/{variant.Name}: debootstrap {DescribeDebootstrap(variant)} {rootfs.Suite} {rootfs.Mirror}", null, false)],
             };
             var built = Images.OciImage.Assemble(config, [layer]);
-            services.Reporter.Step($"pushing {tagReference} as {built.Digest.ToShortString()}");
+            reporter.Step($"pushing {tagReference} as {built.Digest.ToShortString()}");
             var digest = await Images.ImagePublisher.PublishAsync(
-                services.RegistryFor(services.Config.FirstStage), image.Repository, built, [variant.Name], baseRepository: null, cancellationToken).ConfigureAwait(false);
+                registries.Create(Config.FirstStage.Registry), image.Repository, built, [variant.Name], baseRepository: null, cancellationToken).ConfigureAwait(false);
             await WritePackageListAsync(image, variant, digest, rootfs, cancellationToken).ConfigureAwait(false);
-            services.Reporter.Step(
+            reporter.Step(
                 $"base built from {rootfs.Suite} on {rootfs.Mirror} " +
                 (rootfs.Packages.Count == 0 ? "(package set not reported by the builder)" : $"({rootfs.Packages.Count} packages, packages {PackageListDigest(rootfs.Packages)})"));
             return tagReference.WithDigest(digest);
@@ -130,11 +141,11 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
 
     private async Task<ImageReference> CopyUpstreamAsync(BaseImageDefinition image, BaseVariantDefinition variant, ImageReference from, CancellationToken cancellationToken)
     {
-        var target = services.Config.FirstStage.Registry;
-        services.Reporter.Step($"copying upstream {from} to {target.Host}/{image.Repository}");
+        var target = Config.FirstStage.Registry;
+        reporter.Step($"copying upstream {from} to {target.Host}/{image.Repository}");
         var request = new CopyRequest(RegistryEndpoint.ForHost(from.Registry!), from.Repository, from.Digest!, target, image.Repository, Tags: []);
-        var plan = await services.Copier.PlanAsync(request, cancellationToken).ConfigureAwait(false);
-        var copied = await services.Copier.CopyAsync(plan, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var plan = await copier.PlanAsync(request, cancellationToken).ConfigureAwait(false);
+        var copied = await copier.CopyAsync(plan, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (copied.TargetDigest != from.Digest)
         {
             throw new DigestMismatchException($"{target.Host}/{image.Repository} reports {copied.TargetDigest} for the copy of {from}; the base was not tagged");
@@ -142,7 +153,7 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
 
         // The variant tag is a moving pointer to the current base, so it is set directly rather than
         // through the copier, whose tags never move.
-        var registry = services.Registries.Create(target);
+        var registry = registries.Create(target);
         var manifest = await registry.GetManifestAsync(image.Repository, copied.TargetDigest.ToString(), cancellationToken).ConfigureAwait(false);
         await registry.PutManifestAsync(image.Repository, variant.Name, manifest.Content, manifest.MediaType, cancellationToken).ConfigureAwait(false);
         return TagReference(image, variant).WithDigest(copied.TargetDigest);
@@ -200,7 +211,7 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
             return;
         }
 
-        var folder = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(services.Config.StatePath))!, "bases");
+        var folder = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Config.StatePath))!, "bases");
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, $"{image.Name}-{variant.Name}-{digest.Encoded[..12]}.packages.txt");
         await File.WriteAllTextAsync(path, PackageListText(rootfs.Packages), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), cancellationToken).ConfigureAwait(false);
@@ -213,7 +224,7 @@ public sealed partial class BaseImageWorkflow(OrchestratorServices services)
         try
         {
             var folder = Path.GetDirectoryName(Path.GetFullPath(tarPath));
-            var work = Path.GetFullPath(services.Config.WorkDirectory);
+            var work = Path.GetFullPath(Config.WorkDirectory);
             if (folder is not null && folder.StartsWith(work + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             {
                 Directory.Delete(folder, recursive: true);

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Ports;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.References;
 
@@ -44,12 +46,16 @@ public sealed record BuildAllResult(IReadOnlyList<BuildAllEntry> Bases, IReadOnl
 /// <c>maxParallelism</c> builds at a time. A pipeline on a base rebuilt in the same run sees the new base
 /// digest, so its cache key changes and it is rebuilt; the others are cache hits.
 /// </summary>
-public sealed partial class BuildAllWorkflow(OrchestratorServices services)
+public sealed partial class BuildAllWorkflow(
+    IWorkspaceAccessor workspace,
+    BaseImageWorkflow bases,
+    PipelineBuildWorkflow builds,
+    ILogger<BuildAllWorkflow> logger)
 {
     /// <summary>How many builds run at once by default: the engine is shared, and builds are CPU and disk bound.</summary>
     public const int DefaultParallelism = 2;
 
-    private readonly ILogger<BuildAllWorkflow> _logger = services.Logger<BuildAllWorkflow>();
+    private readonly ILogger<BuildAllWorkflow> _logger = logger;
 
     /// <summary>Builds every base in use, then every pipeline, in dependency order.</summary>
     /// <param name="rebuildBases">Rebuild every base in use, even those already in the first stage.</param>
@@ -66,7 +72,7 @@ public sealed partial class BuildAllWorkflow(OrchestratorServices services)
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxParallelism);
-        var pipelines = services.Workspace.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        var pipelines = workspace.Current.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         var bases = pipelines.SelectMany(p => p.BasesUsed).Select(b => b.ToString()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
         using var gate = new SemaphoreSlim(maxParallelism);
@@ -117,7 +123,6 @@ public sealed partial class BuildAllWorkflow(OrchestratorServices services)
 
     private async Task<BuildAllEntry> BuildBaseAsync(string baseAndVariant, bool rebuild, CancellationToken cancellationToken)
     {
-        var bases = new BaseImageWorkflow(services);
         try
         {
             var result = rebuild
@@ -135,7 +140,7 @@ public sealed partial class BuildAllWorkflow(OrchestratorServices services)
     {
         try
         {
-            var result = await new PipelineBuildWorkflow(services)
+            var result = await builds
                 .BuildAsync(pipeline, buildMissingBase: false, noCache, cancellationToken).ConfigureAwait(false);
             return new BuildAllEntry(pipeline, "pipeline", result.CacheHit ? BuildAllOutcome.CacheHit : BuildAllOutcome.Built, result.Reference, null);
         }

@@ -12,9 +12,18 @@ namespace Orchestrator.Core.Workflows;
 /// A hit talks to the state store and the stage's registry only (manifest HEADs, and a GET and PUTs
 /// when a tag moved), never to the engine, so it takes milliseconds.
 /// </summary>
-public sealed partial class BuildCache(OrchestratorServices services)
+public sealed partial class BuildCache(
+    IWorkspaceAccessor workspace,
+    IRegistryClientFactory registries,
+    IStateStore state,
+    IJobReporter reporter,
+    TimeProvider time,
+    IActorProvider actor,
+    ILogger<BuildCache> logger)
 {
-    private readonly ILogger<BuildCache> _logger = services.Logger<BuildCache>();
+    private readonly ILogger<BuildCache> _logger = logger;
+
+    private OrchestratorConfig Config => workspace.Current.Config;
 
     /// <summary>
     /// The key of building <paramref name="pipeline"/> on <paramref name="baseReference"/> (digest-pinned),
@@ -31,19 +40,19 @@ public sealed partial class BuildCache(OrchestratorServices services)
     /// <exception cref="Errors.RegistryException">The stage's registry refused the HEAD.</exception>
     internal async Task<BuildRecord?> FindInFirstStageAsync(PipelineDefinition pipeline, Digest cacheKey, CancellationToken cancellationToken)
     {
-        var stage = services.Config.FirstStage;
-        var previous = await services.State.FindBuildByCacheKeyAsync(pipeline.Name, cacheKey, cancellationToken).ConfigureAwait(false);
+        var stage = Config.FirstStage;
+        var previous = await state.FindBuildByCacheKeyAsync(pipeline.Name, cacheKey, cancellationToken).ConfigureAwait(false);
         if (previous is null || previous.Stage != stage.Name || previous.Reference.Name != ImageReference.Create(stage.Registry.Host, pipeline.Repository).Name)
         {
             LogMiss(pipeline.Name, cacheKey);
             return null;
         }
 
-        var present = await services.RegistryFor(stage).HeadManifestAsync(pipeline.Repository, previous.Digest.ToString(), cancellationToken).ConfigureAwait(false);
+        var present = await registries.Create(stage.Registry).HeadManifestAsync(pipeline.Repository, previous.Digest.ToString(), cancellationToken).ConfigureAwait(false);
         if (present is null || present.Digest != previous.Digest)
         {
             // Deleted from the stage since (garbage collection, a manual cleanup): build it again.
-            services.Reporter.Step($"cache key {cacheKey.ToShortString()} was built as {previous.Digest.ToShortString()}, which is no longer in {stage.Name}; building");
+            reporter.Step($"cache key {cacheKey.ToShortString()} was built as {previous.Digest.ToShortString()}, which is no longer in {stage.Name}; building");
             return null;
         }
 
@@ -64,7 +73,7 @@ public sealed partial class BuildCache(OrchestratorServices services)
     /// <exception cref="Errors.UnavailableException">The stage's registry does not answer.</exception>
     public async Task<BuildResult?> TryReuseAsync(PipelineDefinition pipeline, Digest cacheKey, ImageReference baseReference, long started, CancellationToken cancellationToken = default)
     {
-        var stage = services.Config.FirstStage;
+        var stage = Config.FirstStage;
         var target = ImageReference.Create(stage.Registry.Host, pipeline.Repository);
         if (await FindInFirstStageAsync(pipeline, cacheKey, cancellationToken).ConfigureAwait(false) is not { } previous)
         {
@@ -72,7 +81,7 @@ public sealed partial class BuildCache(OrchestratorServices services)
         }
 
         var digest = previous.Digest;
-        var registry = services.RegistryFor(stage);
+        var registry = registries.Create(stage.Registry);
 
         ManifestContent? manifest = null;
         foreach (var tag in pipeline.Tags)
@@ -85,19 +94,19 @@ public sealed partial class BuildCache(OrchestratorServices services)
 
             // Staging tags follow the latest build: a later build with other inputs moved this one, so it goes back.
             manifest ??= await registry.GetManifestAsync(pipeline.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false);
-            services.Reporter.Step($"re-pointing {target.WithTag(tag)} at {digest.ToShortString()} (it pointed at {current?.Digest.ToShortString() ?? "nothing"})");
+            reporter.Step($"re-pointing {target.WithTag(tag)} at {digest.ToShortString()} (it pointed at {current?.Digest.ToShortString() ?? "nothing"})");
             await registry.PutManifestAsync(pipeline.Repository, tag, manifest.Content, manifest.MediaType, cancellationToken).ConfigureAwait(false);
         }
 
         var reference = target.WithDigest(digest);
         var record = new BuildRecord(
             0, pipeline.Name, "pipeline", stage.Name, reference, pipeline.Tags, pipeline.Version, baseReference.Digest,
-            services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started))
+            actor.Actor, time.GetUtcNow(), Stopwatch.GetElapsedTime(started))
         {
             CacheKey = cacheKey,
         };
-        var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
-        services.Reporter.Step($"cache hit: {digest} (built {previous.At:u} by {previous.Actor}; --no-cache rebuilds)");
+        var id = await state.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
+        reporter.Step($"cache hit: {digest} (built {previous.At:u} by {previous.Actor}; --no-cache rebuilds)");
         LogHit(pipeline.Name, digest, cacheKey);
 
         // The same shape as a real build: the size and the SBOM come from the registry, where the build left them

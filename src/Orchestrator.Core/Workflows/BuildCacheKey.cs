@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.References;
 
@@ -61,65 +60,36 @@ public static class BuildCacheKey
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(baseDigest);
 
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
+        using var document = new CanonicalDocument();
+        document.Number("recipe", RecipeVersion);
+        var buildBase = pipeline.Python is null ? null : ImageReference.Create(
+            PlaceholderRegistry, "build-base", digest: buildBaseDigest ?? throw new ArgumentException("a Python pipeline's key needs its build base digest", nameof(buildBaseDigest)));
+        var dockerfile = BuildContext.CreateDockerfile(pipeline, ImageReference.Create(PlaceholderRegistry, "base", digest: baseDigest), buildBase);
+        document.String("dockerfile", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(dockerfile))));
+        document.String("name", pipeline.Name);
+        document.String("version", pipeline.Version);
+        document.String("repository", pipeline.Repository);
+        document.String("base", pipeline.Base.ToString());
+        document.String("baseDigest", baseDigest.ToString());
+        document.Packages("packages", pipeline.AptPackages.Select(p => (p.Name, (string?)p.Version)));
+        document.RuntimeSettings(pipeline);
+        document.List("tags", pipeline.Tags);
+
+        // The effective mode (what the image gets), never the mtime: the build context fixes every timestamp.
+        document.Files("files", "destination", pipeline.Files.Select(f => (f.Destination, (int?)BuildContext.EffectiveMode(f), f.Source)));
+        document.Nullable("lock", lockBytesOrChecksum);
+        document.Pairs("buildArgs", Sorted(buildArgs));
+        document.Pairs("engineLabels", Sorted(engineLabels));
+        if (pipeline.Python is { } python)
         {
-            json.WriteStartObject();
-            json.WriteNumber("recipe", RecipeVersion);
-            var buildBase = pipeline.Python is null ? null : ImageReference.Create(
-                PlaceholderRegistry, "build-base", digest: buildBaseDigest ?? throw new ArgumentException("a Python pipeline's key needs its build base digest", nameof(buildBaseDigest)));
-            var dockerfile = BuildContext.CreateDockerfile(pipeline, ImageReference.Create(PlaceholderRegistry, "base", digest: baseDigest), buildBase);
-            json.WriteString("dockerfile", Sha256Hex(Encoding.UTF8.GetBytes(dockerfile)));
-            json.WriteString("name", pipeline.Name);
-            json.WriteString("version", pipeline.Version);
-            json.WriteString("repository", pipeline.Repository);
-            json.WriteString("base", pipeline.Base.ToString());
-            json.WriteString("baseDigest", baseDigest.ToString());
-
-            json.WriteStartArray("packages");
-            foreach (var package in pipeline.AptPackages)
-            {
-                json.WriteStartArray();
-                json.WriteStringValue(package.Name);
-                json.WriteStringValue(package.Version);
-                json.WriteEndArray();
-            }
-
-            json.WriteEndArray();
-            json.WritePairs("env", pipeline.Env);
-            json.WriteNullable("user", pipeline.User);
-            json.WriteNullable("workdir", pipeline.WorkingDirectory);
-            json.WriteList("entrypoint", pipeline.Entrypoint);
-            json.WriteList("cmd", pipeline.Cmd);
-            json.WritePairs("labels", pipeline.Labels);
-            json.WriteList("tags", pipeline.Tags);
-
-            json.WriteStartArray("files");
-            foreach (var file in pipeline.Files)
-            {
-                json.WriteStartObject();
-                json.WriteString("destination", file.Destination);
-                json.WriteNumber("mode", BuildContext.EffectiveMode(file));
-                json.WriteString("sha256", Sha256Hex(File.ReadAllBytes(file.Source)));
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-            json.WriteNullable("lock", lockBytesOrChecksum);
-            json.WritePairs("buildArgs", Sorted(buildArgs));
-            json.WritePairs("engineLabels", Sorted(engineLabels));
-            if (pipeline.Python is { } python)
-            {
-                // Only Python pipelines carry the key, so every other pipeline's key stays what it was.
-                json.WriteString("buildBaseDigest", buildBaseDigest!.ToString());
-                PythonBuildContext.WriteInputs(json, python);
-            }
-
-            json.WriteEndObject();
+            // Only Python pipelines carry the key, so every other pipeline's key stays what it was.
+            document.String("buildBaseDigest", buildBaseDigest!.ToString());
+            PythonBuildContext.WriteInputs(document, python);
         }
 
+        var canonical = document.ToArray();
         var prefix = Encoding.UTF8.GetBytes($"orchestrator-build-cache/v{RecipeVersion}\n");
-        return Digest.Sha256Of([.. prefix, .. buffer.ToArray()]);
+        return Digest.Sha256Of([.. prefix, .. canonical]);
     }
 
     /// <summary>
@@ -135,6 +105,4 @@ public static class BuildCacheKey
 
     private static List<KeyValuePair<string, string>> Sorted(IReadOnlyDictionary<string, string>? values) =>
         values is null ? [] : [.. values.OrderBy(p => p.Key, StringComparer.Ordinal)];
-
-    private static string Sha256Hex(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
 }

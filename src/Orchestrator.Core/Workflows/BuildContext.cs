@@ -184,7 +184,7 @@ public static class BuildContext
         return escaped.ToString();
     }
 
-    private static string JsonArray(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray());
+    private static string JsonArray(IEnumerable<string> values) => JsonText.Array(values);
 
     internal static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }

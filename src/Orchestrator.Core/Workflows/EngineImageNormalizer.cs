@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Text.Json;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Images;
 using Orchestrator.Core.Ports;
@@ -14,8 +15,10 @@ namespace Orchestrator.Core.Workflows;
 /// dated the source date. The engine's own image config and compression are not deterministic (its
 /// config carries the build clock and container ids), so they never reach the registry, as with Jib and ko.
 /// </summary>
-internal sealed class EngineImageNormalizer(OrchestratorServices services)
+public sealed class EngineImageNormalizer(IWorkspaceAccessor workspace, IDockerEngine engine, IRegistryClientFactory registries)
 {
+    private OrchestratorConfig Config => workspace.Current.Config;
+
     /// <summary>Exports <paramref name="imageId"/> from the engine and writes its normalized form under <paramref name="scratch"/>.</summary>
     /// <param name="imageId">The engine's image id (or a local name).</param>
     /// <param name="baseReference">The base it was built <c>FROM</c>, by digest, in the first stage.</param>
@@ -27,7 +30,7 @@ internal sealed class EngineImageNormalizer(OrchestratorServices services)
     public async Task<OciImage> NormalizeAsync(
         string imageId, ImageReference baseReference, long sourceDateEpoch, string scratch, IReadOnlyDictionary<string, string> annotations, CancellationToken cancellationToken = default)
     {
-        var registry = services.RegistryFor(services.Config.FirstStage);
+        var registry = registries.Create(Config.FirstStage.Registry);
         var (baseLayers, baseConfig) = await ReadBaseAsync(registry, baseReference, cancellationToken).ConfigureAwait(false);
         var baseDiffIds = ImageConfig.ReadDiffIds(baseConfig);
         if (baseDiffIds.Count != baseLayers.Count)
@@ -86,7 +89,7 @@ internal sealed class EngineImageNormalizer(OrchestratorServices services)
                 try
                 {
                     await using var writer = pipe.Writer.AsStream(leaveOpen: true);
-                    await services.Engine.SaveImageAsync(imageId, writer, stop.Token).ConfigureAwait(false);
+                    await engine.SaveImageAsync(imageId, writer, stop.Token).ConfigureAwait(false);
                 }
                 catch (Exception ex)
                 {

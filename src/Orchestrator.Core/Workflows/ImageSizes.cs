@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
@@ -56,12 +57,14 @@ public static class ImageSizes
     /// The size of every base variant in the first stage (its <c>REPOSITORY:VARIANT</c> tag), by base then variant name;
     /// null for a variant not built yet. <c>status</c> shows them side by side, so the cost of full over slim is visible.
     /// </summary>
-    public static async Task<IReadOnlyList<(string Base, string Variant, long? Bytes)>> BaseVariantSizesAsync(OrchestratorServices services, CancellationToken cancellationToken = default)
+    public static async Task<IReadOnlyList<(string Base, string Variant, long? Bytes)>> BaseVariantSizesAsync(
+        Workspace workspace, IRegistryClientFactory registries, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        var registry = services.RegistryFor(services.Config.FirstStage);
+        ArgumentNullException.ThrowIfNull(workspace);
+        ArgumentNullException.ThrowIfNull(registries);
+        var registry = registries.Create(workspace.Config.FirstStage.Registry);
         var result = new List<(string, string, long?)>();
-        foreach (var (name, definition) in services.Workspace.Bases.OrderBy(b => b.Key, StringComparer.Ordinal))
+        foreach (var (name, definition) in workspace.Bases.OrderBy(b => b.Key, StringComparer.Ordinal))
         {
             foreach (var variant in definition.Variants.Keys.Order(StringComparer.Ordinal))
             {

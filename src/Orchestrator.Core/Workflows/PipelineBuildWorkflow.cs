@@ -12,7 +12,19 @@ namespace Orchestrator.Core.Workflows;
 /// Builds a pipeline's image on its base (pinned by digest), installs exactly the pinned packages,
 /// labels it with OCI annotation keys, and pushes it to the first stage under every tag.
 /// </summary>
-public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
+public sealed partial class PipelineBuildWorkflow(
+    IWorkspaceAccessor workspace,
+    IDockerEngine engine,
+    IRegistryClientFactory registries,
+    IStateStore state,
+    IJobReporter reporter,
+    TimeProvider time,
+    IActorProvider actor,
+    BaseImageWorkflow bases,
+    BuildCache cache,
+    EngineImageNormalizer normalizer,
+    Sbom.SbomWorkflow sboms,
+    ILogger<PipelineBuildWorkflow> logger)
 {
     /// <summary>Label keys from the OCI image spec's pre-defined annotations (annotations.md).</summary>
     public static class Labels
@@ -25,7 +37,9 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         public const string Pipeline = "io.orchestrator.pipeline";
     }
 
-    private readonly ILogger<PipelineBuildWorkflow> _logger = services.Logger<PipelineBuildWorkflow>();
+    private readonly ILogger<PipelineBuildWorkflow> _logger = logger;
+
+    private OrchestratorConfig Config => workspace.Current.Config;
 
     /// <summary>Builds <paramref name="pipelineName"/> and pushes it to the first stage.</summary>
     /// <param name="pipelineName">The pipeline.</param>
@@ -36,14 +50,13 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">The base is missing (and not built), or the build or push failed.</exception>
     public async Task<BuildResult> BuildAsync(string pipelineName, bool buildMissingBase = false, bool noCache = false, CancellationToken cancellationToken = default)
     {
-        var stage = services.Config.FirstStage;
+        var stage = Config.FirstStage;
         var started = Stopwatch.GetTimestamp();
-        var (pipeline, baseReference, cacheKey, buildBaseReference) = await PrepareAsync(services.Workspace.GetPipeline(pipelineName), buildMissingBase, cancellationToken).ConfigureAwait(false);
+        var (pipeline, baseReference, cacheKey, buildBaseReference) = await PrepareAsync(workspace.Current.GetPipeline(pipelineName), buildMissingBase, cancellationToken).ConfigureAwait(false);
         Digest digest;
         ImageSize size;
 
         // cache: the same inputs, already built and still in the stage, are reused without the engine; --no-cache rebuilds.
-        var cache = new BuildCache(services);
         if (!noCache && await cache.TryReuseAsync(pipeline, cacheKey, baseReference, started, cancellationToken).ConfigureAwait(false) is { } cached)
         {
             return cached;
@@ -54,9 +67,9 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         try
         {
             var image = await BuildImageAsync(pipeline, baseReference, noCache, scratch, buildBaseReference, cancellationToken).ConfigureAwait(false);
-            services.Reporter.Step($"pushing {target.Name} as {image.Digest.ToShortString()} ({string.Join(", ", pipeline.Tags)})");
+            reporter.Step($"pushing {target.Name} as {image.Digest.ToShortString()} ({string.Join(", ", pipeline.Tags)})");
             digest = await ImagePublisher.PublishAsync(
-                services.RegistryFor(stage), pipeline.Repository, image, pipeline.Tags, baseReference.Repository, cancellationToken).ConfigureAwait(false);
+                registries.Create(stage.Registry), pipeline.Repository, image, pipeline.Tags, baseReference.Repository, cancellationToken).ConfigureAwait(false);
             size = new ImageSize(image.Layers.Select(l => new LayerSize(l.Descriptor.Digest, l.Descriptor.Size)).ToList(), image.ConfigDescriptor.Size);
         }
         finally
@@ -68,13 +81,13 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         var uncompressed = await ReportSizeAsync(pipeline, size, cancellationToken).ConfigureAwait(false);
 
         // sbom: an SPDX SBOM attached to the digest as a referrer; failing to attach fails the build, before any record.
-        var sbom = await new Sbom.SbomWorkflow(services).AttachAsync(
+        var sbom = await sboms.AttachAsync(
             stage, reference, DateTimeOffset.FromUnixTimeSeconds(pipeline.Lock!.SourceDateEpoch), Sbom.PypiPackage.From(pipeline.Python), cancellationToken).ConfigureAwait(false);
 
         var record = new BuildRecord(
             0, pipeline.Name, "pipeline", stage.Name, reference, pipeline.Tags, pipeline.Version, baseReference.Digest,
-            services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started)) { CacheKey = cacheKey };
-        var id = await services.State.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
+            actor.Actor, time.GetUtcNow(), Stopwatch.GetElapsedTime(started)) { CacheKey = cacheKey };
+        var id = await state.RecordBuildAsync(record, cancellationToken).ConfigureAwait(false);
         LogBuilt(pipeline.Name, digest, stage.Name);
         return new BuildResult(pipeline.Name, reference, pipeline.Tags, baseReference, id)
         {
@@ -93,18 +106,18 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         try
         {
             // The engine's image before normalization: the same files, so the same size to within the metadata.
-            uncompressed = (await services.Engine.InspectImageAsync(LocalBuildTag(pipeline), cancellationToken).ConfigureAwait(false))?.Size;
+            uncompressed = (await engine.InspectImageAsync(LocalBuildTag(pipeline), cancellationToken).ConfigureAwait(false))?.Size;
         }
         catch (OrchestratorException e)
         {
-            services.Reporter.Detail($"uncompressed image size unknown: {e.Message}");
+            reporter.Detail($"uncompressed image size unknown: {e.Message}");
         }
 
-        services.Reporter.Step($"image size {ImageSize.Format(size.TotalBytes)} compressed in {size.Layers.Count} layer(s)" +
+        reporter.Step($"image size {ImageSize.Format(size.TotalBytes)} compressed in {size.Layers.Count} layer(s)" +
             (uncompressed is { } u ? $", {ImageSize.Format(u)} uncompressed" : string.Empty));
         foreach (var layer in size.Layers)
         {
-            services.Reporter.Detail($"{layer.Digest.ToShortString()} {ImageSize.Format(layer.SizeBytes)}");
+            reporter.Detail($"{layer.Digest.ToShortString()} {ImageSize.Format(layer.SizeBytes)}");
         }
 
         return uncompressed;
@@ -135,7 +148,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
                 $"run 'orchestrator lock {locked.Name}' to resolve them with pip and pin each with its hash, then build again");
         }
 
-        var cacheKey = new BuildCache(services).ComputeKey(locked, baseReference, CreateLabels(locked, baseReference, services.Config.RootDirectory), buildBaseReference);
+        var cacheKey = cache.ComputeKey(locked, baseReference, CreateLabels(locked, baseReference, Config.RootDirectory), buildBaseReference);
         return (locked, baseReference, cacheKey, buildBaseReference);
     }
 
@@ -153,43 +166,43 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">The build failed.</exception>
     internal async Task<OciImage> BuildImageAsync(PipelineDefinition pipeline, ImageReference baseReference, bool noCache, string scratch, ImageReference? buildBaseReference, CancellationToken cancellationToken)
     {
-        var stage = services.Config.FirstStage;
+        var stage = Config.FirstStage;
         var sourceDate = pipeline.Lock?.SourceDateEpoch ?? throw new JobFailedException(MissingLockMessage(pipeline));
 
         // Pull the base by digest from the stage first, so the build never reaches for any other registry.
-        services.Reporter.Step($"pulling base {baseReference}");
-        await services.Engine.PullImageAsync(baseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+        reporter.Step($"pulling base {baseReference}");
+        await engine.PullImageAsync(baseReference, EngineCredentials.For(stage.Registry), new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         if (buildBaseReference is not null && buildBaseReference != baseReference)
         {
-            services.Reporter.Step($"pulling build base {buildBaseReference}");
-            await services.Engine.PullImageAsync(buildBaseReference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+            reporter.Step($"pulling build base {buildBaseReference}");
+            await engine.PullImageAsync(buildBaseReference, EngineCredentials.For(stage.Registry), new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         }
 
         var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference, buildBaseReference);
-        var labels = CreateLabels(pipeline, baseReference, services.Config.RootDirectory);
+        var labels = CreateLabels(pipeline, baseReference, Config.RootDirectory);
         var contextPath = Path.Combine(scratch, "context.tar");
         await using (var context = File.Create(contextPath))
         {
             await BuildContext.WriteAsync(pipeline, dockerfile, context, cancellationToken).ConfigureAwait(false);
         }
 
-        services.Reporter.Step($"building {pipeline.Repository} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} locked package(s)");
+        reporter.Step($"building {pipeline.Repository} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} locked package(s)");
         string imageId;
         await using (var context = File.OpenRead(contextPath))
         {
             // A local name only: what the registry gets is the normalized image, never the engine's own.
             var request = new ImageBuildRequest([LocalBuildTag(pipeline)], Labels: labels, NoCache: noCache);
-            imageId = await services.Engine.BuildImageAsync(context, request, new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
+            imageId = await engine.BuildImageAsync(context, request, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         }
 
-        services.Reporter.Step("normalizing the new layers and writing the image config (source date " +
+        reporter.Step("normalizing the new layers and writing the image config (source date " +
             DateTimeOffset.FromUnixTimeSeconds(sourceDate).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) + ")");
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [Labels.BaseName] = labels[Labels.BaseName],
             [Labels.BaseDigest] = labels[Labels.BaseDigest],
         };
-        return await new EngineImageNormalizer(services).NormalizeAsync(imageId, baseReference, sourceDate, scratch, annotations, cancellationToken).ConfigureAwait(false);
+        return await normalizer.NormalizeAsync(imageId, baseReference, sourceDate, scratch, annotations, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The engine-local tag a pipeline's build gets: <c>orchestrator-build/NAME:latest</c>, never a registry's name.</summary>
@@ -198,7 +211,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
     /// <summary>A fresh scratch folder for one build under the work directory.</summary>
     internal string ScratchFolder(PipelineDefinition pipeline)
     {
-        var folder = Path.Combine(services.Config.WorkDirectory, $"build-{pipeline.Name}-{Guid.NewGuid():N}");
+        var folder = Path.Combine(Config.WorkDirectory, $"build-{pipeline.Name}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
         return folder;
     }
@@ -243,8 +256,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
 
     private async Task<ImageReference> ResolveBaseAsync(BaseVariantRef baseVariant, string pipelineName, bool buildMissingBase, CancellationToken cancellationToken)
     {
-        var bases = new BaseImageWorkflow(services);
-        var (image, variant) = services.Workspace.GetBaseVariant(baseVariant.ToString());
+        var (image, variant) = workspace.Current.GetBaseVariant(baseVariant.ToString());
         var current = await bases.ResolveAsync(image, variant, cancellationToken).ConfigureAwait(false);
         if (current is not null)
         {
@@ -254,7 +266,7 @@ public sealed partial class PipelineBuildWorkflow(OrchestratorServices services)
         if (!buildMissingBase)
         {
             throw new JobFailedException(
-                $"base {baseVariant} is not in {services.Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
+                $"base {baseVariant} is not in {Config.FirstStage.Name} ({bases.TagReference(image, variant)}): " +
                 $"build it with 'orchestrator base build {baseVariant}', or use 'orchestrator run {pipelineName}', which builds missing bases");
         }
 

@@ -51,7 +51,13 @@ public static class PromotionStatement
             json.WriteString("target", record.Target.ToString());
             json.WriteString("fromStage", record.FromStage);
             json.WriteString("toStage", record.ToStage);
-            json.WriteList("tags", record.Tags);
+            json.WriteStartArray("tags");
+            foreach (var tag in record.Tags)
+            {
+                json.WriteStringValue(tag);
+            }
+
+            json.WriteEndArray();
             if (record.ValidationId is { } validation)
             {
                 json.WriteNumber("validationId", validation);

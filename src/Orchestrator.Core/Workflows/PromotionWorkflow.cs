@@ -19,9 +19,19 @@ namespace Orchestrator.Core.Workflows;
 /// recording failed is repaired by running the same promotion again. <see cref="AttestAsync"/> attaches
 /// a record to the target digest as an in-toto statement referrer.
 /// </summary>
-public sealed partial class PromotionWorkflow(OrchestratorServices services)
+public sealed partial class PromotionWorkflow(
+    IWorkspaceAccessor workspace,
+    IRegistryClientFactory registries,
+    IImageCopier copier,
+    IStateStore state,
+    IJobReporter reporter,
+    TimeProvider time,
+    IActorProvider actor,
+    ILogger<PromotionWorkflow> logger)
 {
-    private readonly ILogger<PromotionWorkflow> _logger = services.Logger<PromotionWorkflow>();
+    private readonly ILogger<PromotionWorkflow> _logger = logger;
+
+    private OrchestratorConfig Config => workspace.Current.Config;
 
     /// <summary>Promotes <paramref name="digest"/> of <paramref name="pipelineName"/> to <paramref name="toStageName"/> (from the stage before it).</summary>
     /// <param name="pipelineName">The pipeline.</param>
@@ -34,13 +44,13 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">The copy succeeded but recording it failed: rerun the same promotion.</exception>
     public async Task<PromotionResult> PromoteAsync(string pipelineName, Digest digest, string? toStageName = null, bool dryRun = false, CancellationToken cancellationToken = default)
     {
-        var pipeline = services.Workspace.GetPipeline(pipelineName);
+        var pipeline = workspace.Current.GetPipeline(pipelineName);
         var (from, to) = ResolveStages(toStageName);
         var source = ImageReference.Create(from.Registry.Host, pipeline.Repository, digest: digest);
         var target = ImageReference.Create(to.Registry.Host, pipeline.Repository, digest: digest);
 
-        var sourceRegistry = services.RegistryFor(from);
-        var validation = await services.State.FindPassingValidationAsync(pipeline.Name, digest, cancellationToken).ConfigureAwait(false);
+        var sourceRegistry = registries.Create(from.Registry);
+        var validation = await state.FindPassingValidationAsync(pipeline.Name, digest, cancellationToken).ConfigureAwait(false);
         if (validation is null)
         {
             // The gate needs no registry; naming the index is a courtesy when the registry answers.
@@ -57,14 +67,14 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
             await RefuseIfPlatformOfBuiltIndexAsync(sourceRegistry, pipeline, source, digest, tolerateFailure: false, cancellationToken).ConfigureAwait(false);
         }
 
-        services.Reporter.Step($"planning promotion of {digest.ToShortString()} from {from.Name} to {to.Name}");
+        reporter.Step($"planning promotion of {digest.ToShortString()} from {from.Name} to {to.Name}");
         var policy = new PromotionPolicy(to.Name, Path.GetFileName(pipeline.SourceFile));
         var request = new CopyRequest(from.Registry, pipeline.Repository, digest, to.Registry, pipeline.Repository, pipeline.Tags)
         {
             FloatingTags = pipeline.FloatingTags,
             TagPolicy = policy,
         };
-        var plan = await services.Copier.PlanAsync(request, cancellationToken).ConfigureAwait(false);
+        var plan = await copier.PlanAsync(request, cancellationToken).ConfigureAwait(false);
         ReportPlan(plan);
         if (plan.HasConflicts)
         {
@@ -76,8 +86,8 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
             return new PromotionResult(pipeline.Name, from.Name, to.Name, source, target, plan, Copy: null, PromotionId: 0);
         }
 
-        services.Reporter.Step($"copying {plan.BlobsToCopy.Count} blob(s), {ImageSize.Format(plan.BytesToCopy)}, to {to.Name}");
-        var copy = await services.Copier.CopyAsync(plan, progress: null, cancellationToken).ConfigureAwait(false);
+        reporter.Step($"copying {plan.BlobsToCopy.Count} blob(s), {ImageSize.Format(plan.BytesToCopy)}, to {to.Name}");
+        var copy = await copier.CopyAsync(plan, progress: null, cancellationToken).ConfigureAwait(false);
         if (copy.TargetDigest != digest)
         {
             // The copier verifies too; this guards the record: it must never claim a digest that did not arrive.
@@ -85,12 +95,12 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
         }
 
         var record = new PromotionRecord(
-            0, pipeline.Name, from.Name, to.Name, source, target, copy.TagsApplied, validation.Id, services.Actor.Actor,
-            services.Time.GetUtcNow(), copy.BytesCopied, copy.BlobsCopied + copy.BlobsMounted, copy.BlobsSkipped);
+            0, pipeline.Name, from.Name, to.Name, source, target, copy.TagsApplied, validation.Id, actor.Actor,
+            time.GetUtcNow(), copy.BytesCopied, copy.BlobsCopied + copy.BlobsMounted, copy.BlobsSkipped);
         long id;
         try
         {
-            id = await services.State.RecordPromotionAsync(record, cancellationToken).ConfigureAwait(false);
+            id = await state.RecordPromotionAsync(record, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -114,17 +124,17 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">The promoted digest is gone from the target, or the registry refused the artifact.</exception>
     public async Task<Digest> AttestAsync(string pipelineName, long promotionId, CancellationToken cancellationToken = default)
     {
-        var pipeline = services.Workspace.GetPipeline(pipelineName);
-        var record = (await services.State.ListPromotionsAsync(pipeline.Name, limit: int.MaxValue, cancellationToken).ConfigureAwait(false))
+        var pipeline = workspace.Current.GetPipeline(pipelineName);
+        var record = (await state.ListPromotionsAsync(pipeline.Name, limit: int.MaxValue, cancellationToken).ConfigureAwait(false))
             .FirstOrDefault(p => p.Id == promotionId)
             ?? throw new InputException($"{pipeline.Name} has no promotion {promotionId}: 'orchestrator history {pipeline.Name}' lists its promotions");
-        var stage = services.Config.FindStage(record.ToStage)
-            ?? throw new InputException($"promotion {promotionId} went to stage '{record.ToStage}', which {services.Config.SourceFile} no longer declares: add it back to attest that promotion");
-        var registry = services.RegistryFor(stage);
+        var stage = Config.FindStage(record.ToStage)
+            ?? throw new InputException($"promotion {promotionId} went to stage '{record.ToStage}', which {Config.SourceFile} no longer declares: add it back to attest that promotion");
+        var registry = registries.Create(stage.Registry);
         var subject = await registry.HeadManifestAsync(record.Target.Repository, record.Digest.ToString(), cancellationToken).ConfigureAwait(false)
             ?? throw new JobFailedException($"{record.Target} is no longer in {stage.Name}, so promotion {promotionId} has nothing to attach to: promote it again");
 
-        services.Reporter.Step($"attaching promotion statement {promotionId} to {record.Target}");
+        reporter.Step($"attaching promotion statement {promotionId} to {record.Target}");
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [ArtifactManifest.CreatedAnnotation] = PromotionStatement.Timestamp(record.At) };
         var referrer = await ArtifactPublisher.PushAsync(
             registry, record.Target.Repository, subject, PromotionStatement.MediaType, PromotionStatement.MediaType, PromotionStatement.Create(record), annotations, cancellationToken).ConfigureAwait(false);
@@ -158,7 +168,7 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
     // The builds of the pipeline whose manifest in the source is an index naming digest: the newest such build, or null.
     private async Task<Digest?> FindBuiltIndexOfAsync(IRegistryClient registry, PipelineDefinition pipeline, Digest digest, CancellationToken cancellationToken)
     {
-        var builds = await services.State.ListBuildsAsync(pipeline.Name, limit: 50, cancellationToken).ConfigureAwait(false);
+        var builds = await state.ListBuildsAsync(pipeline.Name, limit: 50, cancellationToken).ConfigureAwait(false);
         if (builds.Any(b => b.Digest == digest))
         {
             return null;
@@ -201,13 +211,13 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
 
     private (StageDefinition From, StageDefinition To) ResolveStages(string? toStageName)
     {
-        var stages = services.Config.Stages;
+        var stages = Config.Stages;
         if (stages.Count < 2)
         {
-            throw new InputException($"{services.Config.SourceFile} declares only the stage '{stages[0].Name}': add a second stage to promote to");
+            throw new InputException($"{Config.SourceFile} declares only the stage '{stages[0].Name}': add a second stage to promote to");
         }
 
-        var to = toStageName is null ? stages[1] : services.Config.FindStage(toStageName)
+        var to = toStageName is null ? stages[1] : Config.FindStage(toStageName)
             ?? throw new InputException($"no stage named '{toStageName}'; the stages are {string.Join(", ", stages.Select(s => s.Name))}");
         var index = stages.ToList().IndexOf(to);
         if (index == 0)
@@ -220,11 +230,11 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
 
     private void ReportPlan(CopyPlan plan)
     {
-        services.Reporter.Detail($"manifests: {plan.Manifests.Count} ({plan.Manifests.Count(m => m.PresentInTarget)} already present)");
-        services.Reporter.Detail($"blobs to copy: {plan.BlobsToCopy.Count} ({ImageSize.Format(plan.BytesToCopy)}{(plan.BlobsToCopy.Any(b => b.CanMount) ? $", {plan.BlobsToCopy.Count(b => b.CanMount)} by mount" : string.Empty)}), already present: {plan.BlobsPresent.Count}");
+        reporter.Detail($"manifests: {plan.Manifests.Count} ({plan.Manifests.Count(m => m.PresentInTarget)} already present)");
+        reporter.Detail($"blobs to copy: {plan.BlobsToCopy.Count} ({ImageSize.Format(plan.BytesToCopy)}{(plan.BlobsToCopy.Any(b => b.CanMount) ? $", {plan.BlobsToCopy.Count(b => b.CanMount)} by mount" : string.Empty)}), already present: {plan.BlobsPresent.Count}");
         foreach (var referrer in plan.Referrers)
         {
-            services.Reporter.Detail($"referrer {referrer.Digest.ToShortString()} ({referrer.Referrer.ArtifactType ?? "no artifact type"}): {(referrer.PresentInTarget ? "already present" : "to copy")}{(referrer.ListedInTarget ? ", listed" : ", to list")}");
+            reporter.Detail($"referrer {referrer.Digest.ToShortString()} ({referrer.Referrer.ArtifactType ?? "no artifact type"}): {(referrer.PresentInTarget ? "already present" : "to copy")}{(referrer.ListedInTarget ? ", listed" : ", to list")}");
         }
 
         foreach (var tag in plan.Tags)
@@ -233,7 +243,7 @@ public sealed partial class PromotionWorkflow(OrchestratorServices services)
                 : tag.CurrentDigest == plan.Request.Digest ? "already set"
                 : plan.Request.FloatingTags.Contains(tag.Tag) ? $"moves from {tag.CurrentDigest} (floating)"
                 : $"CONFLICT: points at {tag.CurrentDigest}";
-            services.Reporter.Detail($"tag {tag.Tag}: {state}");
+            reporter.Detail($"tag {tag.Tag}: {state}");
         }
     }
 

@@ -149,50 +149,44 @@ public static class PythonBuildContext
         }
     }
 
+    /// <summary>The canonical bytes of <c>{"python": …}</c> as <see cref="WriteInputs"/> writes it, for fingerprints.</summary>
+    /// <exception cref="IOException">A project or wheelhouse file cannot be read.</exception>
+    public static byte[] CanonicalInputs(PythonSpec python)
+    {
+        using var document = new CanonicalDocument();
+        WriteInputs(document, python);
+        return document.ToArray();
+    }
+
     /// <summary>
-    /// Writes every input of the Python build that can change the image into <paramref name="json"/> as one
+    /// Writes every input of the Python build that can change the image into <paramref name="document"/> as one
     /// <c>python</c> object: build base, build packages, requirements (runtime and dev), index, and each project and
     /// wheelhouse file's context name, mode and SHA-256. Used by the build cache key and the lock's inputs checksum.
     /// </summary>
     /// <exception cref="IOException">A project or wheelhouse file cannot be read.</exception>
-    public static void WriteInputs(Utf8JsonWriter json, PythonSpec python)
+    internal static void WriteInputs(CanonicalDocument document, PythonSpec python)
     {
-        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(document);
         ArgumentNullException.ThrowIfNull(python);
-        json.WriteStartObject("python");
-        json.WriteString("buildBase", python.BuildBase.ToString());
-        json.WriteStartArray("buildPackages");
-        foreach (var package in python.BuildPackages)
-        {
-            json.WriteStringValue(package.ToString());
-        }
+        document.StartObject("python");
+        document.String("buildBase", python.BuildBase.ToString());
+        document.List("buildPackages", [.. python.BuildPackages.Select(p => p.ToString())]);
 
-        json.WriteEndArray();
         // Loose requirements are the input; their pins come from the lock, which the cache key covers by itself and
         // the lock's own checksum must not (it is computed before the pins exist).
         if (python.RequirementsIn.Count > 0)
         {
-            json.WriteList("requirementsIn", python.RequirementsIn);
+            document.List("requirementsIn", python.RequirementsIn);
         }
         else
         {
-            json.WriteList("requirements", python.Requirements.Select(r => r.ToRequirementLine()).ToList());
+            document.List("requirements", [.. python.Requirements.Select(r => r.ToRequirementLine())]);
         }
 
-        json.WriteList("devRequirements", python.DevRequirements.Select(r => r.ToRequirementLine()).ToList());
-        json.WriteNullable("index", python.Index);
-        json.WriteStartArray("files");
-        foreach (var (name, path) in ContextFiles(python))
-        {
-            json.WriteStartObject();
-            json.WriteString("name", name);
-            json.WriteNumber("mode", ModeOf(path));
-            json.WriteString("sha256", Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
-        json.WriteEndObject();
+        document.List("devRequirements", [.. python.DevRequirements.Select(r => r.ToRequirementLine())]);
+        document.Nullable("index", python.Index);
+        document.Files("files", "name", ContextFiles(python).Select(f => (f.Name, (int?)ModeOf(f.Path), f.Path)));
+        document.EndObject();
     }
 
     /// <summary>Every project and wheelhouse file as (context entry name, absolute path), sorted by name.</summary>

@@ -129,7 +129,7 @@ public static partial class PythonChecks
     private static CommandTest Python(string name, string script) =>
         new(NamePrefix + name, ["python3", "-c", script.ReplaceLineEndings("\n")], 0, null, null, Timeout);
 
-    private static string PythonString(string value) => JsonSerializer.Serialize(value);
+    private static string PythonString(string value) => JsonText.Quote(value);
 
     private static string PythonList(IEnumerable<string> items) => new StringBuilder("[").AppendJoin(", ", items).Append(']').ToString();
 

@@ -47,7 +47,7 @@ public static class ReleaseFormatter
     /// <summary>Renders <paramref name="release"/>; every output ends with a newline.</summary>
     public static string Format(Release release, ReleaseFormat format) => format switch
     {
-        ReleaseFormat.Json => ResultDocuments.Serialize(ResultDocuments.Release(release), indented: true) + "\n",
+        ReleaseFormat.Json => ResultDocuments.Serialize(ResultDocuments.Release(release), Jobs.Documents.ResultJsonContext.Default.ReleaseDocument, indented: true) + "\n",
         ReleaseFormat.Yaml => Yaml(release),
         ReleaseFormat.Kustomize => Kustomize(release),
         ReleaseFormat.Env => Env(release),
@@ -110,7 +110,7 @@ public static class ReleaseFormatter
         yaml.Append(key).Append(": ").Append(value is null ? "null" : Quote(value)).Append('\n');
 
     // A JSON string is a valid YAML double-quoted scalar, escaping included.
-    private static string Quote(string value) => JsonSerializer.Serialize(value);
+    private static string Quote(string value) => JsonText.Quote(value);
 
     private static string? Time(DateTimeOffset? value) => value?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 }

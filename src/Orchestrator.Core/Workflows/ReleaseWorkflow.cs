@@ -1,3 +1,4 @@
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
@@ -58,13 +59,15 @@ public sealed record Release(
 /// pipeline's history, and the release a cluster should run. Reads only. Where this store has no record of a
 /// stage, the stage's registry is asked (a HEAD per pipeline tag) what it serves, marked as not recorded here.
 /// </summary>
-public sealed class ReleaseWorkflow(OrchestratorServices services)
+public sealed class ReleaseWorkflow(IWorkspaceAccessor workspace, IRegistryClientFactory registries, IStateStore state)
 {
+    private OrchestratorConfig Config => workspace.Current.Config;
+
     /// <summary>
     /// What to tell someone who sees "not recorded here": where the records are and how to read them.
     /// </summary>
     public string NotRecordedHint =>
-        $"not recorded here: the registry serves it, but this state store ({Path.GetRelativePath(services.Config.RootDirectory, services.Config.StatePath).Replace('\\', '/')}) " +
+        $"not recorded here: the registry serves it, but this state store ({Path.GetRelativePath(Config.RootDirectory, Config.StatePath).Replace('\\', '/')}) " +
         "has no build or promotion record of it (a fresh clone, or another checkout did it). The records are in the store of whoever built " +
         $"or promoted it: a shared daemon's, read with 'orchestrator status --server URL' (or set {ServerVariable}); or copy that state file here (from a backup, or with its daemon stopped)";
 
@@ -79,8 +82,8 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
     public async Task<IReadOnlyList<PipelineStatus>> GetStatusAsync(string? pipeline = null, bool askRegistries = true, CancellationToken cancellationToken = default)
     {
         var names = pipeline is null
-            ? services.Workspace.Pipelines.Keys.Order(StringComparer.Ordinal).ToList()
-            : [services.Workspace.GetPipeline(pipeline).Name];
+            ? workspace.Current.Pipelines.Keys.Order(StringComparer.Ordinal).ToList()
+            : [workspace.Current.GetPipeline(pipeline).Name];
         var result = new List<PipelineStatus>();
         foreach (var name in names)
         {
@@ -93,10 +96,10 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
     /// <summary>Builds, validations and promotions of <paramref name="pipeline"/>, newest first.</summary>
     public async Task<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string pipeline, int limit = 100, CancellationToken cancellationToken = default)
     {
-        var name = services.Workspace.GetPipeline(pipeline).Name;
-        var builds = await services.State.ListBuildsAsync(name, limit, cancellationToken).ConfigureAwait(false);
-        var validations = await services.State.ListValidationsAsync(name, limit, cancellationToken).ConfigureAwait(false);
-        var promotions = await services.State.ListPromotionsAsync(name, limit, cancellationToken).ConfigureAwait(false);
+        var name = workspace.Current.GetPipeline(pipeline).Name;
+        var builds = await state.ListBuildsAsync(name, limit, cancellationToken).ConfigureAwait(false);
+        var validations = await state.ListValidationsAsync(name, limit, cancellationToken).ConfigureAwait(false);
+        var promotions = await state.ListPromotionsAsync(name, limit, cancellationToken).ConfigureAwait(false);
         return builds
             .Select(b => new HistoryEntry(b.At, "build", b.Stage, b.Digest, b.Actor, null,
                 $"built {b.Version} as {b.Reference} (tags {string.Join(", ", b.Tags)}) on base {b.BaseDigest?.ToShortString() ?? "-"}"))
@@ -114,10 +117,10 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">Nothing of the pipeline reached the stage yet.</exception>
     public async Task<Release> GetReleaseAsync(string pipeline, string stage, CancellationToken cancellationToken = default)
     {
-        var definition = services.Workspace.GetPipeline(pipeline);
-        if (services.Config.FindStage(stage) is null)
+        var definition = workspace.Current.GetPipeline(pipeline);
+        if (Config.FindStage(stage) is null)
         {
-            throw new InputException($"no stage named '{stage}'; the stages are {string.Join(", ", services.Config.Stages.Select(s => s.Name))}");
+            throw new InputException($"no stage named '{stage}'; the stages are {string.Join(", ", Config.Stages.Select(s => s.Name))}");
         }
 
         var status = await GetOneAsync(definition.Name, askRegistries: true, cancellationToken).ConfigureAwait(false);
@@ -128,7 +131,7 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
                 $"nothing of {definition.Name} has reached {stage} yet: run 'orchestrator run {definition.Name}', or build, validate and promote it");
         }
 
-        var build = (await services.State.ListBuildsAsync(definition.Name, 1000, cancellationToken).ConfigureAwait(false))
+        var build = (await state.ListBuildsAsync(definition.Name, 1000, cancellationToken).ConfigureAwait(false))
             .FirstOrDefault(b => b.Digest == here.Reference.Digest);
         return new Release(definition.Name, stage, here.Reference, here.Tags, build?.Version ?? definition.Version, build?.BaseDigest, here.ValidatedAt, here.At, here.By)
         {
@@ -140,7 +143,7 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
     // with every one of those tags that points at it; null when it has none or does not answer.
     private async Task<(ImageReference Reference, IReadOnlyList<string> Tags)?> ServedAsync(Definitions.PipelineDefinition pipeline, Definitions.StageDefinition stage, CancellationToken cancellationToken)
     {
-        var registry = services.RegistryFor(stage);
+        var registry = registries.Create(stage.Registry);
         var found = new List<(string Tag, Digest Digest)>();
         try
         {
@@ -169,19 +172,19 @@ public sealed class ReleaseWorkflow(OrchestratorServices services)
 
     private async Task<PipelineStatus> GetOneAsync(string name, bool askRegistries, CancellationToken cancellationToken)
     {
-        var pipeline = services.Workspace.GetPipeline(name);
-        var latestBuild = await services.State.GetLatestBuildAsync(name, cancellationToken).ConfigureAwait(false);
-        var validations = await services.State.ListValidationsAsync(name, 1000, cancellationToken).ConfigureAwait(false);
-        var promotions = await services.State.ListPromotionsAsync(name, 1000, cancellationToken).ConfigureAwait(false);
+        var pipeline = workspace.Current.GetPipeline(name);
+        var latestBuild = await state.GetLatestBuildAsync(name, cancellationToken).ConfigureAwait(false);
+        var validations = await state.ListValidationsAsync(name, 1000, cancellationToken).ConfigureAwait(false);
+        var promotions = await state.ListPromotionsAsync(name, 1000, cancellationToken).ConfigureAwait(false);
 
         var stages = new List<StageStatus>();
-        foreach (var stage in services.Config.Stages)
+        foreach (var stage in Config.Stages)
         {
             ImageReference? reference = null;
             IReadOnlyList<string> tags = [];
             DateTimeOffset? at = null;
             string? by = null;
-            if (stage == services.Config.FirstStage)
+            if (stage == Config.FirstStage)
             {
                 if (latestBuild is not null)
                 {

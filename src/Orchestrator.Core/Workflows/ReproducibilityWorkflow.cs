@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Images;
 using Orchestrator.Core.Ports;
@@ -33,29 +34,36 @@ public sealed record ImageDifference(int? Layer, string Path, string Detail)
 /// pushing, and compares the result's digest with the digest the first stage holds for the same inputs
 /// (building that first when there is none). When they differ, names the first differing file.
 /// </summary>
-public sealed partial class ReproducibilityWorkflow(OrchestratorServices services)
+public sealed partial class ReproducibilityWorkflow(
+    IWorkspaceAccessor workspace,
+    IRegistryClientFactory registries,
+    IJobReporter reporter,
+    PipelineBuildWorkflow builds,
+    BuildCache cache,
+    ILogger<ReproducibilityWorkflow> logger)
 {
-    private readonly ILogger<ReproducibilityWorkflow> _logger = services.Logger<ReproducibilityWorkflow>();
+    private readonly ILogger<ReproducibilityWorkflow> _logger = logger;
+
+    private OrchestratorConfig Config => workspace.Current.Config;
 
     /// <summary>Verifies that <paramref name="pipelineName"/> rebuilds to the same digest.</summary>
     /// <exception cref="InputException">No such pipeline.</exception>
     /// <exception cref="JobFailedException">The pipeline has no or a stale lock, its base is missing, or a build failed.</exception>
     public async Task<ReproducibilityResult> VerifyAsync(string pipelineName, CancellationToken cancellationToken = default)
     {
-        var builds = new PipelineBuildWorkflow(services);
-        var pipeline = services.Workspace.GetPipeline(pipelineName);
+        var pipeline = workspace.Current.GetPipeline(pipelineName);
         var (locked, baseReference, cacheKey, buildBaseReference) = await builds.PrepareAsync(pipeline, buildMissingBase: false, cancellationToken).ConfigureAwait(false);
-        var stage = services.Config.FirstStage;
-        var registry = services.RegistryFor(stage);
+        var stage = Config.FirstStage;
+        var registry = registries.Create(stage.Registry);
 
-        var expected = (await new BuildCache(services).FindInFirstStageAsync(locked, cacheKey, cancellationToken).ConfigureAwait(false))?.Reference;
+        var expected = (await cache.FindInFirstStageAsync(locked, cacheKey, cancellationToken).ConfigureAwait(false))?.Reference;
         if (expected is null)
         {
-            services.Reporter.Step($"no build of these inputs is in {stage.Name}: building one to compare with");
+            reporter.Step($"no build of these inputs is in {stage.Name}: building one to compare with");
             expected = (await builds.BuildAsync(pipeline.Name, noCache: true, cancellationToken: cancellationToken).ConfigureAwait(false)).Reference;
         }
 
-        services.Reporter.Step($"rebuilding {pipeline.Name} without cache to compare with {expected.Digest!.ToShortString()}");
+        reporter.Step($"rebuilding {pipeline.Name} without cache to compare with {expected.Digest!.ToShortString()}");
         var scratch = builds.ScratchFolder(locked);
         try
         {

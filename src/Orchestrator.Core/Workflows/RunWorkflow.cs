@@ -1,4 +1,5 @@
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Ports;
 
 namespace Orchestrator.Core.Workflows;
 
@@ -7,30 +8,35 @@ namespace Orchestrator.Core.Workflows;
 /// built digest, then a promotion through every later stage in order. Stops at the first failure;
 /// a failed validation means nothing leaves the first stage.
 /// </summary>
-public sealed class RunWorkflow(OrchestratorServices services)
+public sealed class RunWorkflow(
+    IWorkspaceAccessor workspace,
+    BaseImageWorkflow bases,
+    PipelineBuildWorkflow builds,
+    ValidationWorkflow validations,
+    PromotionWorkflow promoter)
 {
     /// <summary>Runs <paramref name="pipelineName"/> through every stage.</summary>
     /// <exception cref="ValidationFailedException">The built digest failed validation; carries the result.</exception>
     public async Task<RunResult> RunAsync(string pipelineName, bool noCache = false, CancellationToken cancellationToken = default)
     {
-        var pipeline = services.Workspace.GetPipeline(pipelineName);
-        var baseResult = await new BaseImageWorkflow(services).EnsureAsync(pipeline.Base.ToString(), cancellationToken).ConfigureAwait(false);
+        var current = workspace.Current;
+        var pipeline = current.GetPipeline(pipelineName);
+        var baseResult = await bases.EnsureAsync(pipeline.Base.ToString(), cancellationToken).ConfigureAwait(false);
         foreach (var other in pipeline.BasesUsed.Skip(1))
         {
             // A Python pipeline's build base (the full variant) must be there too.
-            await new BaseImageWorkflow(services).EnsureAsync(other.ToString(), cancellationToken).ConfigureAwait(false);
+            await bases.EnsureAsync(other.ToString(), cancellationToken).ConfigureAwait(false);
         }
 
-        var build = await new PipelineBuildWorkflow(services).BuildAsync(pipeline.Name, buildMissingBase: false, noCache, cancellationToken).ConfigureAwait(false);
-        var validation = await new ValidationWorkflow(services).ValidateAsync(pipeline.Name, build.Digest, cancellationToken).ConfigureAwait(false);
+        var build = await builds.BuildAsync(pipeline.Name, buildMissingBase: false, noCache, cancellationToken).ConfigureAwait(false);
+        var validation = await validations.ValidateAsync(pipeline.Name, build.Digest, cancellationToken).ConfigureAwait(false);
         if (!validation.Passed)
         {
             throw new ValidationFailedException(validation);
         }
 
         var promotions = new List<PromotionResult>();
-        var promoter = new PromotionWorkflow(services);
-        foreach (var stage in services.Config.Stages.Skip(1))
+        foreach (var stage in current.Config.Stages.Skip(1))
         {
             promotions.Add(await promoter.PromoteAsync(pipeline.Name, build.Digest, stage.Name, dryRun: false, cancellationToken).ConfigureAwait(false));
         }

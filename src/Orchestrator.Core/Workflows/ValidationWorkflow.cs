@@ -13,7 +13,16 @@ namespace Orchestrator.Core.Workflows;
 /// tests in locked-down containers (no network, every capability dropped, read-only root, bounded
 /// memory and processes), checks files, metadata and size, and records every result.
 /// </summary>
-public sealed partial class ValidationWorkflow(OrchestratorServices services)
+public sealed partial class ValidationWorkflow(
+    IWorkspaceAccessor workspace,
+    IDockerEngine engine,
+    IRegistryClientFactory registries,
+    IStateStore state,
+    IJobReporter reporter,
+    TimeProvider time,
+    IActorProvider actor,
+    Locks.InstalledPackagesTest installedPackages,
+    ILogger<ValidationWorkflow> logger)
 {
     /// <summary>Output kept per stream in a test's detail; more is cut with a marker.</summary>
     public const int MaxOutputCharacters = 4096;
@@ -21,7 +30,9 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
     /// <summary>Labels every container this workflow creates, so leftovers can be found and removed.</summary>
     public const string ContainerLabel = "io.orchestrator.validation";
 
-    private readonly ILogger<ValidationWorkflow> _logger = services.Logger<ValidationWorkflow>();
+    private readonly ILogger<ValidationWorkflow> _logger = logger;
+
+    private OrchestratorConfig Config => workspace.Current.Config;
 
     /// <summary>Validates <paramref name="digest"/> of <paramref name="pipelineName"/> in the first stage.</summary>
     /// <returns>The result; <see cref="ValidationResult.Passed"/> is false when any test failed.</returns>
@@ -29,25 +40,25 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
     /// <exception cref="JobFailedException">The digest is not in the first stage, or the engine failed.</exception>
     public async Task<ValidationResult> ValidateAsync(string pipelineName, Digest digest, CancellationToken cancellationToken = default)
     {
-        var pipeline = services.Workspace.GetPipeline(pipelineName);
-        var stage = services.Config.FirstStage;
+        var pipeline = workspace.Current.GetPipeline(pipelineName);
+        var stage = Config.FirstStage;
         var reference = ImageReference.Create(stage.Registry.Host, pipeline.Repository, digest: digest);
         var started = Stopwatch.GetTimestamp();
 
-        var registry = services.RegistryFor(stage);
+        var registry = registries.Create(stage.Registry);
         if (await registry.HeadManifestAsync(pipeline.Repository, digest.ToString(), cancellationToken).ConfigureAwait(false) is null)
         {
             throw new JobFailedException(
                 $"{reference} is not in {stage.Name}: validate a digest that 'orchestrator build {pipeline.Name}' printed");
         }
 
-        services.Reporter.Step($"pulling {reference}");
-        await services.Engine.PullImageAsync(reference, OrchestratorServices.CredentialsFor(stage.Registry), new ReporterProgress(services.Reporter), cancellationToken).ConfigureAwait(false);
-        var image = await services.Engine.InspectImageAsync(reference.ToString(), cancellationToken).ConfigureAwait(false)
+        reporter.Step($"pulling {reference}");
+        await engine.PullImageAsync(reference, EngineCredentials.For(stage.Registry), new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
+        var image = await engine.InspectImageAsync(reference.ToString(), cancellationToken).ConfigureAwait(false)
             ?? throw new JobFailedException($"the engine pulled {reference} but cannot inspect it; retry the validation");
 
         var results = new List<TestResult>();
-        services.Reporter.Step($"running {TestCount(pipeline)} test(s) on {digest.ToShortString()}");
+        reporter.Step($"running {TestCount(pipeline)} test(s) on {digest.ToShortString()}");
         foreach (var test in pipeline.Validate.Commands)
         {
             results.Add(Report(await RunCommandTestAsync(reference, test, cancellationToken).ConfigureAwait(false)));
@@ -67,7 +78,7 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
         // Locks: dpkg's installed set must be exactly the lock's (base set plus closure).
         if (pipeline.Lock is { } pipelineLock)
         {
-            results.Add(Report(await new Locks.InstalledPackagesTest(services).RunAsync(reference, pipelineLock, cancellationToken).ConfigureAwait(false)));
+            results.Add(Report(await installedPackages.RunAsync(reference, pipelineLock, cancellationToken).ConfigureAwait(false)));
         }
 
         if (pipeline.Validate.Metadata is { } metadata)
@@ -82,8 +93,8 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
 
         var passed = results.All(r => r.Passed);
         var record = new ValidationRecord(
-            0, pipeline.Name, stage.Name, reference, passed, results, services.Actor.Actor, services.Time.GetUtcNow(), Stopwatch.GetElapsedTime(started));
-        var id = await services.State.RecordValidationAsync(record, cancellationToken).ConfigureAwait(false);
+            0, pipeline.Name, stage.Name, reference, passed, results, actor.Actor, time.GetUtcNow(), Stopwatch.GetElapsedTime(started));
+        var id = await state.RecordValidationAsync(record, cancellationToken).ConfigureAwait(false);
         LogValidated(pipeline.Name, digest, passed, results.Count(r => !r.Passed));
         return new ValidationResult(pipeline.Name, reference, passed, results, id);
     }
@@ -101,7 +112,7 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
 
     private TestResult Report(TestResult result)
     {
-        services.Reporter.Detail($"{(result.Passed ? "PASS" : "FAIL")} {result.Kind} '{result.Name}'{(result.Passed ? string.Empty : ": " + FirstLine(result.Detail))}");
+        reporter.Detail($"{(result.Passed ? "PASS" : "FAIL")} {result.Kind} '{result.Name}'{(result.Passed ? string.Empty : ": " + FirstLine(result.Detail))}");
         return result;
     }
 
@@ -115,27 +126,27 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
             ReadonlyRootfs: true,
             Tmpfs: new Dictionary<string, string> { ["/tmp"] = "rw,nosuid,nodev,size=64m" },
             Labels: new Dictionary<string, string> { [ContainerLabel] = reference.Digest!.ToString() });
-        var id = await services.Engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
+        var id = await engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
         try
         {
-            await services.Engine.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            await engine.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
             // The test's own clock, so a fake TimeProvider drives timeouts in tests.
-            using var deadline = new CancellationTokenSource(test.Timeout, services.Time);
+            using var deadline = new CancellationTokenSource(test.Timeout, time);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             long exitCode;
             try
             {
-                exitCode = await services.Engine.WaitContainerAsync(id, timeout.Token).ConfigureAwait(false);
+                exitCode = await engine.WaitContainerAsync(id, timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                await services.Engine.KillContainerAsync(id, CancellationToken.None).ConfigureAwait(false);
-                var partial = await services.Engine.GetContainerLogsAsync(id, CancellationToken.None).ConfigureAwait(false);
+                await engine.KillContainerAsync(id, CancellationToken.None).ConfigureAwait(false);
+                var partial = await engine.GetContainerLogsAsync(id, CancellationToken.None).ConfigureAwait(false);
                 return new TestResult("command", test.Name, false,
                     $"timed out after {test.Timeout.TotalSeconds:0} s and was killed{Environment.NewLine}{FormatOutput(partial)}", Stopwatch.GetElapsedTime(started));
             }
 
-            var logs = await services.Engine.GetContainerLogsAsync(id, cancellationToken).ConfigureAwait(false);
+            var logs = await engine.GetContainerLogsAsync(id, cancellationToken).ConfigureAwait(false);
             var failures = new List<string>();
             if (exitCode != test.ExpectExit)
             {
@@ -157,7 +168,7 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
         }
         finally
         {
-            await services.Engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
+            await engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -168,14 +179,14 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
             reference.ToString(),
             Entrypoint: ["/nonexistent-never-started"],
             Labels: new Dictionary<string, string> { [ContainerLabel] = reference.Digest!.ToString() });
-        var id = await services.Engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
+        var id = await engine.CreateContainerAsync(spec, cancellationToken).ConfigureAwait(false);
         try
         {
             var results = new List<TestResult>();
             foreach (var test in tests)
             {
                 var started = Stopwatch.GetTimestamp();
-                var stat = await services.Engine.StatContainerPathAsync(id, test.Path, cancellationToken).ConfigureAwait(false);
+                var stat = await engine.StatContainerPathAsync(id, test.Path, cancellationToken).ConfigureAwait(false);
                 var exists = stat is not null;
                 var detail = stat is null
                     ? $"{test.Path} does not exist"
@@ -188,7 +199,7 @@ public sealed partial class ValidationWorkflow(OrchestratorServices services)
         }
         finally
         {
-            await services.Engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
+            await engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

@@ -2,14 +2,28 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 
 namespace Orchestrator.Daemon.Api;
 
-/// <summary>The API's JSON: camelCase, nulls kept (clients see every field), enums as lower-case strings.</summary>
+/// <summary>
+/// The API's JSON: camelCase, relaxed escaping (served as application/json only, never embedded in HTML). Responses are
+/// written through the one source-generated <see cref="ResultJsonContext"/>: typed documents, or JSON nodes built by hand
+/// (the job view, whose nulls are kept so clients see every field). <see cref="Options"/> still reads request bodies.
+/// </summary>
 internal static class ApiJson
 {
+    private static readonly JsonSerializerOptions Responses = new(ResultJsonContext.Default.Options)
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>How a JSON node (a job view, the status document with its stale marks) is written in a response.</summary>
+    public static JsonTypeInfo<JsonNode> Node { get; } = Type<JsonNode>();
+
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
         // Served as application/json only, never embedded in HTML: keep quotes and '<' readable in messages.
@@ -17,12 +31,18 @@ internal static class ApiJson
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    public static IResult Ok(object value, int status = StatusCodes.Status200OK) =>
-        Results.Json(value, Options, contentType: "application/json", statusCode: status);
+    public static IResult Ok(JsonNode value, int status = StatusCodes.Status200OK) =>
+        Results.Json(value, Node, contentType: "application/json", statusCode: status);
+
+    public static IResult Ok<T>(T value, JsonTypeInfo<T> typeInfo, int status = StatusCodes.Status200OK) =>
+        Results.Json(value, typeInfo, contentType: "application/json", statusCode: status);
+
+    /// <summary>The metadata of <typeparamref name="T"/> (a type of <see cref="ResultJsonContext"/>) for a response.</summary>
+    public static JsonTypeInfo<T> Type<T>() => (JsonTypeInfo<T>)Responses.GetTypeInfo(typeof(T));
 
     /// <summary><c>{"error": {"message": …, "status": …}}</c>.</summary>
     public static IResult Error(int status, string message) =>
-        Results.Json(new { error = new { message, status } }, Options, contentType: "application/json", statusCode: status);
+        Ok(new ApiErrorDocument(new ApiErrorDetailDocument(message, status)), Type<ApiErrorDocument>(), status);
 
     public static string Lower<T>(T value)
         where T : struct, Enum => value.ToString().ToLowerInvariant();

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Workflows;
 using Orchestrator.Daemon.Hosting;
 
@@ -14,9 +15,9 @@ internal static class HealthEndpoints
 {
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/healthz", CheckAsync);
 
-    private static async Task<IResult> CheckAsync(HttpContext context, OrchestratorServices services, WorkspaceHolder workspace, DaemonOptions options)
+    private static async Task<IResult> CheckAsync(HttpContext context, WorkflowGraph services, WorkspaceHolder workspace, DaemonOptions options)
     {
-        var engine = CheckEngineAsync(services, options.HealthTimeout, context.RequestAborted);
+        var engine = CheckEngineAsync(services, workspace.Config.Engine.Endpoint, options.HealthTimeout, context.RequestAborted);
         var registries = workspace.Config.Stages
             .Select(async stage => (stage.Name, Error: await CheckRegistryAsync(services, stage, options.HealthTimeout, context.RequestAborted).ConfigureAwait(false)))
             .ToList();
@@ -24,18 +25,16 @@ internal static class HealthEndpoints
         var registryResults = await Task.WhenAll(registries).ConfigureAwait(false);
 
         var healthy = engineResult.Error is null && registryResults.All(r => r.Error is null);
-        var body = new
-        {
-            status = healthy ? "ok" : "unhealthy",
-            engine = engineResult.Error is null
-                ? (object)new { status = "ok", version = engineResult.Version!.Version, apiVersion = engineResult.Version.ApiVersion, os = engineResult.Version.Os, architecture = engineResult.Version.Architecture }
-                : new { status = "error", error = engineResult.Error },
-            registries = registryResults.ToDictionary(r => r.Name, r => r.Error is null ? "ok" : $"error: {r.Error}"),
-        };
-        return ApiJson.Ok(body, healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        var body = new HealthDocument(
+            healthy ? "ok" : "unhealthy",
+            engineResult.Error is null
+                ? new EngineHealthDocument("ok", engineResult.Version!.Version, engineResult.Version.ApiVersion, engineResult.Version.Os, engineResult.Version.Architecture, null)
+                : new EngineHealthDocument("error", null, null, null, null, engineResult.Error),
+            registryResults.ToDictionary(r => r.Name, r => r.Error is null ? "ok" : $"error: {r.Error}"));
+        return ApiJson.Ok(body, ApiJson.Type<HealthDocument>(), healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static async Task<(Core.Ports.EngineVersion? Version, string? Error)> CheckEngineAsync(OrchestratorServices services, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<(Core.Ports.EngineVersion? Version, string? Error)> CheckEngineAsync(WorkflowGraph services, string endpoint, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
@@ -45,7 +44,7 @@ internal static class HealthEndpoints
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (null, $"the engine did not answer within {timeout.TotalSeconds:0.#} s at {services.Config.Engine.Endpoint}");
+            return (null, $"the engine did not answer within {timeout.TotalSeconds:0.#} s at {endpoint}");
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -53,13 +52,13 @@ internal static class HealthEndpoints
         }
     }
 
-    private static async Task<string?> CheckRegistryAsync(OrchestratorServices services, Core.Definitions.StageDefinition stage, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<string?> CheckRegistryAsync(WorkflowGraph services, Core.Definitions.StageDefinition stage, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
         try
         {
-            return await services.RegistryFor(stage).PingAsync(limit.Token).ConfigureAwait(false)
+            return await services.Registries.Create(stage.Registry).PingAsync(limit.Token).ConfigureAwait(false)
                 ? null
                 : $"{stage.Registry.BaseUri} answered, but not as an OCI registry";
         }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using Orchestrator.Daemon.Auth;
@@ -318,13 +319,9 @@ internal static class JobEndpoints
         var log = await store.GetLogAsync(id, after, 1000, context.RequestAborted).ConfigureAwait(false);
 
         // State read before the lines: a client that sees a final state has every line once it reads past 'last'.
-        return ApiJson.Ok(new
-        {
-            id,
-            state = ApiJson.Lower(job.State),
-            log = ApiJson.Log(log),
-            last = log.Count > 0 ? log[^1].Sequence : after,
-        });
+        return ApiJson.Ok(
+            new JobLogPageDocument(id, ApiJson.Lower(job.State), ApiJson.Log(log), log.Count > 0 ? log[^1].Sequence : after),
+            ApiJson.Type<JobLogPageDocument>());
     }
 
     private static async Task<IResult> CancelAsync(long id, HttpContext context, IJobStore store, WorkspaceHolder workspace, JobSignal signal, ILoggerFactory loggers)

@@ -38,7 +38,7 @@ internal static class PipelineEndpoints
         }
 
         var document = await BuildStatusAsync(context, releases, stale, workspace, askRegistries).ConfigureAwait(false);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(document, ApiJson.Options);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(document, ApiJson.Node);
         if (key is not null)
         {
             cache.Set(key, bytes);

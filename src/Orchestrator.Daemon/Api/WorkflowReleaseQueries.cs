@@ -1,26 +1,33 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Core.Jobs;
+using Orchestrator.Core.Jobs.Documents;
+using Orchestrator.Core.Ports;
 using Orchestrator.Core.Workflows;
 using Orchestrator.Daemon.Hosting;
 
 namespace Orchestrator.Daemon.Api;
 
-/// <summary>The read side over <see cref="ReleaseWorkflow"/> (the state store), on the current definitions.</summary>
-internal sealed class WorkflowReleaseQueries(OrchestratorServices services, WorkspaceHolder workspace) : IReleaseQueries
+/// <summary>
+/// The read side over <see cref="ReleaseWorkflow"/> (the state store). Each query runs in its own scope on the
+/// definitions the holder has reloaded last, fixed for the query, so a reload never lands halfway through one.
+/// </summary>
+internal sealed class WorkflowReleaseQueries(WorkflowGraph graph, WorkspaceHolder workspace) : IReleaseQueries
 {
-    private ReleaseWorkflow Workflow => new(services with { Workspace = workspace.Current });
+    private ReleaseWorkflow Workflow => ReleasesOn(workspace.Current);
 
     public async Task<JsonNode?> GetStatusAsync(string? pipeline, CancellationToken cancellationToken = default) =>
-        JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Status(await Workflow.GetStatusAsync(pipeline, askRegistries: false, cancellationToken).ConfigureAwait(false))));
+        JsonSerializer.SerializeToNode(
+            ResultDocuments.Status(await Workflow.GetStatusAsync(pipeline, askRegistries: false, cancellationToken).ConfigureAwait(false)), ResultJsonContext.Default.StatusDocument);
 
     public async Task<JsonNode?> GetServedStatusAsync(string? pipeline, CancellationToken cancellationToken = default)
     {
-        var current = services with { Workspace = workspace.Current };
-        var statuses = await new ReleaseWorkflow(current).GetStatusAsync(pipeline, askRegistries: true, cancellationToken).ConfigureAwait(false);
+        var current = workspace.Current;
+        var statuses = await ReleasesOn(current).GetStatusAsync(pipeline, askRegistries: true, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<(string Base, string Variant, long? Bytes)> sizes;
         try
         {
-            sizes = await ImageSizes.BaseVariantSizesAsync(current, cancellationToken).ConfigureAwait(false);
+            sizes = await ImageSizes.BaseVariantSizesAsync(current, graph.Registries, cancellationToken).ConfigureAwait(false);
         }
         catch (Core.Errors.OrchestratorException)
         {
@@ -28,11 +35,12 @@ internal sealed class WorkflowReleaseQueries(OrchestratorServices services, Work
             sizes = [];
         }
 
-        return JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.Status(statuses, sizes)));
+        return JsonSerializer.SerializeToNode(ResultDocuments.Status(statuses, sizes), ResultJsonContext.Default.StatusDocument);
     }
 
     public async Task<JsonNode?> GetHistoryAsync(string pipeline, int limit, CancellationToken cancellationToken = default) =>
-        JsonNode.Parse(ResultDocuments.Serialize(ResultDocuments.History(pipeline, await Workflow.GetHistoryAsync(pipeline, limit, cancellationToken).ConfigureAwait(false))));
+        JsonSerializer.SerializeToNode(
+            ResultDocuments.History(pipeline, await Workflow.GetHistoryAsync(pipeline, limit, cancellationToken).ConfigureAwait(false)), ResultJsonContext.Default.HistoryDocument);
 
     public async Task<(string Content, string ContentType)> GetReleaseAsync(string pipeline, string stage, string format, CancellationToken cancellationToken = default)
     {
@@ -40,4 +48,7 @@ internal sealed class WorkflowReleaseQueries(OrchestratorServices services, Work
         var release = await Workflow.GetReleaseAsync(pipeline, stage, cancellationToken).ConfigureAwait(false);
         return (ReleaseFormatter.Format(release, parsed), ReleaseFormatter.ContentType(parsed));
     }
+
+    private ReleaseWorkflow ReleasesOn(Core.Definitions.Workspace current) =>
+        graph.Create(new WorkflowScope(new FixedWorkspace(current), NullJobReporter.Instance, new EnvironmentActorProvider())).Releases;
 }

@@ -12,11 +12,11 @@ namespace Orchestrator.Daemon.Hosting;
 /// ComposedServices, tests from fakes); the init-only members are seams with production defaults.
 /// </summary>
 /// <param name="Workspace">The definitions at start; the watcher reloads them through <see cref="ReloadWorkspace"/>.</param>
-/// <param name="Services">The engine, registries, copier and state the jobs run on.</param>
+/// <param name="Services">The workflows wired over the engine, registries, copier and state the jobs run on.</param>
 /// <param name="Jobs">The persisted job queue.</param>
 /// <param name="LoggerFactory">Where logs go (the verb passes a Serilog factory).</param>
 /// <param name="Urls">Where to listen (<c>;</c>-separated); null for <c>daemon.urls</c> of orchestrator.yaml.</param>
-public sealed record DaemonOptions(Workspace Workspace, OrchestratorServices Services, IJobStore Jobs, ILoggerFactory LoggerFactory, string? Urls = null)
+public sealed record DaemonOptions(Workspace Workspace, WorkflowGraph Services, IJobStore Jobs, ILoggerFactory LoggerFactory, string? Urls = null)
 {
     /// <summary>Reads token secrets; <see cref="Environment.GetEnvironmentVariable(string)"/> by default.</summary>
     public Func<string, string?> GetEnvironmentVariable { get; init; } = Environment.GetEnvironmentVariable;
@@ -25,7 +25,7 @@ public sealed record DaemonOptions(Workspace Workspace, OrchestratorServices Ser
     public Func<CancellationToken, Task<Workspace>>? ReloadWorkspace { get; init; }
 
     /// <summary>Runs one claimed job; null for <see cref="JobRunner.RunAsync"/>. Must not throw for the job's own failure.</summary>
-    public Func<Job, OrchestratorServices, CancellationToken, Task<JobOutcome>>? ExecuteJob { get; init; }
+    public Func<Job, JobContext, CancellationToken, Task<JobOutcome>>? ExecuteJob { get; init; }
 
     /// <summary>Status, history and releases; null for the one backed by ReleaseWorkflow.</summary>
     public IReleaseQueries? Releases { get; init; }

@@ -18,7 +18,7 @@ internal static class MetricsEndpoint
     // Bounded so a scrape stays cheap; IJobStore has no aggregate query (see the daemon's report).
     private const int ScanLimit = 100_000;
 
-    public static void Map(IEndpointRouteBuilder app) => app.MapGet("/metrics", async (HttpContext context, IJobStore jobs, OrchestratorServices services) =>
+    public static void Map(IEndpointRouteBuilder app) => app.MapGet("/metrics", async (HttpContext context, IJobStore jobs, WorkflowGraph services) =>
         Results.Text(await RenderAsync(jobs, services.State, context.RequestAborted).ConfigureAwait(false), "text/plain; version=0.0.4; charset=utf-8"));
 
     internal static async Task<string> RenderAsync(IJobStore jobs, IStateStore state, CancellationToken cancellationToken)

@@ -35,8 +35,8 @@ internal sealed class JobWorker(
     public const string WatchActor = "watch";
 
     private readonly Dictionary<long, RunningJob> _running = [];
-    private readonly Func<Job, OrchestratorServices, CancellationToken, Task<JobOutcome>> _execute =
-        options.ExecuteJob ?? ((job, services, token) => new JobRunner(store, options.LoggerFactory.CreateLogger<JobRunner>()).RunAsync(job, services, token));
+    private readonly Func<Job, JobContext, CancellationToken, Task<JobOutcome>> _execute =
+        options.ExecuteJob ?? new JobRunner(store, options.Services, options.LoggerFactory.CreateLogger<JobRunner>()).RunAsync;
 
     private readonly LeftoverJanitor _janitor = new(options.Services.Engine, ContainerOwnership.DaemonOwner(workspace.Config.StatePath), options.LoggerFactory.CreateLogger<LeftoverJanitor>());
 
@@ -158,8 +158,8 @@ internal sealed class JobWorker(
                 else
                 {
                     // Its containers carry this daemon's owner and the job id, so the janitor can tell them from leftovers.
-                    var services = options.Services with { Workspace = workspace.Current, Engine = new OwnedDockerEngine(options.Services.Engine, _janitor.Owner, job.Id, _janitor.RecordBrokenBuild, Time) };
-                    outcome = await _execute(job, services, running.Cancel.Token).ConfigureAwait(false);
+                    var context = new JobContext(workspace.Current, new OwnedDockerEngine(options.Services.Engine, _janitor.Owner, job.Id, _janitor.RecordBrokenBuild, Time));
+                    outcome = await _execute(job, context, running.Cancel.Token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (running.Cancel.IsCancellationRequested)

@@ -7,6 +7,7 @@ using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Locks;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
+using Orchestrator.Core.Workflows;
 using Orchestrator.Daemon.Hosting;
 
 namespace Orchestrator.Daemon.Workers;
@@ -82,9 +83,12 @@ internal sealed class PipelineWatcher(
         try
         {
             var current = await ReloadAsync(cancellationToken).ConfigureAwait(false);
+
+            // The tick's own scope: every lock is checked on the definitions this tick loaded, even if a request reloads them meanwhile.
+            var locks = options.Services.Create(new WorkflowScope(new FixedWorkspace(current), NullJobReporter.Instance, new EnvironmentActorProvider())).Locks;
             foreach (var pipeline in current.Pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal))
             {
-                await CheckLockAsync(current, pipeline, cancellationToken).ConfigureAwait(false);
+                await CheckLockAsync(locks, pipeline, cancellationToken).ConfigureAwait(false);
                 Fingerprint fingerprint;
                 try
                 {
@@ -134,12 +138,12 @@ internal sealed class PipelineWatcher(
     // The same call 'lock --check' makes, on the definitions as they are now: one rule, one answer. A registry that
     // does not answer leaves the last answer in place; any other refusal (the base not built) is the stale reason,
     // as 'lock --check' would print it.
-    private async Task CheckLockAsync(Workspace current, PipelineDefinition pipeline, CancellationToken cancellationToken)
+    private async Task CheckLockAsync(LockWorkflow locks, PipelineDefinition pipeline, CancellationToken cancellationToken)
     {
         string? staleMessage;
         try
         {
-            var status = await new LockWorkflow(options.Services with { Workspace = current }).CheckAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
+            var status = await locks.CheckAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
             staleMessage = status.IsFresh ? null : status.Message;
         }
         catch (UnavailableException exception)
@@ -234,15 +238,7 @@ internal sealed class PipelineWatcher(
         if (pipeline.Python is { } python)
         {
             // python: requirements, project and wheelhouse files are inputs too (their bytes, as the build sees them).
-            using var buffer = new MemoryStream();
-            using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
-            {
-                json.WriteStartObject();
-                Core.Workflows.PythonBuildContext.WriteInputs(json, python);
-                json.WriteEndObject();
-            }
-
-            files.AppendData(buffer.ToArray());
+            files.AppendData(Core.Workflows.PythonBuildContext.CanonicalInputs(python));
         }
 
         var (baseDigest, baseKnown) = await BaseDigestAsync(current, pipeline.Base, cancellationToken).ConfigureAwait(false);
@@ -265,7 +261,7 @@ internal sealed class PipelineWatcher(
 
         try
         {
-            var head = await options.Services.RegistryFor(current.Config.FirstStage)
+            var head = await options.Services.Registries.Create(current.Config.FirstStage.Registry)
                 .HeadManifestAsync(definition.Repository, baseVariant.Variant, cancellationToken).ConfigureAwait(false);
             return (head?.Digest, true);
         }

@@ -7,7 +7,7 @@ using Orchestrator.Core.Workflows;
 namespace Orchestrator.Core.Tests.Fakes;
 
 /// <summary>
-/// Composes <see cref="OrchestratorServices"/> from fakes and a workspace made in code, rooted in a
+/// Wires the workflows (<see cref="WorkflowGraph"/>, the production wiring) over fakes and a workspace made in code, rooted in a
 /// fresh temporary folder (deleted on dispose). Defaults: stages staging (127.0.0.1:5001) and
 /// production (127.0.0.1:5002), a base <c>debian-bookworm</c> with variants full and slim (both
 /// debootstrap), and a pipeline <c>hello</c> on debian-bookworm/slim tagged 1.0 and 1.0.0.
@@ -83,14 +83,18 @@ internal sealed class WorkflowHarness : IDisposable
         Path.Combine(Root, "orchestrator.yaml"), Root, new EngineSettings(EngineSettings.DefaultEndpoint), Stages,
         Path.Combine(Root, "state.db"), Path.Combine(Root, "base-images"), Path.Combine(Root, "pipelines"), Path.Combine(Root, "work"));
 
-    public OrchestratorServices Services => CreateServices();
+    /// <summary>The definitions as they are now.</summary>
+    public Workspace Workspace => new(Config, Bases, Pipelines);
 
-    private OrchestratorServices CreateServices()
+    /// <summary>The workflows over the fakes and the definitions as they are now (a new set, on a new workspace, each time).</summary>
+    public WorkflowSet Workflows => WorkflowsWith();
+
+    /// <summary>As <see cref="Workflows"/>, with the ports given here in place of the harness's own.</summary>
+    public WorkflowSet WorkflowsWith(IDockerEngine? engine = null, IStateStore? state = null, IRootfsBuilder? rootfs = null)
     {
         ApplyAutoLocks();
-        return new(
-        new Workspace(Config, Bases, Pipelines), Engine, Registries, Copier, State, Rootfs, Reporter, Time,
-        new FixedActorProvider(Actor), NullLoggerFactory.Instance);
+        var graph = new WorkflowGraph(engine ?? Engine, Registries, Copier, state ?? State, rootfs ?? Rootfs, Time, NullLoggerFactory.Instance);
+        return graph.Create(new WorkflowScope(new FixedWorkspace(Workspace), Reporter, new FixedActorProvider(Actor)));
     }
 
     public static BaseVariantDefinition Variant(string name) =>
@@ -142,7 +146,7 @@ internal sealed class WorkflowHarness : IDisposable
     }
 
     /// <summary>
-    /// When true, <see cref="Services"/> gives every pipeline without a lock a fresh lock on
+    /// When true, <see cref="Workflows"/> gives every pipeline without a lock a fresh lock on
     /// the base variant's current digest in staging (its packages, source date <see cref="LockSourceDate"/>),
     /// since builds refuse a pipeline without one. The build, cache, run and SBOM tests turn it on; it is off
     /// by default because a lock adds the installed-set test to a validation.
@@ -185,8 +189,8 @@ internal sealed class WorkflowHarness : IDisposable
             scratch.Bases[name] = definition;
         }
 
-        var services = scratch.Services with { Rootfs = PredictionRootfs ?? scratch.Rootfs };
-        return Task.Run(() => new BaseImageWorkflow(services).BuildAsync($"debian-bookworm/{variant}")).GetAwaiter().GetResult().Digest;
+        var bases = scratch.WorkflowsWith(rootfs: PredictionRootfs ?? scratch.Rootfs).Bases;
+        return Task.Run(() => bases.BuildAsync($"debian-bookworm/{variant}")).GetAwaiter().GetResult().Digest;
     }
 
     /// <summary>The root filesystem builder base-digest predictions use, when a test swaps in its own.</summary>

@@ -31,7 +31,7 @@ public sealed class JobOutputTests
         var result = new BaseBuildResult("debian-bookworm/slim", ImageReference.Create("127.0.0.1:5001", "base/debian-bookworm", digest: digest), "slim", Built: true);
 
         // When its --json document is written
-        var json = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.BaseBuild(result))).RootElement;
+        var json = JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.BaseBuild(result), Orchestrator.Core.Jobs.Documents.ResultJsonContext.Default.BaseBuildDocument)).RootElement;
 
         // Then it has the tag and the tagged, digest-pinned reference the text shows
         Assert.Equal("slim", json.GetProperty("tag").GetString());

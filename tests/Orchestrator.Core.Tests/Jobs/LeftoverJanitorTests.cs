@@ -22,10 +22,10 @@ public sealed class LeftoverJanitorTests : IDisposable
         // Given a validation with a command test and a file test, run through the engine as job 42 sees it
         _harness.Hello = _harness.Hello with { Validate = new ValidationSpec([new CommandTest("ok", ["true"], 0, null, null, TimeSpan.FromSeconds(30))], [new FileTest("/etc/os-release", true)], null, null) };
         var digest = _harness.SeedImage();
-        var services = _harness.Services with { Engine = new OwnedDockerEngine(_harness.Engine, Owner, 42) };
+        var services = _harness.WorkflowsWith(engine: new OwnedDockerEngine(_harness.Engine, Owner, 42));
 
         // When the digest is validated
-        await new ValidationWorkflow(services).ValidateAsync("hello", digest);
+        await services.Validations.ValidateAsync("hello", digest);
 
         // Then every container it created keeps the workflow's label and also names the owner and the job
         Assert.NotEmpty(_harness.Engine.CreatedContainers);

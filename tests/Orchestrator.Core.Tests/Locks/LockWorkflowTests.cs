@@ -24,7 +24,7 @@ public sealed class LockWorkflowTests : IDisposable
         _harness.Engine.Script = _ => new ContainerScript(0, ResolveOutput("Inst curl (7.88.1-10+deb12u15 Debian:12 [amd64])\nInst hello (2.10-3 Debian:12 [amd64])\n"));
 
         // When the lock is resolved
-        var pipelineLock = await new LockWorkflow(_harness.Services).ResolveAsync("hello");
+        var pipelineLock = await _harness.Workflows.Locks.ResolveAsync("hello");
 
         // Then it pins the closure with hashes, marks hello direct, records the base digest, its packages and the newest Release date
         Assert.Equal(baseReference.Digest, pipelineLock.Base.Digest);
@@ -54,7 +54,7 @@ public sealed class LockWorkflowTests : IDisposable
         _harness.Engine.Script = _ => new ContainerScript(0, "@@ release-dates\n" + AptSamples.ReleaseDates + "\n@@ base-packages\n" + AptSamples.DpkgQuery + "@@ simulate\n");
 
         // When the lock is resolved
-        var pipelineLock = await new LockWorkflow(_harness.Services).ResolveAsync("hello");
+        var pipelineLock = await _harness.Workflows.Locks.ResolveAsync("hello");
 
         // Then the closure is empty but the base's installed set is recorded, and apt got no package arguments
         Assert.Empty(pipelineLock.Packages);
@@ -72,7 +72,7 @@ public sealed class LockWorkflowTests : IDisposable
         _harness.Engine.Script = _ => new ContainerScript(100, "@@ simulate\n", AptSamples.VersionNotFound);
 
         // When the lock is resolved
-        var error = await Assert.ThrowsAsync<JobFailedException>(() => new LockWorkflow(_harness.Services).ResolveAsync("hello"));
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => _harness.Workflows.Locks.ResolveAsync("hello"));
 
         // Then the error names package and version and the two ways out
         Assert.Contains("hello 9.9", error.Message);
@@ -85,7 +85,7 @@ public sealed class LockWorkflowTests : IDisposable
     {
         // Given no base in staging
         // When the lock is resolved
-        var error = await Assert.ThrowsAsync<JobFailedException>(() => new LockWorkflow(_harness.Services).ResolveAsync("hello"));
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => _harness.Workflows.Locks.ResolveAsync("hello"));
 
         // Then nothing ran and the error says how to build the base
         Assert.Contains("orchestrator base build debian-bookworm/slim", error.Message);
@@ -108,7 +108,7 @@ public sealed class LockWorkflowTests : IDisposable
         _harness.Engine.Script = _ => new ContainerScript(0, AptSamples.Policy);
 
         // When outdated runs
-        var report = Assert.Single(await new LockWorkflow(_harness.Services).OutdatedAsync());
+        var report = Assert.Single(await _harness.Workflows.Locks.OutdatedAsync());
 
         // Then the base is outdated, libssl3 (security) comes before hello, and libc6 (current) is not listed
         Assert.True(report.BaseOutdated);

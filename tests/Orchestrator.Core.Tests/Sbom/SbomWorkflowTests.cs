@@ -33,7 +33,7 @@ public sealed class SbomWorkflowTests : IDisposable
     {
         // Given a base in staging and an image whose dpkg status lists two installed packages
         // When the pipeline is built
-        var result = await new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello");
+        var result = await _harness.Workflows.Builds.BuildAsync("hello");
 
         // Then staging's fallback tag for the digest lists one SPDX referrer, the one the result names
         var referrer = Assert.Single(await _harness.Staging.ListReferrersAsync(WorkflowHarness.PipelineRepository, result.Digest));
@@ -50,7 +50,7 @@ public sealed class SbomWorkflowTests : IDisposable
         Assert.Equal($"{WorkflowHarness.PipelineRepository}@{result.Digest}", sbom.RootElement.GetProperty("name").GetString());
         Assert.Equal("2024-09-01T00:00:00Z", sbom.RootElement.GetProperty("creationInfo").GetProperty("created").GetString());
         Assert.Contains(_harness.Reporter.Steps, s => s.StartsWith("attaching SBOM (2 packages)", StringComparison.Ordinal));
-        Assert.Equal(result.SbomDigest!.ToString(), JsonSerializer.SerializeToElement(ResultDocuments.Build(result)).GetProperty("sbom").GetString());
+        Assert.Equal(result.SbomDigest!.ToString(), JsonSerializer.SerializeToElement(ResultDocuments.Build(result), Orchestrator.Core.Jobs.Documents.ResultJsonContext.Default.BuildDocument).GetProperty("sbom").GetString());
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class SbomWorkflowTests : IDisposable
     {
         // Given a base in staging
         // When the pipeline is built
-        var result = await new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello");
+        var result = await _harness.Workflows.Builds.BuildAsync("hello");
 
         // Then dpkg-query ran from the pushed digest, with no network, no capabilities, read-only, and was removed
         var spec = Assert.Single(_harness.Engine.CreatedContainers);
@@ -82,7 +82,7 @@ public sealed class SbomWorkflowTests : IDisposable
             : null;
 
         // When the pipeline is built
-        var error = await Assert.ThrowsAsync<JobFailedException>(() => new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello"));
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => _harness.Workflows.Builds.BuildAsync("hello"));
 
         // Then the build fails naming the SBOM and the cause, and no pipeline build is recorded
         Assert.Contains("SBOM could not be attached", error.Message, StringComparison.Ordinal);
@@ -97,7 +97,7 @@ public sealed class SbomWorkflowTests : IDisposable
         _harness.Engine.DpkgScript = _ => new ContainerScript(1, Stderr: "dpkg-query: not found");
 
         // When the pipeline is built
-        var error = await Assert.ThrowsAsync<JobFailedException>(() => new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello"));
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => _harness.Workflows.Builds.BuildAsync("hello"));
 
         // Then the message names the exit code and what the image needs; the container is removed anyway
         Assert.Contains("dpkg-query exited 1", error.Message, StringComparison.Ordinal);

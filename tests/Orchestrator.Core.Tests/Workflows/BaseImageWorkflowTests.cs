@@ -24,7 +24,7 @@ public sealed class BaseImageWorkflowTests : IDisposable
     {
         // Given a debootstrap variant
         // When it is built
-        var result = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+        var result = await _harness.Workflows.Bases.BuildAsync("debian-bookworm/slim");
 
         // Then the builder's tar became the single layer of an OCI image pushed under the variant tag, without the engine
         Assert.Equal([("debian-bookworm", "slim", _harness.Config.WorkDirectory)], _harness.Rootfs.Calls);
@@ -48,9 +48,9 @@ public sealed class BaseImageWorkflowTests : IDisposable
     {
         // Given a builder whose files carry a 2030 modification time and a 2024 source date
         // When the same variant is built twice, an hour apart
-        var first = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+        var first = await _harness.Workflows.Bases.BuildAsync("debian-bookworm/slim");
         _harness.Time.Now += TimeSpan.FromHours(1);
-        var second = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+        var second = await _harness.Workflows.Bases.BuildAsync("debian-bookworm/slim");
 
         // Then both builds have one digest, the config is dated the source date, and every file time is clamped to it
         Assert.Equal(first.Digest, second.Digest);
@@ -76,7 +76,7 @@ public sealed class BaseImageWorkflowTests : IDisposable
     {
         // Given a debootstrap variant
         // When it is built
-        var result = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/full");
+        var result = await _harness.Workflows.Bases.BuildAsync("debian-bookworm/full");
 
         // Then a base record without base digest is stored, and the root filesystem tar and its folder are gone
         var record = Assert.Single(_harness.State.Builds);
@@ -99,7 +99,7 @@ public sealed class BaseImageWorkflowTests : IDisposable
     {
         // Given a base whose default variant is slim
         // When it is built by name only
-        var result = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm");
+        var result = await _harness.Workflows.Bases.BuildAsync("debian-bookworm");
 
         // Then slim was built
         Assert.Equal("slim", result.Tag);
@@ -111,7 +111,7 @@ public sealed class BaseImageWorkflowTests : IDisposable
     {
         // Given no variant named tiny
         // When it is built
-        var error = await Assert.ThrowsAsync<InputException>(() => new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/tiny"));
+        var error = await Assert.ThrowsAsync<InputException>(() => _harness.Workflows.Bases.BuildAsync("debian-bookworm/tiny"));
 
         // Then the variants are listed and nothing ran
         Assert.Contains("its variants: full, slim", error.Message, StringComparison.Ordinal);
@@ -127,7 +127,7 @@ public sealed class BaseImageWorkflowTests : IDisposable
         SetFrom("slim", ImageReference.Create(UpstreamHost, "library/debian", digest: digest));
 
         // When it is built
-        var result = await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+        var result = await _harness.Workflows.Bases.BuildAsync("debian-bookworm/slim");
 
         // Then the copier planned upstream → staging by digest, with no tags, and copied that plan
         var request = Assert.Single(_harness.Copier.Planned);
@@ -163,7 +163,7 @@ public sealed class BaseImageWorkflowTests : IDisposable
         SetFrom("slim", ImageReference.Create(UpstreamHost, "library/debian", digest: digest));
 
         // When it is built
-        await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+        await _harness.Workflows.Bases.BuildAsync("debian-bookworm/slim");
 
         // Then the base tag moved (base tags are moving pointers, unlike production tags)
         Assert.Equal(digest, _harness.Staging.Find(WorkflowHarness.BaseRepository, "slim")!.Digest);
@@ -176,7 +176,7 @@ public sealed class BaseImageWorkflowTests : IDisposable
         var existing = _harness.SeedBase("slim");
 
         // When ensured
-        var result = await new BaseImageWorkflow(_harness.Services).EnsureAsync("debian-bookworm/slim");
+        var result = await _harness.Workflows.Bases.EnsureAsync("debian-bookworm/slim");
 
         // Then nothing is built, imported, copied or recorded, and the existing digest is returned
         Assert.False(result.Built);
@@ -194,7 +194,7 @@ public sealed class BaseImageWorkflowTests : IDisposable
         _harness.SeedBase("slim");
 
         // When full is ensured
-        var result = await new BaseImageWorkflow(_harness.Services).EnsureAsync("debian-bookworm/full");
+        var result = await _harness.Workflows.Bases.EnsureAsync("debian-bookworm/full");
 
         // Then it was built
         Assert.True(result.Built);
@@ -206,10 +206,10 @@ public sealed class BaseImageWorkflowTests : IDisposable
     public async Task ResolveAsync_TagMissing_Null()
     {
         // Given an empty staging
-        var (image, variant) = _harness.Services.Workspace.GetBaseVariant("debian-bookworm/slim");
+        var (image, variant) = _harness.Workspace.GetBaseVariant("debian-bookworm/slim");
 
         // When resolved
-        var resolved = await new BaseImageWorkflow(_harness.Services).ResolveAsync(image, variant);
+        var resolved = await _harness.Workflows.Bases.ResolveAsync(image, variant);
 
         // Then there is nothing, and the HEAD asked for the variant tag
         Assert.Null(resolved);
@@ -220,10 +220,10 @@ public sealed class BaseImageWorkflowTests : IDisposable
     public async Task BuildAsync_BuilderReportsProvenance_ImportLabelsSayWhatTheBaseWasBuiltFrom()
     {
         // Given a builder reporting a snapshot build with three packages
-        var services = _harness.Services with { Rootfs = new ProvenanceRootfsBuilder(_harness.Rootfs, "20250520T000000Z", "minbase", Packages) };
+        var services = _harness.WorkflowsWith(rootfs: new ProvenanceRootfsBuilder(_harness.Rootfs, "20250520T000000Z", "minbase", Packages));
 
         // When slim is built
-        await new BaseImageWorkflow(services).BuildAsync("debian-bookworm/slim");
+        await services.Bases.BuildAsync("debian-bookworm/slim");
 
         // Then the config's labels record suite, mirrors, snapshot, variant, package checksum and the source date
         var expectedSha = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(PackageLines)));
@@ -244,10 +244,10 @@ public sealed class BaseImageWorkflowTests : IDisposable
     public async Task BuildAsync_BuilderReportsPackages_PackageListWrittenBesideTheStateNamedByDigest()
     {
         // Given a builder reporting packages
-        var services = _harness.Services with { Rootfs = new ProvenanceRootfsBuilder(_harness.Rootfs, null, null, Packages) };
+        var services = _harness.WorkflowsWith(rootfs: new ProvenanceRootfsBuilder(_harness.Rootfs, null, null, Packages));
 
         // When full is built
-        var result = await new BaseImageWorkflow(services).BuildAsync("debian-bookworm/full");
+        var result = await services.Bases.BuildAsync("debian-bookworm/full");
 
         // Then <state dir>/bases/NAME-VARIANT-<12 hex>.packages.txt holds the sorted "name version arch" lines, whose sha256 is the label's
         var path = Path.Combine(Path.GetDirectoryName(_harness.Config.StatePath)!, "bases", $"debian-bookworm-full-{result.Digest.Encoded[..12]}.packages.txt");
@@ -266,7 +266,7 @@ public sealed class BaseImageWorkflowTests : IDisposable
     {
         // Given the plain fake builder, which reports no package set
         // When built
-        await new BaseImageWorkflow(_harness.Services).BuildAsync("debian-bookworm/slim");
+        await _harness.Workflows.Bases.BuildAsync("debian-bookworm/slim");
 
         // Then the mirrors are labelled but no package checksum is claimed and no list is written
         var labels = PushedLabels();

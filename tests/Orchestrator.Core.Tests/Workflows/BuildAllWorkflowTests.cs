@@ -109,7 +109,7 @@ public sealed class BuildAllWorkflowTests : IDisposable
 
         // When everything is built
         var seen = new List<BuildAllEntry>();
-        var result = await new BuildAllWorkflow(_harness.Services).BuildAllAsync(maxParallelism: 1, onResult: e => { lock (seen) { seen.Add(e); } });
+        var result = await _harness.Workflows.BuildAll.BuildAllAsync(maxParallelism: 1, onResult: e => { lock (seen) { seen.Add(e); } });
 
         // Then full failed, world on it was skipped, and the slim pipelines were built; one line per result was reported
         Assert.False(result.Succeeded);
@@ -122,7 +122,7 @@ public sealed class BuildAllWorkflowTests : IDisposable
     }
 
     private Task<BuildAllResult> BuildAll(bool rebuildBases = false) =>
-        new BuildAllWorkflow(_harness.Services).BuildAllAsync(rebuildBases, maxParallelism: 1);
+        _harness.Workflows.BuildAll.BuildAllAsync(rebuildBases, maxParallelism: 1);
 
     private int PutIndex(string repository, string reference) =>
         _harness.Staging.Puts.FindIndex(p => p.Repository == repository && p.Reference == reference);

@@ -55,7 +55,7 @@ public sealed class BuildCacheTests : IDisposable
     }
 
     private static System.Text.Json.JsonElement Document(BuildResult result) =>
-        System.Text.Json.JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Build(result))).RootElement;
+        System.Text.Json.JsonDocument.Parse(ResultDocuments.Serialize(ResultDocuments.Build(result), Orchestrator.Core.Jobs.Documents.ResultJsonContext.Default.BuildDocument)).RootElement;
 
     private static List<string> Keys(System.Text.Json.JsonElement element) =>
         [.. element.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal)];
@@ -181,11 +181,11 @@ public sealed class BuildCacheTests : IDisposable
     {
         // Given a state store that only has the interface's default lookup (no build cache)
         _harness.SeedBase();
-        var services = _harness.Services with { State = new NoCacheStore(_harness.State) };
+        var services = _harness.WorkflowsWith(state: new NoCacheStore(_harness.State));
 
         // When built twice
-        await new PipelineBuildWorkflow(services).BuildAsync("hello");
-        var second = await new PipelineBuildWorkflow(services).BuildAsync("hello");
+        await services.Builds.BuildAsync("hello");
+        var second = await services.Builds.BuildAsync("hello");
 
         // Then both were built by the engine
         Assert.False(second.CacheHit);
@@ -201,7 +201,7 @@ public sealed class BuildCacheTests : IDisposable
         var hit = await Build();
 
         // When serialized as a result document
-        var json = ResultDocuments.Serialize(ResultDocuments.Build(hit));
+        var json = ResultDocuments.Serialize(ResultDocuments.Build(hit), Orchestrator.Core.Jobs.Documents.ResultJsonContext.Default.BuildDocument);
 
         // Then it says so, with the key
         Assert.Contains("\"cacheHit\":true", json, StringComparison.Ordinal);
@@ -209,7 +209,7 @@ public sealed class BuildCacheTests : IDisposable
     }
 
     private Task<BuildResult> Build(bool noCache = false) =>
-        new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello", buildMissingBase: false, noCache);
+        _harness.Workflows.Builds.BuildAsync("hello", buildMissingBase: false, noCache);
 
     // Forwards everything but the cache lookup, which falls back to the interface's default.
     private sealed class NoCacheStore(FakeStateStore inner) : Ports.IStateStore

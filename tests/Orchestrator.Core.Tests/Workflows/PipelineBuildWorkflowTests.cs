@@ -285,7 +285,7 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
     {
         // Given no such pipeline
         // When built
-        var error = await Assert.ThrowsAsync<InputException>(() => new PipelineBuildWorkflow(_harness.Services).BuildAsync("nope"));
+        var error = await Assert.ThrowsAsync<InputException>(() => _harness.Workflows.Builds.BuildAsync("nope"));
 
         // Then the known ones are listed, and nothing ran
         Assert.Contains("known pipelines: hello", error.Message, StringComparison.Ordinal);
@@ -384,7 +384,7 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
     }
 
     private Task<BuildResult> Build(bool buildMissingBase = false, bool noCache = false) =>
-        new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello", buildMissingBase, noCache);
+        _harness.Workflows.Builds.BuildAsync("hello", buildMissingBase, noCache);
 
     private static async Task<Dictionary<string, string>> ReadTarAsync(byte[] tar)
     {

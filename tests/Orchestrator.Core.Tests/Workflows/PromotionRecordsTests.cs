@@ -105,7 +105,7 @@ public sealed class PromotionRecordsTests : IDisposable
         var promoted = await Promote(digest);
 
         // When its record is attested
-        var statement = await new PromotionWorkflow(_harness.Services).AttestAsync("hello", promoted.PromotionId);
+        var statement = await _harness.Workflows.Promotions.AttestAsync("hello", promoted.PromotionId);
 
         // Then production lists an in-toto artifact about the digest under its fallback tag
         var listed = await _harness.Production.ListReferrersAsync(WorkflowHarness.PipelineRepository, digest);
@@ -140,7 +140,7 @@ public sealed class PromotionRecordsTests : IDisposable
         var digest = _harness.SeedImage();
         _harness.SeedValidation(digest);
         var promoted = await Promote(digest);
-        var workflow = new PromotionWorkflow(_harness.Services);
+        var workflow = _harness.Workflows.Promotions;
         var first = await workflow.AttestAsync("hello", promoted.PromotionId);
 
         // When it is attested again
@@ -156,7 +156,7 @@ public sealed class PromotionRecordsTests : IDisposable
     {
         // Given no promotions at all
         // When promotion 42 is attested
-        var error = await Assert.ThrowsAsync<InputException>(() => new PromotionWorkflow(_harness.Services).AttestAsync("hello", 42));
+        var error = await Assert.ThrowsAsync<InputException>(() => _harness.Workflows.Promotions.AttestAsync("hello", 42));
 
         // Then it says there is none and where to look
         Assert.Contains("hello has no promotion 42", error.Message, StringComparison.Ordinal);
@@ -179,5 +179,5 @@ public sealed class PromotionRecordsTests : IDisposable
     }
 
     private Task<PromotionResult> Promote(Digest digest) =>
-        new PromotionWorkflow(_harness.Services).PromoteAsync("hello", digest, "production");
+        _harness.Workflows.Promotions.PromoteAsync("hello", digest, "production");
 }

@@ -342,5 +342,5 @@ public sealed class PromotionWorkflowTests : IDisposable
         _harness.Stages = [_harness.Stages[0], new StageDefinition("qa", new RegistryEndpoint(QaHost, PlainHttp: true)), _harness.Stages[1]];
 
     private Task<PromotionResult> Promote(Digest digest, string? toStage = "production", bool dryRun = false) =>
-        new PromotionWorkflow(_harness.Services).PromoteAsync("hello", digest, toStage, dryRun);
+        _harness.Workflows.Promotions.PromoteAsync("hello", digest, toStage, dryRun);
 }

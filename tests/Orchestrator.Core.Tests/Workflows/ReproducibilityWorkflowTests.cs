@@ -25,7 +25,7 @@ public sealed class ReproducibilityWorkflowTests : IDisposable
     {
         // Given a locked pipeline never built
         // When verified
-        var result = await new ReproducibilityWorkflow(_harness.Services).VerifyAsync("hello");
+        var result = await _harness.Workflows.Reproducibility.VerifyAsync("hello");
 
         // Then it was built (and pushed) once, rebuilt without cache, and the digests agree
         Assert.True(result.Reproducible);
@@ -40,11 +40,11 @@ public sealed class ReproducibilityWorkflowTests : IDisposable
     public async Task VerifyAsync_AlreadyBuilt_ComparesWithThatBuildAndPushesNothing()
     {
         // Given a build in staging
-        var built = await new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello");
+        var built = await _harness.Workflows.Builds.BuildAsync("hello");
         var puts = _harness.Staging.Puts.Count;
 
         // When verified
-        var result = await new ReproducibilityWorkflow(_harness.Services).VerifyAsync("hello");
+        var result = await _harness.Workflows.Reproducibility.VerifyAsync("hello");
 
         // Then one more engine build ran, nothing was put, and the rebuild matches the build
         Assert.True(result.Reproducible);
@@ -57,11 +57,11 @@ public sealed class ReproducibilityWorkflowTests : IDisposable
     public async Task VerifyAsync_RebuildHasAnotherFile_NotReproducibleNamingTheFile()
     {
         // Given a build in staging, after which the engine's builds gain a file
-        await new PipelineBuildWorkflow(_harness.Services).BuildAsync("hello");
+        await _harness.Workflows.Builds.BuildAsync("hello");
         _harness.Engine.ExtraLayerFiles.Add(("var/lib/random-seed", "4"));
 
         // When verified
-        var result = await new ReproducibilityWorkflow(_harness.Services).VerifyAsync("hello");
+        var result = await _harness.Workflows.Reproducibility.VerifyAsync("hello");
 
         // Then it is not reproducible, and the first difference is that file in the top layer
         Assert.False(result.Reproducible);
@@ -75,7 +75,7 @@ public sealed class ReproducibilityWorkflowTests : IDisposable
         _harness.AutoLock = false;
 
         // When verified
-        var error = await Assert.ThrowsAsync<JobFailedException>(() => new ReproducibilityWorkflow(_harness.Services).VerifyAsync("hello"));
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => _harness.Workflows.Reproducibility.VerifyAsync("hello"));
 
         // Then it names the lock command, and nothing was built
         Assert.Contains("orchestrator lock hello", error.Message, StringComparison.Ordinal);

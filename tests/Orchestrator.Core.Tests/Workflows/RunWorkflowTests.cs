@@ -27,7 +27,7 @@ public sealed class RunWorkflowTests : IDisposable
         _harness.Engine.Script = _ => new ContainerScript(1, Stderr: "python3: not found\n");
 
         // When the pipeline is run
-        var error = await Assert.ThrowsAsync<ValidationFailedException>(() => new RunWorkflow(_harness.Services).RunAsync("hello"));
+        var error = await Assert.ThrowsAsync<ValidationFailedException>(() => _harness.Workflows.Runs.RunAsync("hello"));
 
         // Then it stops after validation: the failure is named, nothing was planned or copied, production is empty
         Assert.False(error.Result.Passed);
@@ -48,7 +48,7 @@ public sealed class RunWorkflowTests : IDisposable
         _harness.Engine.Script = _ => new ContainerScript(0, "Python 3.11.2\n");
 
         // When the pipeline is run
-        var result = await new RunWorkflow(_harness.Services).RunAsync("hello");
+        var result = await _harness.Workflows.Runs.RunAsync("hello");
 
         // Then the missing base was built, the image built and validated, and promoted staging → qa → production
         Assert.True(result.Base.Built);
@@ -71,7 +71,7 @@ public sealed class RunWorkflowTests : IDisposable
         _harness.Engine.Script = _ => new ContainerScript(0, "Python 3.11.2\n");
 
         // When the pipeline is run
-        var result = await new RunWorkflow(_harness.Services).RunAsync("hello");
+        var result = await _harness.Workflows.Runs.RunAsync("hello");
 
         // Then the base was reused and the build pinned it
         Assert.False(result.Base.Built);

@@ -208,7 +208,7 @@ public sealed class ValidationWorkflowTests : IDisposable
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
 
         // When the digest is validated
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ValidationWorkflow(_harness.Services).ValidateAsync("hello", digest, cancel.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _harness.Workflows.Validations.ValidateAsync("hello", digest, cancel.Token));
 
         // Then it is not reported as a timed-out test, and the container is removed
         Assert.Equal(["c1"], _harness.Engine.RemovedContainers);
@@ -389,7 +389,7 @@ public sealed class ValidationWorkflowTests : IDisposable
     {
         // Given no pipeline named nope
         // When it is validated
-        var error = await Assert.ThrowsAsync<InputException>(() => new ValidationWorkflow(_harness.Services).ValidateAsync("nope", Digest.Sha256Of("x"u8)));
+        var error = await Assert.ThrowsAsync<InputException>(() => _harness.Workflows.Validations.ValidateAsync("nope", Digest.Sha256Of("x"u8)));
 
         // Then the known pipelines are listed
         Assert.Contains("hello", error.Message, StringComparison.Ordinal);
@@ -520,5 +520,5 @@ public sealed class ValidationWorkflowTests : IDisposable
         return _harness.SeedImage();
     }
 
-    private Task<ValidationResult> Validate(Digest digest) => new ValidationWorkflow(_harness.Services).ValidateAsync("hello", digest);
+    private Task<ValidationResult> Validate(Digest digest) => _harness.Workflows.Validations.ValidateAsync("hello", digest);
 }

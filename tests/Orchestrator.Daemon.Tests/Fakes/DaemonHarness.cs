@@ -83,9 +83,7 @@ internal sealed class DaemonHarness : IAsyncDisposable
             ["other"] = Pipeline("other", Path.Combine(pipelines, "other.yaml"), []),
         };
         Workspace = new Workspace(config, bases, pipelineDefinitions);
-        Services = new OrchestratorServices(
-            Workspace, Engine, Registries, new UnusedCopier(), State, new UnusedRootfs(), NullJobReporter.Instance, time ?? TimeProvider.System,
-            new EnvironmentActorProvider(), LoggerFactory);
+        Services = new WorkflowGraph(Engine, Registries, new UnusedCopier(), State, new UnusedRootfs(), time ?? TimeProvider.System, LoggerFactory);
         Jobs = new SqliteJobStore(config.StatePath);
     }
 
@@ -93,7 +91,7 @@ internal sealed class DaemonHarness : IAsyncDisposable
 
     public Workspace Workspace { get; set; }
 
-    public OrchestratorServices Services { get; }
+    public WorkflowGraph Services { get; }
 
     public FakeEngine Engine { get; } = new();
 

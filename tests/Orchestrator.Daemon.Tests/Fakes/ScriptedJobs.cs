@@ -22,8 +22,8 @@ internal sealed class ScriptedJobs
 
     public bool Block { get; set; }
 
-    /// <summary>Runs first in every job with the services the worker gave it (e.g. to create a container through its engine).</summary>
-    public Func<Job, OrchestratorServices, Task>? OnStart { get; set; }
+    /// <summary>Runs first in every job with the context the worker gave it (e.g. to create a container through its engine).</summary>
+    public Func<Job, JobContext, Task>? OnStart { get; set; }
 
     /// <summary>What a cancelled job returns; a real cancel can surface as an engine failure instead.</summary>
     public JobOutcome CancelledOutcome { get; set; } = new(JobState.Cancelled, ExitCodes.JobFailed, "cancelled", null);
@@ -35,17 +35,17 @@ internal sealed class ScriptedJobs
 
     public int MaxConcurrent => Volatile.Read(ref _max);
 
-    public async Task<JobOutcome> RunAsync(Job job, OrchestratorServices services, CancellationToken cancellationToken)
+    public async Task<JobOutcome> RunAsync(Job job, JobContext context, CancellationToken cancellationToken)
     {
         var now = Interlocked.Increment(ref _current);
         InterlockedMax(ref _max, now);
         if (OnStart is { } onStart)
         {
-            await onStart(job, services);
+            await onStart(job, context);
         }
 
         Started.Enqueue(job);
-        if (services.Workspace.Pipelines.TryGetValue(job.Request.Pipeline, out var pipeline))
+        if (context.Workspace.Pipelines.TryGetValue(job.Request.Pipeline, out var pipeline))
         {
             RanVersions[job.Id] = pipeline.Version;
         }

@@ -5,7 +5,9 @@ using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Locks;
+using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
+using Orchestrator.Core.Workflows;
 using Orchestrator.Daemon.Tests.Fakes;
 using Orchestrator.Daemon.Workers;
 
@@ -270,7 +272,7 @@ public sealed class PipelineWatcherTests : IAsyncDisposable
         string? lockCheck;
         try
         {
-            var status = await new LockWorkflow(_daemon.Services with { Workspace = _daemon.Workspace }).CheckAsync("other");
+            var status = await _daemon.Services.Create(new WorkflowScope(new FixedWorkspace(_daemon.Workspace), NullJobReporter.Instance, new EnvironmentActorProvider())).Locks.CheckAsync("other");
             lockCheck = status.IsFresh ? null : status.Message;
         }
         catch (OrchestratorException refused)

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Core.Locks;
+using Orchestrator.Core.Ports;
+using Orchestrator.Core.Sbom;
+
+namespace Orchestrator.Core.Workflows;
+
+/// <summary>
+/// The one place the workflows are wired to each other and to the ports, by hand (no container, nothing
+/// resolved by reflection, so it stays AOT-clean). The composition root (Orchestrator.Composition) makes one
+/// over the real edges; unit tests make one over fakes, so they run the wiring production runs.
+/// </summary>
+/// <remarks>
+/// Wiring does no I/O and allocates a few objects, so each scope gets its own <see cref="WorkflowSet"/>:
+/// a CLI call, a daemon job (its log as reporter, its submitter as actor, an engine that labels its
+/// containers), the daemon's long-lived queries (the reloaded workspace). The ports are shared by all.
+/// </remarks>
+public sealed class WorkflowGraph(
+    IDockerEngine engine,
+    IRegistryClientFactory registries,
+    IImageCopier copier,
+    IStateStore state,
+    IRootfsBuilder rootfs,
+    TimeProvider time,
+    ILoggerFactory loggers)
+{
+    /// <summary>The engine every scope uses unless it brings its own (<see cref="WorkflowScope.Engine"/>).</summary>
+    public IDockerEngine Engine { get; } = engine ?? throw new ArgumentNullException(nameof(engine));
+
+    /// <summary>The registry clients, per registry endpoint.</summary>
+    public IRegistryClientFactory Registries { get; } = registries ?? throw new ArgumentNullException(nameof(registries));
+
+    /// <summary>The state store the workflows record to.</summary>
+    public IStateStore State { get; } = state ?? throw new ArgumentNullException(nameof(state));
+
+    /// <summary>The clock.</summary>
+    public TimeProvider Time { get; } = time ?? throw new ArgumentNullException(nameof(time));
+
+    /// <summary>Wires every workflow for <paramref name="scope"/>.</summary>
+    public WorkflowSet Create(WorkflowScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        var workspace = scope.Workspace;
+        var reporter = scope.Reporter;
+        var actor = scope.Actor;
+        var docker = scope.Engine ?? Engine;
+
+        var bases = new BaseImageWorkflow(workspace, Registries, copier, State, rootfs, reporter, Time, actor, loggers.CreateLogger<BaseImageWorkflow>());
+        var cache = new BuildCache(workspace, Registries, State, reporter, Time, actor, loggers.CreateLogger<BuildCache>());
+        var builds = new PipelineBuildWorkflow(
+            workspace, docker, Registries, State, reporter, Time, actor, bases, cache,
+            new EngineImageNormalizer(workspace, docker, Registries),
+            new SbomWorkflow(docker, Registries, reporter, loggers.CreateLogger<SbomWorkflow>()),
+            loggers.CreateLogger<PipelineBuildWorkflow>());
+        var validations = new ValidationWorkflow(
+            workspace, docker, Registries, State, reporter, Time, actor, new InstalledPackagesTest(docker), loggers.CreateLogger<ValidationWorkflow>());
+        var promotions = new PromotionWorkflow(workspace, Registries, copier, State, reporter, Time, actor, loggers.CreateLogger<PromotionWorkflow>());
+        return new WorkflowSet(
+            bases,
+            builds,
+            new BuildAllWorkflow(workspace, bases, builds, loggers.CreateLogger<BuildAllWorkflow>()),
+            validations,
+            promotions,
+            new RunWorkflow(workspace, bases, builds, validations, promotions),
+            new ReleaseWorkflow(workspace, Registries, State),
+            new ReproducibilityWorkflow(workspace, Registries, reporter, builds, cache, loggers.CreateLogger<ReproducibilityWorkflow>()),
+            new LockWorkflow(workspace, docker, reporter, Time, bases, new PythonLockResolver(workspace, docker, reporter), loggers.CreateLogger<LockWorkflow>()));
+    }
+}
+
+/// <summary>What one scope of workflows has to itself.</summary>
+/// <param name="Workspace">The definitions it reads: fixed for a CLI call or a job, the reloading holder for the daemon's queries.</param>
+/// <param name="Reporter">Where its steps go: standard error for the CLI, the job's log for a job.</param>
+/// <param name="Actor">Who its records name.</param>
+/// <param name="Engine">The engine it uses, or null for the graph's (a daemon job's labels its containers with the job).</param>
+public sealed record WorkflowScope(IWorkspaceAccessor Workspace, IJobReporter Reporter, IActorProvider Actor, IDockerEngine? Engine = null);
+
+/// <summary>The workflows of one scope, wired to each other by <see cref="WorkflowGraph"/>.</summary>
+public sealed record WorkflowSet(
+    BaseImageWorkflow Bases,
+    PipelineBuildWorkflow Builds,
+    BuildAllWorkflow BuildAll,
+    ValidationWorkflow Validations,
+    PromotionWorkflow Promotions,
+    RunWorkflow Runs,
+    ReleaseWorkflow Releases,
+    ReproducibilityWorkflow Reproducibility,
+    LockWorkflow Locks);
