@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Orchestrator.Core.Locks;
 
@@ -84,7 +86,18 @@ public static class LockFileWriter
         File.Move(temporary, path, overwrite: true);
     }
 
-    // A JSON string is a valid YAML double-quoted scalar; relaxed escaping keeps '+' and '~' readable.
-    private static string Quote(string value) =>
-        JsonSerializer.Serialize(value, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    // A JSON string is a valid YAML double-quoted scalar; relaxed escaping keeps '+' and '~' readable. Written
+    // with Utf8JsonWriter (what the serializer uses for a string) so no reflection is needed in the native binary.
+    private static readonly JsonWriterOptions QuoteOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string Quote(string value)
+    {
+        var buffer = new ArrayBufferWriter<byte>(value.Length + 2);
+        using (var writer = new Utf8JsonWriter(buffer, QuoteOptions))
+        {
+            writer.WriteStringValue(value);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }

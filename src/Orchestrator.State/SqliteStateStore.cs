@@ -81,7 +81,7 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
         command.Parameters.AddWithValue("$stage", record.Stage);
         command.Parameters.AddWithValue("$reference", record.Reference.ToString());
         command.Parameters.AddWithValue("$digest", digest.ToString());
-        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(record.Tags));
+        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(record.Tags, StateJsonContext.Default.IReadOnlyListString));
         command.Parameters.AddWithValue("$version", record.Version);
         command.Parameters.AddWithValue("$base_digest", (object?)record.BaseDigest?.ToString() ?? DBNull.Value);
         command.Parameters.AddWithValue("$actor", record.Actor);
@@ -175,7 +175,7 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
         command.Parameters.AddWithValue("$source", record.Source.ToString());
         command.Parameters.AddWithValue("$target", record.Target.ToString());
         command.Parameters.AddWithValue("$digest", digest.ToString());
-        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(record.Tags));
+        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(record.Tags, StateJsonContext.Default.IReadOnlyListString));
         command.Parameters.AddWithValue("$validation_id", (object?)record.ValidationId ?? DBNull.Value);
         command.Parameters.AddWithValue("$actor", record.Actor);
         command.Parameters.AddWithValue("$at", FormatTimestamp(record.At));
@@ -466,7 +466,7 @@ public sealed class SqliteStateStore : IStateStore, IAsyncDisposable
     {
         try
         {
-            return JsonSerializer.Deserialize<string[]>(json) ?? [];
+            return JsonSerializer.Deserialize(json, StateJsonContext.Default.StringArray) ?? [];
         }
         catch (JsonException ex)
         {

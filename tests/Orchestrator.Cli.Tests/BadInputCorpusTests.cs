@@ -64,7 +64,7 @@ public sealed class BadInputCorpusTests
     [MemberData(nameof(ProcessCases))]
     public async Task BuiltCli_BadInputCase_ExitsWithItsCodeAndMessageWritingNothing(string name)
     {
-        // Given the case's workspace and the built CLI next to this assembly
+        // Given the case's workspace and the CLI as users run it ($ORCHESTRATOR_BINARY, else the build next to this assembly)
         var badCase = BadInput.Load(name);
         var root = badCase.CreateWorkspace();
         try
@@ -72,12 +72,8 @@ public sealed class BadInputCorpusTests
             var before = BadInputCase.Snapshot(root);
 
             // When it runs as its own process, in the workspace, with no ORCHESTRATOR_* variable
-            var start = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orchestrator.dll"));
-            foreach (var arg in badCase.ArgumentsFor(root))
-            {
-                start.ArgumentList.Add(arg);
-            }
+            var start = CliBinary.StartInfo(badCase.ArgumentsFor(root));
+            start.WorkingDirectory = root;
 
             foreach (var variable in start.Environment.Keys.Where(k => k.StartsWith("ORCHESTRATOR_", StringComparison.Ordinal)).ToList())
             {

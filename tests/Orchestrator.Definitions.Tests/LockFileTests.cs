@@ -47,6 +47,22 @@ public sealed class LockFileTests : IDisposable
     }
 
     [Fact]
+    public async Task Write_VersionNeedingEscapes_QuotesItAsARelaxedJsonStringThatReadsBack()
+    {
+        // Given a version with a quote, a backslash, a tab, '+', '~' and a non-ASCII letter
+        const string version = "1:2.0+dfsg~\"rc\"\\x\té";
+        var path = _workspace.PathOf("pipelines/app.lock.yaml");
+
+        // When the lock is written and read back
+        await LockFileWriter.WriteAsync(SampleLock(version: version), path);
+        var read = await LockFileReader.ReadAsync(path);
+
+        // Then the scalar escapes only what JSON must ('+', '~' and 'é' stay readable), and YAML reads the same text
+        Assert.Contains("version: \"1:2.0+dfsg~\\\"rc\\\"\\\\x\\té\"", await File.ReadAllTextAsync(path), StringComparison.Ordinal);
+        Assert.Equal(version, read.Packages.Single(p => p.Name == "python3-minimal").Version);
+    }
+
+    [Fact]
     public async Task WriteThenRead_PythonPackages_RoundTripSortedAndOnlyWhenPresent()
     {
         // Given a lock with two Python packages out of order, and the same lock without any

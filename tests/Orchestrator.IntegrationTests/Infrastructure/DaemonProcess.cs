@@ -70,13 +70,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var cli = Path.Combine(AppContext.BaseDirectory, "orchestrator.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { cli, "daemon", "--config", _configPath, "--urls", Url })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+        var start = CliBinary.StartInfo(["daemon", "--config", _configPath, "--urls", Url]);
         start.Environment[CiSecretEnv] = CiSecret;
         start.Environment[ReleaseSecretEnv] = ReleaseSecret;
         start.Environment[AdminSecretEnv] = AdminSecret;

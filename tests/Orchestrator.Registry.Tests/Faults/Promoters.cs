@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Orchestrator.IntegrationTests.Infrastructure;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
@@ -74,11 +75,8 @@ internal sealed class CliPromoter : IPromoter, IDisposable
             await WriteWorkspaceAsync(repository);
         }
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _root };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "orchestrator.dll"), "promote", "app", "--digest", _fixture.Image.Digest.ToString(), "--to", "production", "--config", ConfigPath })
-        {
-            start.ArgumentList.Add(argument);
-        }
+        var start = CliBinary.StartInfo(["promote", "app", "--digest", _fixture.Image.Digest.ToString(), "--to", "production", "--config", ConfigPath]);
+        start.WorkingDirectory = _root;
 
         start.Environment.Remove("ORCHESTRATOR_URL");
         start.Environment["ORCHESTRATOR_ACTOR"] = "fault-suite";
