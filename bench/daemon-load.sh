@@ -308,6 +308,10 @@ for round in $(seq 1 "$repeat"); do
     read_row "GET /api/jobs$suffix" /api/jobs
 done
 
+# Idle: Kestrel's memory pool (.NET 10) evicts unused blocks and the GC decommits free regions when the load stops.
+sleep 30
+row "idle 30 s after the reads" "-" "-" "-" "-" "$(mib "$(status_of VmHWM)")" "$(mib "$(status_of VmRSS)")"
+
 printf '\n%s, %s, %s cores, load average %s at the end, %s pipelines, %s connections, %ss per read row\n' \
     "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(uname -m)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
     "$(ls "$work/pipelines"/*.yaml | grep -vc '\.lock\.yaml$')" "$connections" "$duration"
