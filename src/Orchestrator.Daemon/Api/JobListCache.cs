@@ -6,9 +6,10 @@ namespace Orchestrator.Daemon.Api;
 /// The serialized <c>GET /api/jobs</c> documents of the last few queries, each under the job store's change
 /// token it was read with (<see cref="Core.Ports.IJobStore.GetChangeTokenAsync"/>). A query is its parsed
 /// <see cref="JobFilter"/> (pipeline, stage, state, kind, limit), so <c>?state=Queued</c> and
-/// <c>?state=queued&amp;limit=100</c> share an entry. At most <see cref="Capacity"/> entries: clients poll a
-/// handful of views (the dashboard's list, a CLI's <c>jobs</c>), and a client cycling through many filters
-/// gets uncached reads rather than growing the daemon; the least recently used entry goes first.
+/// <c>?state=queued&amp;limit=100</c> share an entry. At most <see cref="Capacity"/> entries of at most
+/// <see cref="MaxDocumentBytes"/> each: clients poll a handful of views (the dashboard's list, a CLI's
+/// <c>jobs</c>), and a client cycling through many filters evicts entries (least recently used first) rather
+/// than growing the daemon; a larger document (a long list of big results) is served but not kept.
 /// </summary>
 /// <remarks>
 /// Why: without it every read opened a SQLite connection and read the rows with their stored results, which
@@ -19,6 +20,9 @@ internal sealed class JobListCache
 {
     /// <summary>How many queries are kept. <value>8.</value></summary>
     public const int Capacity = 8;
+
+    /// <summary>The largest document kept, in bytes, so the cache holds at most 8 MiB. <value>1 MiB.</value></summary>
+    public const int MaxDocumentBytes = 1 << 20;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<JobFilter, Entry> _entries = new(Capacity);
@@ -51,12 +55,20 @@ internal sealed class JobListCache
         }
     }
 
-    /// <summary>Stores the document of <paramref name="filter"/> read under <paramref name="token"/> (UTF-8 JSON, not copied: do not change it).</summary>
+    /// <summary>
+    /// Stores the document of <paramref name="filter"/> read under <paramref name="token"/> (UTF-8 JSON, not
+    /// copied: do not change it); one over <see cref="MaxDocumentBytes"/> is not kept.
+    /// </summary>
     public void Set(JobFilter filter, string token, byte[] document)
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(token);
         ArgumentNullException.ThrowIfNull(document);
+        if (document.Length > MaxDocumentBytes)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             // Entries under another token can never be served again once the store has moved on.

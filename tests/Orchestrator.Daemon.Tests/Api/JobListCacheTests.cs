@@ -162,6 +162,22 @@ public sealed class JobListCacheTests : IAsyncLifetime
         Assert.Null(cache.TryGet(new JobFilter(Limit: 2), "1.1"));
     }
 
+    [Fact]
+    public void Set_DocumentOverTheSizeCap_IsNotKept()
+    {
+        // Given a cache
+        var cache = new JobListCache();
+
+        // When a document one byte over the cap and one exactly at it are stored
+        cache.Set(new JobFilter(Limit: 1000), "1.1", new byte[JobListCache.MaxDocumentBytes + 1]);
+        cache.Set(new JobFilter(Limit: 999), "1.1", new byte[JobListCache.MaxDocumentBytes]);
+
+        // Then only the one at the cap is served
+        Assert.Null(cache.TryGet(new JobFilter(Limit: 1000), "1.1"));
+        Assert.NotNull(cache.TryGet(new JobFilter(Limit: 999), "1.1"));
+        Assert.Equal(1, cache.Count);
+    }
+
     private async Task<(Job Running, Job Queued)> RunningAndQueuedAsync()
     {
         var running = await _daemon.SubmitAsync(new { kind = "build", pipeline = "hello" });
