@@ -43,6 +43,7 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
     private const int ClaimPageSize = 64;
 
     private readonly SqliteDatabase _database;
+    private readonly SqliteDataVersion _dataVersion;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private bool _disposed;
@@ -56,6 +57,7 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _database = new SqliteDatabase(databasePath, _logger);
+        _dataVersion = new SqliteDataVersion(_database);
     }
 
     /// <summary>The absolute path of the database file.</summary>
@@ -409,12 +411,26 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         return requeued;
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// SQLite's <c>PRAGMA data_version</c> on a connection kept for it (see <see cref="SqliteDataVersion"/>): it
+    /// moves on every commit to the file from any connection or process, so on every job write (enqueue, claim,
+    /// completion, cancel, requeue) and also on log lines and the state store's records. One pragma, no query
+    /// of the jobs table. Null while the file cannot be opened.
+    /// </remarks>
+    public Task<string?> GetChangeTokenAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _dataVersion.ReadAsync(cancellationToken);
+    }
+
     /// <summary>Releases the pooled connections to the file, so it can be moved or deleted.</summary>
     public ValueTask DisposeAsync()
     {
         if (!_disposed)
         {
             _disposed = true;
+            _dataVersion.Dispose();
             _database.Dispose();
         }
 

@@ -44,4 +44,12 @@ public interface IJobStore
 
     /// <summary>At start-up: every Running job was interrupted by a stop; queue it again. Returns how many.</summary>
     Task<int> RequeueInterruptedAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A cheap token that changes whenever a job is added or changes in any way a reader can see (state,
+    /// attempt, times, cancel request, outcome), from any process sharing the store; readers cache views of
+    /// the jobs under it (<c>GET /api/jobs</c>). It may also move when no job changed, never the other way
+    /// round. Null means the store cannot say, so nothing may be cached.
+    /// </summary>
+    Task<string?> GetChangeTokenAsync(CancellationToken cancellationToken = default) => Task.FromResult<string?>(null);
 }

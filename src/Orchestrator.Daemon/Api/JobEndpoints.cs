@@ -252,7 +252,11 @@ internal static class JobEndpoints
 
     private static string Short(Digest? digest) => digest?.ToShortString() ?? "absent";
 
-    private static async Task<IResult> ListAsync(HttpContext context, IJobStore store)
+    /// <summary>
+    /// Lists jobs, newest first, serving the document from <see cref="JobListCache"/> while the store's change
+    /// token has not moved (any job write does, from any process), so a poll of an idle queue costs one pragma.
+    /// </summary>
+    private static async Task<IResult> ListAsync(HttpContext context, IJobStore store, JobListCache cache)
     {
         var query = context.Request.Query;
         JobState? state = null;
@@ -284,8 +288,23 @@ internal static class JobEndpoints
         }
 
         var filter = new JobFilter(NullIfEmpty(query["pipeline"]), NullIfEmpty(query["stage"]), state, kind, limit);
+
+        // The token is read before the jobs: a write landing in between leaves an entry under an already old
+        // token (read again next time), never newer-looking content that is in fact older.
+        var token = await store.GetChangeTokenAsync(context.RequestAborted).ConfigureAwait(false);
+        if (token is not null && cache.TryGet(filter, token) is { } cached)
+        {
+            return Results.Bytes(cached, "application/json");
+        }
+
         var jobs = await store.ListAsync(filter, context.RequestAborted).ConfigureAwait(false);
-        return JobListWriter.Result(jobs);
+        var document = JobListWriter.Write(jobs);
+        if (token is not null)
+        {
+            cache.Set(filter, token, document);
+        }
+
+        return Results.Bytes(document, "application/json");
     }
 
     private static async Task<IResult> GetAsync(long id, HttpContext context, IJobStore store)

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Orchestrator.Core.Jobs;
 
 namespace Orchestrator.Daemon.Api;
@@ -35,8 +34,6 @@ internal static class JobListWriter
 
         return buffer.WrittenSpan.ToArray();
     }
-
-    public static IResult Result(IReadOnlyList<Job> jobs) => Results.Bytes(Write(jobs), "application/json");
 
     private static void WriteJob(Utf8JsonWriter writer, Job job)
     {

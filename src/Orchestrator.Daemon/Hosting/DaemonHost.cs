@@ -50,6 +50,7 @@ public static class DaemonHost
         builder.Services.AddSingleton<JobSignal>();
         builder.Services.AddSingleton<StaleTracker>();
         builder.Services.AddSingleton<PipelineStatusCache>();
+        builder.Services.AddSingleton<JobListCache>();
         builder.Services.AddSingleton(provider => new TokenAuthenticator(
             options.Workspace.Config.Daemon.Tokens, options.GetEnvironmentVariable, options.LoggerFactory.CreateLogger<TokenAuthenticator>()));
         builder.Services.AddSingleton(options.Releases ?? new WorkflowReleaseQueries(options.Services, holder));

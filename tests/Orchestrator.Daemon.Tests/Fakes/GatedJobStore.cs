@@ -35,5 +35,7 @@ internal sealed class GatedJobStore(IJobStore inner) : IJobStore, IAsyncDisposab
 
     public Task<int> RequeueInterruptedAsync(CancellationToken cancellationToken = default) => inner.RequeueInterruptedAsync(cancellationToken);
 
+    public Task<string?> GetChangeTokenAsync(CancellationToken cancellationToken = default) => inner.GetChangeTokenAsync(cancellationToken);
+
     public ValueTask DisposeAsync() => inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : ValueTask.CompletedTask;
 }
