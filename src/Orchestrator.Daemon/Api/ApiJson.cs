@@ -12,7 +12,7 @@ namespace Orchestrator.Daemon.Api;
 /// <summary>
 /// The API's JSON: camelCase, relaxed escaping (served as application/json only, never embedded in HTML). Responses are
 /// written through the one source-generated <see cref="ResultJsonContext"/>: typed documents, or JSON nodes built by hand
-/// (the job view, whose nulls are kept so clients see every field). <see cref="Options"/> still reads request bodies.
+/// (the job view, whose nulls are kept so clients see every field). Request bodies are read through <see cref="ApiRequestJsonContext"/>; <see cref="Options"/> carries the encoder.
 /// </summary>
 internal static class ApiJson
 {
@@ -28,7 +28,6 @@ internal static class ApiJson
     {
         // Served as application/json only, never embedded in HTML: keep quotes and '<' readable in messages.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
     public static IResult Ok(JsonNode value, int status = StatusCodes.Status200OK) =>

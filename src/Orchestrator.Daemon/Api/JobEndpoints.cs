@@ -223,7 +223,7 @@ internal static class JobEndpoints
 
             try
             {
-                return (document.RootElement.Deserialize<SubmitBody>(ApiJson.Options), null);
+                return (document.RootElement.Deserialize(ApiRequestJsonContext.Default.SubmitBody), null);
             }
             catch (JsonException exception)
             {

@@ -92,7 +92,7 @@ internal static class PipelineEndpoints
         {
             var entry = new JsonObject { ["pipeline"] = name, ["stages"] = new JsonArray() };
             AddStale(entry, stale, name);
-            list.Add(entry);
+            list.Add((JsonNode)entry);
         }
 
         return result;
