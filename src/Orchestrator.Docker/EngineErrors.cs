@@ -63,7 +63,7 @@ internal static class EngineErrors
                 ? $"permission denied on {socket}: add the user to the group that owns it (usually 'docker': sudo usermod -aG docker $USER, then log in again) or run as root"
                 : "permission denied: check the TLS client certificate and the engine's authorization plugin";
         }
-        else if (endpoint.SocketPath is { } path && !File.Exists(path))
+        else if (endpoint.SocketPath is { } path && !Path.Exists(path))
         {
             detail = $"the socket {path} does not exist, so no engine is running there: run ./scripts/setup to start one, or set DOCKER_HOST to an engine that runs";
         }
