@@ -31,8 +31,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1009, Level = LogLevel.Debug, Message = "Engine stream {Operation}: {Line}")]
     public static partial void StreamLine(ILogger logger, string operation, string line);
 
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Retrying {Method} {Path} on {Endpoint} (attempt {Attempt}) after {Reason}")]
-    public static partial void Retrying(ILogger logger, string method, string path, string endpoint, int attempt, string reason);
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Retrying the {Operation} on {Endpoint} (attempt {Attempt}) after {Reason}")]
+    public static partial void Retrying(ILogger logger, string operation, string endpoint, int attempt, string reason);
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "Created container {ContainerId} from {Image}")]
     public static partial void ContainerCreated(ILogger logger, string containerId, string image);

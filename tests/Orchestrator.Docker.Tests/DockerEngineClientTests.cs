@@ -47,9 +47,12 @@ public sealed class DockerEngineClientTests
         // Then the request covers stopped containers and filters on the label, and the entry with an id is mapped
         var uri = handler.Requests[0].Uri;
         Assert.Equal("/v1.41/containers/json", uri.AbsolutePath);
-        var query = Uri.UnescapeDataString(uri.Query);
-        Assert.Contains("all=1", query);
-        Assert.Contains("""filters={"label":["io.orchestrator.owner=daemon:ab"]}""", query);
+        var query = Query(uri);
+        Assert.Equal(["1"], query["all"]);
+
+        // Docker.DotNet sends the engine's map form of a filter, {"label":{"KEY=VALUE":true}}, which API v1.41 reads as the list form
+        using var filters = JsonDocument.Parse(query["filters"][0]);
+        Assert.True(filters.RootElement.GetProperty("label").GetProperty("io.orchestrator.owner=daemon:ab").GetBoolean());
         var container = Assert.Single(listed);
         Assert.Equal("c0ffee", container.Id);
         Assert.Equal("exited", container.State);
@@ -57,7 +60,7 @@ public sealed class DockerEngineClientTests
     }
 
     [Fact]
-    public async Task InspectImageAsync_NameWithRegistryAndDigest_EscapesEveryPathCharacter()
+    public async Task InspectImageAsync_NameWithRegistryAndDigest_ReachesTheEngineWhole()
     {
         // Given a full reference with '/', ':' and '@'
         var handler = new FakeEngineHandler((_, _) => Json(HttpStatusCode.NotFound, "{\"message\":\"no such image\"}"));
@@ -66,9 +69,10 @@ public sealed class DockerEngineClientTests
         // When inspecting it
         var result = await client.InspectImageAsync($"127.0.0.1:5001/it/x@{DigestA}");
 
-        // Then the name is one escaped path segment, and a 404 is null
+        // Then the name reaches the engine whole (Docker.DotNet, like the docker CLI, leaves '/', ':' and '@' unescaped,
+        // and the engine's router takes everything between images/ and /json as the name), and a 404 is null
         Assert.Null(result);
-        Assert.Equal($"http://docker/v1.41/images/127.0.0.1%3A5001%2Fit%2Fx%40sha256%3A{new string('a', 64)}/json", handler.Requests[0].Uri.AbsoluteUri);
+        Assert.Equal($"/v1.41/images/127.0.0.1:5001/it/x@sha256:{new string('a', 64)}/json", Uri.UnescapeDataString(handler.Requests[0].Uri.AbsolutePath));
     }
 
     [Fact]
@@ -179,7 +183,7 @@ public sealed class DockerEngineClientTests
     {
         // Given the real unix transport pointed at a socket that does not exist
         var endpoint = DockerEndpoint.Parse($"unix:///tmp/no-engine-{Guid.NewGuid():N}.sock", "the test");
-        using var client = new DockerEngineClient(endpoint, endpoint.CreateHandler(), retryDelay: TimeSpan.Zero);
+        using var client = DockerEngineClient.CreateFor(endpoint, retryDelay: TimeSpan.Zero);
 
         // When / Then
         var ex = await Assert.ThrowsAsync<UnavailableException>(() => client.GetVersionAsync());
@@ -201,7 +205,8 @@ public sealed class DockerEngineClientTests
         Assert.Equal(Digest.Parse(DigestB), digest);
         var request = handler.Requests.Single();
         Assert.Equal("e30=", request.Headers["X-Registry-Auth"]);
-        Assert.Equal("http://docker/v1.41/images/127.0.0.1%3A5001%2Fit%2Fx/push?tag=1", request.Uri.AbsoluteUri);
+        Assert.Equal("/v1.41/images/127.0.0.1:5001/it/x/push", Uri.UnescapeDataString(request.Uri.AbsolutePath));
+        Assert.Equal(["1"], Query(request.Uri)["tag"]);
     }
 
     [Fact]
@@ -238,8 +243,11 @@ public sealed class DockerEngineClientTests
         await client.PullImageAsync(ImageReference.Parse($"127.0.0.1:5001/it/x@{DigestB}"));
 
         // Then fromImage is the name and tag is the digest
-        var uri = handler.Requests.Single().Uri.AbsoluteUri;
-        Assert.Equal($"http://docker/v1.41/images/create?fromImage=127.0.0.1%3A5001%2Fit%2Fx&tag=sha256%3A{new string('b', 64)}", uri);
+        var uri = handler.Requests.Single().Uri;
+        Assert.Equal("/v1.41/images/create", uri.AbsolutePath);
+        var query = Query(uri);
+        Assert.Equal(["127.0.0.1:5001/it/x"], query["fromImage"]);
+        Assert.Equal([$"sha256:{new string('b', 64)}"], query["tag"]);
         Assert.Equal("e30=", handler.Requests[0].Headers["X-Registry-Auth"]);
     }
 
@@ -348,7 +356,7 @@ public sealed class DockerEngineClientTests
         var root = body.RootElement;
         Assert.Equal(JsonValueKind.Array, root.GetProperty("Entrypoint").ValueKind);
         Assert.Equal(0, root.GetProperty("Entrypoint").GetArrayLength());
-        Assert.False(root.TryGetProperty("User", out _));
+        Assert.Equal(string.Empty, root.TryGetProperty("User", out var user) ? user.GetString() : string.Empty);
         var host = root.GetProperty("HostConfig");
         Assert.Equal("none", host.GetProperty("NetworkMode").GetString());
         Assert.Equal("ALL", host.GetProperty("CapDrop")[0].GetString());
@@ -369,7 +377,9 @@ public sealed class DockerEngineClientTests
         using var body = JsonDocument.Parse(handler.Requests[0].Body!);
         Assert.False(body.RootElement.TryGetProperty("Entrypoint", out _));
         Assert.False(body.RootElement.TryGetProperty("Cmd", out _));
-        Assert.False(body.RootElement.GetProperty("HostConfig").TryGetProperty("Memory", out _));
+        // No memory limit: the engine reads an absent or 0 Memory alike; Docker.DotNet always writes the number
+        Assert.Equal(0, body.RootElement.GetProperty("HostConfig").TryGetProperty("Memory", out var memory) ? memory.GetInt64() : 0);
+        Assert.False(body.RootElement.GetProperty("HostConfig").TryGetProperty("PidsLimit", out _));
         Assert.False(body.RootElement.GetProperty("HostConfig").TryGetProperty("CapDrop", out _));
     }
 
@@ -396,7 +406,9 @@ public sealed class DockerEngineClientTests
         await client.RemoveContainerAsync("c1");
 
         Assert.Equal(HttpMethod.Delete, handler.Requests[0].Method);
-        Assert.Equal("?force=1&v=1", handler.Requests[0].Uri.Query);
+        var query = Query(handler.Requests[0].Uri);
+        Assert.Equal(["1"], query["force"]);
+        Assert.Equal(["1"], query["v"]);
     }
 
     [Fact]
@@ -419,7 +431,7 @@ public sealed class DockerEngineClientTests
         var ex = await Assert.ThrowsAsync<EngineException>(() => client.StatContainerPathAsync("c1", "/etc"));
         Assert.Contains("No such container: c1", ex.Message);
         Assert.Equal(HttpMethod.Head, handler.Requests[0].Method);
-        Assert.Equal("?path=%2Fetc", handler.Requests[0].Uri.Query);
+        Assert.Equal(["/etc"], Query(handler.Requests[0].Uri)["path"]);
     }
 
     [Fact]

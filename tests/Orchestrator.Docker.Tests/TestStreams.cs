@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using Docker.DotNet.Handler.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace Orchestrator.Docker.Tests;
 
@@ -69,8 +71,34 @@ internal sealed class FakeEngineHandler(Func<HttpRequestMessage, int, HttpRespon
     }
 }
 
+/// <summary>Docker.DotNet's transport seam: hands the library the fake handler instead of a socket.</summary>
+internal sealed class FakeTransportFactory(HttpMessageHandler handler) : IDockerHandlerFactory<FakeTransportFactory.Options>
+{
+    public ResolvedTransport CreateHandler(ResolvedClientOptions clientOptions, ILogger logger) => CreateHandler(new Options(), clientOptions, logger);
+
+    public ResolvedTransport CreateHandler(Options transportOptions, ResolvedClientOptions clientOptions, ILogger logger) =>
+        new(handler, new Uri("http://docker/"));
+
+    public Task<WriteClosableStream> HijackStreamAsync(HttpContent content) => throw new NotSupportedException("no attach in these tests");
+
+    internal sealed record Options;
+}
+
+/// <summary>Lets the raw call's HttpClient dispose its handler without disposing the shared fake.</summary>
+internal sealed class NonDisposingHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    protected override void Dispose(bool disposing)
+    {
+    }
+}
+
 internal static class FakeEngine
 {
-    public static DockerEngineClient Client(FakeEngineHandler handler, string endpoint = "unix:///var/run/docker.sock") =>
-        new(DockerEndpoint.Parse(endpoint, "the test"), handler, retryDelay: TimeSpan.Zero);
+    /// <summary>A client whose library calls and raw calls all reach <paramref name="handler"/>; retries do not wait.</summary>
+    public static DockerEngineClient Client(FakeEngineHandler handler, string endpoint = "unix:///var/run/docker.sock")
+    {
+        var parsed = DockerEndpoint.Parse(endpoint, "the test");
+        var docker = EngineConnection.NewBuilder(parsed).WithTransportOptions(new FakeTransportFactory(handler), new FakeTransportFactory.Options()).Build();
+        return new DockerEngineClient(parsed, docker, () => (new NonDisposingHandler(handler), new Uri("http://docker/")), retryDelay: TimeSpan.Zero);
+    }
 }
