@@ -117,11 +117,26 @@ timed() { # row tool command...
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f\n", b - a }' >>"$work/times/$row.$tool"
     say "$(printf '%-13s %-12s %7.3f s' "$row" "$tool" "$(tail -1 "$work/times/$row.$tool")")"
 }
-# GNU time's %M (peak resident set, KiB) of the process, for the cold row; the same wrapper for both tools.
+# GNU time's %M (peak resident set, KiB) and CPU time (user + system) of the process, for the cold row; the same
+# wrapper for both tools. On a busy machine the CPU time says more than the wall clock.
 peak() { # tool command...
-    local tool="$1"
+    local tool="$1" before
     shift
-    /usr/bin/time -f %M -o "$work/rss" "$@" && cat "$work/rss" >>"$work/times/cold-rss.$tool"
+    before=$(registries_cpu)
+    /usr/bin/time -f '%M %U %S' -o "$work/rss" "$@" || return 1
+    awk -v a="$before" -v b="$(registries_cpu)" 'BEGIN { print b - a }' >>"$work/times/cold-registries.$tool"
+    awk '{ print $1 }' "$work/rss" >>"$work/times/cold-rss.$tool"
+    awk '{ print $2 + $3 }' "$work/rss" >>"$work/times/cold-cpu.$tool"
+}
+# The registries' CPU time (user + system, s) is the other half of a copy's cost: what one tool makes the two
+# registries do (requests, chunks, hashing, writes). Read from /proc for the processes listening on the ports.
+registry_pids="$(for port in 5001 5002; do ss -ltnpH "sport = :$port" | grep -o 'pid=[0-9]*' | cut -d= -f2 | head -1; done | tr '\n' ' ')"
+registries_cpu() { # seconds of CPU both registries have used so far
+    local total=0 pid
+    for pid in $registry_pids; do
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
 }
 orch() { "$bin" "$@"; }
 skopeo_copy() { # from-repository to-repository
@@ -158,7 +173,7 @@ done
 
 # Warm: production already has the digest (one untimed copy by each tool first, after the cold rows, so no
 # cold run could mount from these repositories).
-orch promote bench-warm --digest "$digest" >/dev/null
+orch promote bench-warm --digest "$digest" >/dev/null 2>&1
 skopeo_copy "$prefix/warm" "$prefix/skopeo-warm"
 for round in $(seq 1 "$rounds"); do
     alternate "$round" 'timed warm orchestrator orch promote bench-warm --digest "$digest"' \
@@ -166,8 +181,9 @@ for round in $(seq 1 "$rounds"); do
 done
 
 # 3. The table.
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.4f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 range() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3f-%.3f", lo, hi }'; }
+fixed() { awk -v x="$1" 'BEGIN { printf "%.3f", x }'; }
 max() { sort -n "$1" | tail -1; }
 row() { # label row target-kind target-value
     local o s ratio verdict
@@ -178,8 +194,8 @@ row() { # label row target-kind target-value
         ratio) verdict=$(awk -v o="$o" -v s="$s" -v t="$4" 'BEGIN { print (o / s <= t ? "met" : "NOT met") }'); target="<= ${4}x skopeo" ;;
         *) verdict="-" target="-" ;;
     esac
-    printf '| %-22s | %9.3f | %-11s | %9.3f | %-11s | %7s | %-16s | %-7s |\n' "$1" "$o" "$(range "$work/times/$2.orchestrator")" \
-        "$s" "$(range "$work/times/$2.skopeo")" "$ratio" "$target" "$verdict"
+    printf '| %-22s | %9s | %-11s | %9s | %-11s | %7s | %-16s | %-7s |\n' "$1" "$(fixed "$o")" "$(range "$work/times/$2.orchestrator")" \
+        "$(fixed "$s")" "$(range "$work/times/$2.skopeo")" "$ratio" "$target" "$verdict"
 }
 orch_rss=$(max "$work/times/cold-rss.orchestrator") skopeo_rss=$(max "$work/times/cold-rss.skopeo")
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -195,4 +211,14 @@ printf '| %-22s | %9s | %-11s | %9s | %-11s | %7s | %-16s | %-7s |\n' "cold peak
     "$((orch_rss / 1024))" "max of $rounds" "$((skopeo_rss / 1024))" "max of $rounds" \
     "$(awk -v o="$orch_rss" -v s="$skopeo_rss" 'BEGIN { printf "%.2fx", o / s }')" "<= 60 MiB" \
     "$(awk -v o="$orch_rss" 'BEGIN { print (o / 1024 <= 60 ? "met" : "NOT met") }')"
+printf '| %-22s | %9s | %-11s | %9s | %-11s | %7s | %-16s | %-7s |\n' "cold CPU s (user+sys)" \
+    "$(fixed "$(median "$work/times/cold-cpu.orchestrator")")" "$(range "$work/times/cold-cpu.orchestrator")" \
+    "$(fixed "$(median "$work/times/cold-cpu.skopeo")")" "$(range "$work/times/cold-cpu.skopeo")" \
+    "$(awk -v o="$(median "$work/times/cold-cpu.orchestrator")" -v s="$(median "$work/times/cold-cpu.skopeo")" 'BEGIN { printf "%.2fx", o / s }')" "-" "-"
+if [ -n "$registry_pids" ]; then
+    printf '| %-22s | %9s | %-11s | %9s | %-11s | %7s | %-16s | %-7s |\n' "cold registries' CPU s" \
+        "$(fixed "$(median "$work/times/cold-registries.orchestrator")")" "$(range "$work/times/cold-registries.orchestrator")" \
+        "$(fixed "$(median "$work/times/cold-registries.skopeo")")" "$(range "$work/times/cold-registries.skopeo")" \
+        "$(awk -v o="$(median "$work/times/cold-registries.orchestrator")" -v s="$(median "$work/times/cold-registries.skopeo")" 'BEGIN { printf "%.2fx", o / s }')" "-" "-"
+fi
 printf '\ncold promote: %s layers, %s MiB, random content, staging -> a fresh production repository each run\n' "$layers" "$mib"
