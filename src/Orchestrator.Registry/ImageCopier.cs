@@ -238,9 +238,7 @@ public sealed partial class ImageCopier : IImageCopier
         var transfers = _transfers.GetOrAdd(RegistryKey(request.Target), _ => new SemaphoreSlim(_options.MaxParallelBlobCopies));
         async Task CopyBlobsAsync(IEnumerable<PlannedBlob> blobsToCopy)
         {
-            // Largest first: the biggest layer is the critical path, so it starts at once instead of queueing behind
-            // small blobs, and the small ones fill the slots the large ones leave (longest-processing-time order).
-            await Parallel.ForEachAsync(blobsToCopy.OrderByDescending(b => b.Size), parallel, async (blob, ct) =>
+            await Parallel.ForEachAsync(blobsToCopy, parallel, async (blob, ct) =>
             {
                 await transfers.WaitAsync(ct).ConfigureAwait(false);
                 try
