@@ -130,7 +130,7 @@ peak() { # tool command...
 }
 # The registries' CPU time (user + system, s) is the other half of a copy's cost: what one tool makes the two
 # registries do (requests, chunks, hashing, writes). Read from /proc for the processes listening on the ports.
-registry_pids="$(for port in 5001 5002; do ss -ltnpH "sport = :$port" | grep -o 'pid=[0-9]*' | cut -d= -f2 | head -1; done | tr '\n' ' ')"
+registry_pids="$(for port in 5001 5002; do ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | head -1 || true; done | tr '\n' ' ')"
 registries_cpu() { # seconds of CPU both registries have used so far
     local total=0 pid
     for pid in $registry_pids; do
@@ -143,7 +143,7 @@ skopeo_copy() { # from-repository to-repository
     skopeo copy --all --preserve-digests --quiet --src-tls-verify=false --dest-tls-verify=false \
         "docker://$staging/$1@$digest" "docker://$production/$2:bench"
 }
-unlink() { # repository in production: drop its blob links, so nothing can be mounted from it later
+unlink_blobs() { # repository in production: drop its blob links, so nothing can be mounted from it later
     for blob in $blobs; do curl -s -o /dev/null -X DELETE "http://$production/v2/$1/blobs/$blob"; done
 }
 alternate() { # round then two commands (orchestrator's, skopeo's) as strings
@@ -154,8 +154,8 @@ alternate() { # round then two commands (orchestrator's, skopeo's) as strings
 orch --version >/dev/null && skopeo --version >/dev/null
 orch promote bench-warmup --digest "$digest" >/dev/null 2>&1 || { say "the warm-up promotion failed:"; orch promote bench-warmup --digest "$digest" >&2; exit 1; }
 skopeo_copy "$prefix/warmup" "$prefix/skopeo-warmup"
-unlink "$prefix/warmup"
-unlink "$prefix/skopeo-warmup"
+unlink_blobs "$prefix/warmup"
+unlink_blobs "$prefix/skopeo-warmup"
 
 for round in $(seq 1 "$rounds"); do
     say "round $round of $rounds"
@@ -167,8 +167,8 @@ for round in $(seq 1 "$rounds"); do
     alternate "$round" \
         'timed cold orchestrator peak orchestrator "$bin" promote "bench-cold-$round" --digest "$digest"' \
         'timed cold skopeo peak skopeo skopeo copy --all --preserve-digests --quiet --src-tls-verify=false --dest-tls-verify=false "docker://$staging/$prefix/cold-$round@$digest" "docker://$production/$prefix/skopeo-cold-$round:bench"'
-    unlink "$prefix/cold-$round"
-    unlink "$prefix/skopeo-cold-$round"
+    unlink_blobs "$prefix/cold-$round"
+    unlink_blobs "$prefix/skopeo-cold-$round"
 done
 
 # Warm: production already has the digest (one untimed copy by each tool first, after the cold rows, so no
