@@ -1,5 +1,6 @@
 // The promotion benchmark (issue 6): Orchestrator's copier against `skopeo copy --all --preserve-digests`,
 // between the same two local registries, alternating runs. See bench/README.md; run it with bench/promote.sh.
+// `seed` (WholeProcessSeed.cs) instead seeds bench/whole-process.sh.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -11,6 +12,11 @@ using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 using Orchestrator.Registry;
 using Orchestrator.Registry.Tests;
+
+if (args is ["seed", ..])
+{
+    return await WholeProcessSeed.RunAsync(args[1..]);
+}
 
 var options = BenchOptions.Parse(args);
 var staging = new RegistryEndpoint("127.0.0.1:5001", PlainHttp: true);
@@ -279,110 +285,6 @@ internal sealed record BenchOptions(int Rounds, int LargeMiB, int LargeLayers, i
         sizes[0] += total - sizes.Sum();
         return sizes;
     }
-}
-
-/// <summary>Random-content images, generated twice (hash, then upload) so no layer is ever held in memory.</summary>
-internal static class Seed
-{
-    public sealed record Image(Digest Digest, IReadOnlyList<Digest> Blobs);
-
-    public static async Task<Digest> BlobAsync(IRegistryClient client, string repository, int seed, long size)
-    {
-        Digest digest;
-        using (var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-        {
-            await using var stream = new PseudoRandomStream(seed, size);
-            var buffer = new byte[1 << 20];
-            int n;
-            while ((n = await stream.ReadAsync(buffer)) > 0)
-            {
-                hasher.AppendData(buffer, 0, n);
-            }
-
-            digest = Digest.FromHash("sha256", hasher.GetHashAndReset());
-        }
-
-        await using var upload = new PseudoRandomStream(seed, size);
-        await client.UploadBlobAsync(repository, digest, size, upload);
-        return digest;
-    }
-
-    public static async Task<Image> ImageAsync(IRegistryClient client, string repository, (int Seed, long Size)[] layers, IReadOnlyList<(Digest Digest, long Size)> baseLayers)
-    {
-        var all = baseLayers.ToList();
-        foreach (var (seed, size) in layers)
-        {
-            all.Add((await BlobAsync(client, repository, seed, size), size));
-        }
-
-        var config = SyntheticManifest.Config("amd64", all.Select(l => l.Digest));
-        var configDigest = Digest.Sha256Of(config);
-        await client.UploadBlobAsync(repository, configDigest, config.Length, new MemoryStream(config));
-        var manifest = SyntheticManifest.Manifest(docker: false, configDigest, config.Length, all);
-        var digest = await client.PutManifestAsync(repository, "seed", manifest, MediaTypes.OciManifest);
-        return new Image(digest, [configDigest, .. all.Select(l => l.Digest)]);
-    }
-}
-
-/// <summary>splitmix64 of (seed, word index): incompressible bytes, reproducible however the reads are sliced.</summary>
-internal sealed class PseudoRandomStream(int seed, long length) : Stream
-{
-    private long _position;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => length;
-
-    public override long Position
-    {
-        get => _position;
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override int Read(Span<byte> buffer)
-    {
-        var n = (int)Math.Min(buffer.Length, length - _position);
-        for (var i = 0; i < n;)
-        {
-            var position = _position + i;
-            var word = Mix(((ulong)seed << 40) ^ (ulong)(position >> 3));
-            for (var b = (int)(position & 7); b < 8 && i < n; b++, i++)
-            {
-                buffer[i] = (byte)(word >> (8 * b));
-            }
-        }
-
-        _position += n;
-        return n;
-    }
-
-    private static ulong Mix(ulong z)
-    {
-        z += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer, offset, count));
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>Peak resident set of this process (Linux VmHWM), and its reset (clear_refs 5), so a peak covers only what follows.</summary>

@@ -92,7 +92,7 @@ internal sealed class FaultProxy : IAsyncDisposable
         {
             o.Listen(IPAddress.Loopback, 0);
 
-            // Chunks of 16 MiB and monolithic PUTs of up to 32 MiB pass through; Kestrel's default cap is 30 MB.
+            // Chunks of 16 MiB and monolithic PUTs of up to 128 MiB pass through; Kestrel's default cap is 30 MB.
             o.Limits.MaxRequestBodySize = null;
         });
         var app = builder.Build();

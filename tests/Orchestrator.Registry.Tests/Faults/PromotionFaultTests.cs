@@ -213,7 +213,7 @@ public sealed class PromotionFaultTests(FaultSuiteFixture fixture) : IClassFixtu
     public async Task Promote_TargetStallsOnceLongerThanTheAttemptTimeout_TheAttemptTimesOutIsRetriedAndTheTargetServesTheDigest()
     {
         // Given a target that holds its first answer about the image's manifest for 20 s, and a 5 s attempt timeout
-        // (5 s, not less: the attempt timeout also bounds sending each 16 MiB chunk, and this machine is shared)
+        // (5 s, not less: the attempt timeout also bounds sending each blob, up to 128 MiB in one PUT, and this machine is shared)
         var count = 0;
         var held = new List<TimeSpan>();
         var faults = new FaultPlan { BeforeForward = StallManifestHead(() => Interlocked.Increment(ref count) == 1, held) };
