@@ -79,13 +79,28 @@ public sealed partial class ImageCopier : IImageCopier
         var rootReferences = await WalkAsync(source, request.SourceRepository, root, manifests, blobs, depth: 0, cancellationToken).ConfigureAwait(false);
 
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelBlobCopies, CancellationToken = cancellationToken };
-        var (manifestPresent, blobPresent) = await ProbeTargetAsync(target, request.TargetRepository, request.Digest, manifests, blobs, parallel, cancellationToken).ConfigureAwait(false);
+
+        // Mounting needs both repositories in one registry; across registries every byte must travel.
+        var canMount = string.Equals(request.Source.Host, request.Target.Host, StringComparison.OrdinalIgnoreCase)
+            && request.Source.PlainHttp == request.Target.PlainHttp;
+
+        // The target probe, the tags' current digests and the referrers are independent reads: asked at once, a warm
+        // promotion (everything present) costs one round trip of them instead of one per request.
+        var distinctTags = request.Tags.Distinct(StringComparer.Ordinal).ToList();
+        var probeTask = ProbeTargetAsync(target, request.TargetRepository, request.Digest, manifests, blobs, parallel, cancellationToken);
+        var tagsTask = Task.WhenAll(distinctTags.Select(tag => target.HeadManifestAsync(request.TargetRepository, tag, cancellationToken)));
+        var referrersTask = PlanReferrersAsync(source, target, request, canMount, parallel, cancellationToken);
+        await Task.WhenAll(probeTask, tagsTask, referrersTask).ConfigureAwait(false);
+        var (manifestPresent, blobPresent) = await probeTask.ConfigureAwait(false);
+        var currentTags = await tagsTask.ConfigureAwait(false);
+        var referrers = await referrersTask.ConfigureAwait(false);
 
         var tags = new List<PlannedTag>();
         var conflicts = new List<TagConflict>();
-        foreach (var tag in request.Tags.Distinct(StringComparer.Ordinal))
+        for (var i = 0; i < distinctTags.Count; i++)
         {
-            var current = await target.HeadManifestAsync(request.TargetRepository, tag, cancellationToken).ConfigureAwait(false);
+            var tag = distinctTags[i];
+            var current = currentTags[i];
             tags.Add(new PlannedTag(tag, current?.Digest));
             if (current is not null && current.Digest != request.Digest && !request.TagPolicy.MayMove(request, tag, current.Digest))
             {
@@ -93,10 +108,6 @@ public sealed partial class ImageCopier : IImageCopier
             }
         }
 
-        // Mounting needs both repositories in one registry; across registries every byte must travel.
-        var canMount = string.Equals(request.Source.Host, request.Target.Host, StringComparison.OrdinalIgnoreCase)
-            && request.Source.PlainHttp == request.Target.PlainHttp;
-        var referrers = await PlanReferrersAsync(source, target, request, canMount, parallel, cancellationToken).ConfigureAwait(false);
         var ordered = blobs.Values.ToList();
         var missing = ordered.Where(b => !blobPresent[b.Digest]).ToList();
         var hints = canMount ? new Dictionary<Digest, string>() : await CheckedHintsAsync(target, request, missing, cancellationToken).ConfigureAwait(false);
@@ -351,13 +362,15 @@ public sealed partial class ImageCopier : IImageCopier
             }
         }
 
-        // Tags last, all-or-nothing against concurrent changes: check every tag again before moving any.
+        // Tags last, all-or-nothing against concurrent changes: check every tag again (all at once) before moving any.
         var tagsToPut = new List<string>();
         var applied = new List<string>();
         var moved = new List<TagConflict>();
-        foreach (var planned in plan.Tags)
+        var currents = await Task.WhenAll(plan.Tags.Select(planned => target.HeadManifestAsync(request.TargetRepository, planned.Tag, cancellationToken))).ConfigureAwait(false);
+        for (var i = 0; i < plan.Tags.Count; i++)
         {
-            var current = await target.HeadManifestAsync(request.TargetRepository, planned.Tag, cancellationToken).ConfigureAwait(false);
+            var planned = plan.Tags[i];
+            var current = currents[i];
             if (current is null)
             {
                 tagsToPut.Add(planned.Tag);
