@@ -10,6 +10,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 rounds="${1:-3}"
 staging=127.0.0.1:5001
 production=127.0.0.1:5002
@@ -32,31 +34,6 @@ base_repository="$prefix/base/debian-bookworm"
 
 # Every manifest a repository's tags reach, plus the referrers (SBOMs) its sha256-HEX fallback tags
 # list, deleted by digest: the same sweep as the integration tests' Janitor.
-delete_repository() { # registry, repository
-    local registry=$1 repository=$2 tags tag digest
-    tags="$(curl -fsS --max-time 10 "http://$registry/v2/$repository/tags/list" 2>/dev/null)" || return 0
-    local digests=()
-    for tag in $(printf '%s' "$tags" | sed -n 's/.*"tags":\[\([^]]*\)\].*/\1/p' | tr -d '"' | tr ',' ' '); do
-        digest="$(curl -fsSI --max-time 10 \
-            -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-            -H 'Accept: application/vnd.oci.image.index.v1+json' \
-            -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-            -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
-            "http://$registry/v2/$repository/manifests/$tag" 2>/dev/null \
-            | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: *//p')" || true
-        [ -n "$digest" ] && digests+=("$digest")
-        if [[ "$tag" == sha256-* ]]; then
-            while read -r digest; do [ -n "$digest" ] && digests+=("$digest"); done < <(
-                curl -fsS --max-time 10 -H 'Accept: application/vnd.oci.image.index.v1+json' \
-                    "http://$registry/v2/$repository/manifests/$tag" 2>/dev/null \
-                    | grep -o '"digest": *"sha256:[0-9a-f]\{64\}"' | grep -o 'sha256:[0-9a-f]*' || true)
-        fi
-    done
-    [ "${#digests[@]}" -gt 0 ] || return 0
-    printf '%s\n' "${digests[@]}" | sort -u | while read -r digest; do
-        curl -fsS --max-time 10 -X DELETE "http://$registry/v2/$repository/manifests/$digest" >/dev/null 2>&1 || true
-    done
-}
 
 remove_local_images() { # under the prefix; the argument narrows it to one sub-path (e.g. apps/)
     local under="${1:-}" ids
@@ -87,18 +64,13 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 mkdir -p "$work/base-images" "$work/pipelines" "$work/plain/files"
-cat >"$work/orchestrator.yaml" <<YAML
-engine:
-  endpoint: unix:///var/run/docker.sock
-stages: [staging, production]
-registries:
-  staging:    { url: http://$staging }
-  production: { url: http://$production }
-state:
-  path: state/state.db
+{
+    bench_config
+    cat <<YAML
 paths:
   work: work
 YAML
+} >"$work/orchestrator.yaml"
 # base-images/debian-bookworm.yaml's slim variant, under the prefix.
 cat >"$work/base-images/debian-bookworm.yaml" <<YAML
 repository: $base_repository

@@ -26,6 +26,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 staging=127.0.0.1:5001
 production=127.0.0.1:5002
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -66,31 +68,6 @@ for i in $(seq -w 1 "$promotions"); do promo_names+=("promo-$i"); done
 
 # Every manifest a repository's tags reach, plus the referrers (SBOMs) its sha256-HEX fallback tags list,
 # deleted by digest: the same sweep as bench/build-cache.sh and the integration tests' Janitor.
-delete_repository() { # registry, repository
-    local registry=$1 repository=$2 tags tag digest
-    tags="$(curl -fsS --max-time 10 "http://$registry/v2/$repository/tags/list" 2>/dev/null)" || return 0
-    local digests=()
-    for tag in $(printf '%s' "$tags" | sed -n 's/.*"tags":\[\([^]]*\)\].*/\1/p' | tr -d '"' | tr ',' ' '); do
-        digest="$(curl -fsSI --max-time 10 \
-            -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-            -H 'Accept: application/vnd.oci.image.index.v1+json' \
-            -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-            -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
-            "http://$registry/v2/$repository/manifests/$tag" 2>/dev/null \
-            | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: *//p')" || true
-        [ -n "$digest" ] && digests+=("$digest")
-        if [[ "$tag" == sha256-* ]]; then
-            while read -r digest; do [ -n "$digest" ] && digests+=("$digest"); done < <(
-                curl -fsS --max-time 10 -H 'Accept: application/vnd.oci.image.index.v1+json' \
-                    "http://$registry/v2/$repository/manifests/$tag" 2>/dev/null \
-                    | grep -o '"digest": *"sha256:[0-9a-f]\{64\}"' | grep -o 'sha256:[0-9a-f]*' || true)
-        fi
-    done
-    [ "${#digests[@]}" -gt 0 ] || return 0
-    printf '%s\n' "${digests[@]}" | sort -u | while read -r digest; do
-        curl -fsS --max-time 10 -X DELETE "http://$registry/v2/$repository/manifests/$digest" >/dev/null 2>&1 || true
-    done
-}
 
 remove_local_images() { # under the prefix; the argument narrows it to one sub-path (e.g. apps/)
     local under="${1:-}" ids
@@ -177,15 +154,9 @@ promo_pipeline promo-src >"$work/pipelines/promo-src.yaml"
 
 port=$(( 20000 + RANDOM % 20000 ))
 token="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-cat >"$work/orchestrator.yaml" <<YAML
-engine:
-  endpoint: unix:///var/run/docker.sock
-stages: [staging, production]
-registries:
-  staging:    { url: http://$staging }
-  production: { url: http://$production }
-state:
-  path: state/state.db
+{
+    bench_config
+    cat <<YAML
 paths:
   work: work
 daemon:
@@ -194,6 +165,7 @@ daemon:
   tokens:
     - { name: bench, secret-env: BENCH_TOKEN, roles: [read, build, validate, "promote:production"] }
 YAML
+} >"$work/orchestrator.yaml"
 orchestrator() { "$repo/orchestrator" --config "$work/orchestrator.yaml" "$@"; }
 now() { date +%s.%N; }
 

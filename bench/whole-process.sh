@@ -22,6 +22,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 say() { printf 'bench: %s\n' "$*" >&2; }
 rounds=5 mib=256 layers=5
 while [ $# -gt 0 ]; do
@@ -78,16 +80,7 @@ export ORCHESTRATOR_CONFIG="$work/orchestrator.yaml"
 # per cold round (each promotes into its own fresh production repository), each made from toolbox with its lock.
 cp -r "$repo/base-images" "$repo/pipelines" "$work/"
 [ -d "$repo/python-packages" ] && cp -r "$repo/python-packages" "$work/"
-cat >"$work/orchestrator.yaml" <<YAML
-engine:
-  endpoint: unix:///var/run/docker.sock
-stages: [staging, production]
-registries:
-  staging:    { url: http://$staging }
-  production: { url: http://$production }
-state:
-  path: state/state.db
-YAML
+bench_config >"$work/orchestrator.yaml"
 mkdir -p "$work/state"
 pipeline() { # name repository
     sed -e "s/^name: toolbox/name: $1/" -e "s#^repository: tools/toolbox#repository: $2#" \

@@ -86,7 +86,9 @@ public sealed class BuildCacheTests(RealPartsFixture fixture, ITestOutputHelper 
             Assert.Equal(digest1, await SkopeoDigestAsync($"{Staging}/{repository}:1.0.0"));
             Assert.Equal(digest1, await SkopeoDigestAsync($"{Staging}/{repository}:latest"));
 
-            // When built with --no-cache
+            // When built with --no-cache (the engine image of the earlier build read first, with the docker CLI)
+            var earlier = await ProcessWitness.RunAsync("docker", "image", "inspect", "--format", "{{.Id}}", $"orchestrator-build/{name}:latest");
+            Assert.True(earlier.ExitCode == 0, earlier.Stderr);
             var forced = await CliRunner.RunAsync(Config, "build", name, "--no-cache", "--json");
 
             // Then it really built (not a hit, no engine layer cache), to the very same digest: the build is reproducible
@@ -94,6 +96,11 @@ public sealed class BuildCacheTests(RealPartsFixture fixture, ITestOutputHelper 
             Assert.False(forced.Json.GetProperty("cacheHit").GetBoolean());
             Assert.Equal(digest1, forced.Json.GetProperty("digest").GetString());
             Assert.Equal(digest1, await SkopeoDigestAsync($"{Staging}/{repository}:1.0.0"));
+
+            // And the engine image the rebuild replaced is gone from the engine (no untagged leftover per build)
+            var current = await ProcessWitness.RunAsync("docker", "image", "inspect", "--format", "{{.Id}}", $"orchestrator-build/{name}:latest");
+            Assert.NotEqual(earlier.Stdout.Trim(), current.Stdout.Trim());
+            Assert.NotEqual(0, (await ProcessWitness.RunAsync("docker", "image", "inspect", earlier.Stdout.Trim())).ExitCode);
 
             // And verify-reproducible agrees, rebuilding once more without cache or push
             var verified = await CliRunner.RunAsync(Config, "verify-reproducible", name, "--json");

@@ -187,6 +187,7 @@ public sealed partial class PipelineBuildWorkflow(
         }
 
         reporter.Step($"building {pipeline.Repository} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} locked package(s)");
+        var previous = await engine.InspectImageAsync(LocalBuildTag(pipeline), cancellationToken).ConfigureAwait(false);
         string imageId;
         await using (var context = File.OpenRead(contextPath))
         {
@@ -194,6 +195,8 @@ public sealed partial class PipelineBuildWorkflow(
             var request = new ImageBuildRequest([LocalBuildTag(pipeline)], Labels: labels, NoCache: noCache);
             imageId = await engine.BuildImageAsync(context, request, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         }
+
+        await RemoveReplacedBuildImageAsync(pipeline, previous?.Id, imageId).ConfigureAwait(false);
 
         reporter.Step("normalizing the new layers and writing the image config (source date " +
             DateTimeOffset.FromUnixTimeSeconds(sourceDate).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) + ")");
@@ -203,6 +206,31 @@ public sealed partial class PipelineBuildWorkflow(
             [Labels.BaseDigest] = labels[Labels.BaseDigest],
         };
         return await normalizer.NormalizeAsync(imageId, baseReference, sourceDate, scratch, annotations, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The engine-local image a rebuild replaced: the tag moved to the new build, so the old one is an untagged leftover
+    /// that only grows the engine's disk (the registry has what was pushed). It is removed without force, so an image
+    /// another tag or a container still uses stays; a refusal is logged, never fatal to the build. The engine's layer
+    /// cache the new build shares with it stays, since the new image still references those layers. (Issue 11, hole 3:
+    /// builds' throwaway images.)
+    /// </summary>
+    private async Task RemoveReplacedBuildImageAsync(PipelineDefinition pipeline, string? previousId, string imageId)
+    {
+        if (previousId is null || string.Equals(previousId, imageId, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        try
+        {
+            // Not cancellable: the build is done and the tag has moved; leaving the old image behind is what this avoids.
+            await engine.RemoveImageAsync(previousId, force: false, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (OrchestratorException ex)
+        {
+            LogReplacedImageKept(pipeline.Name, previousId, ex.Message);
+        }
     }
 
     /// <summary>The engine-local tag a pipeline's build gets: <c>orchestrator-build/NAME:latest</c>, never a registry's name.</summary>
@@ -297,4 +325,7 @@ public sealed partial class PipelineBuildWorkflow(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline {Pipeline} built as {Digest} in {Stage}")]
     private partial void LogBuilt(string pipeline, Digest digest, string stage);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kept the engine image {ImageId} an earlier build of {Pipeline} left: {Reason}")]
+    private partial void LogReplacedImageKept(string pipeline, string imageId, string reason);
 }

@@ -248,7 +248,10 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
     public Task<ImageInspect?> InspectImageAsync(string nameOrId, CancellationToken cancellationToken = default)
     {
         Calls.Add($"Inspect {nameOrId}");
-        return Task.FromResult(_images.ContainsKey(nameOrId) ? InspectResult : null);
+        // A tag answers with the id of the image it names now, as the engine does, so a rebuild sees the one it replaces.
+        return Task.FromResult(_images.TryGetValue(nameOrId, out var id) && InspectResult is not null
+            ? InspectResult with { Id = id.StartsWith("sha256:", StringComparison.Ordinal) ? id : InspectResult.Id }
+            : null);
     }
 
     public Task TagImageAsync(string nameOrId, string repository, string tag, CancellationToken cancellationToken = default)

@@ -65,6 +65,26 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
     }
 
     [Fact]
+    public async Task BuildAsync_Rebuild_RemovesTheEngineImageTheEarlierBuildLeftAndKeepsTheNewOne()
+    {
+        // Given a first build, whose engine image carries the pipeline's local build tag
+        _harness.SeedBase();
+        await Build();
+        var first = (await _harness.Engine.InspectImageAsync("orchestrator-build/hello:latest"))!.Id;
+        Assert.DoesNotContain(_harness.Engine.Calls, c => c.StartsWith("RemoveImage ", StringComparison.Ordinal));
+
+        // When it is built again without the cache (a new engine image takes the tag)
+        await Build(noCache: true);
+
+        // Then the image the tag left is removed, after the new build, and the new one stays
+        var second = (await _harness.Engine.InspectImageAsync("orchestrator-build/hello:latest"))!.Id;
+        Assert.NotEqual(first, second);
+        var removal = _harness.Engine.Calls.IndexOf($"RemoveImage {first}");
+        Assert.True(removal > _harness.Engine.Calls.FindLastIndex(c => c.StartsWith("Build ", StringComparison.Ordinal)), string.Join(", ", _harness.Engine.Calls));
+        Assert.DoesNotContain($"RemoveImage {second}", _harness.Engine.Calls);
+    }
+
+    [Fact]
     public async Task BuildAsync_Tags_BuildRequestNamesEveryTagInStaging()
     {
         // Given a pipeline with three tags
