@@ -65,21 +65,27 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
         var pipelineProblems = new Dictionary<string, Diagnostics>(StringComparer.Ordinal);
         var basesUsed = new HashSet<string>(Scope.Bases, StringComparer.Ordinal);
         // Each pipeline file and its lock are read on their own (own diagnostics, read-only bases), so they are
-        // read in parallel: a CLI call reads every pipeline (for the warnings of those it does not need), and
-        // parsing a lock of a few hundred packages is the largest part of a warm promotion's start.
-        var reads = new List<Task<PipelineDefinition?>>();
+        // read in parallel. A pipeline the command does not need is read for its warnings only: its lock (a few
+        // hundred packages, most of a warm promotion's start) is not parsed, and it is left out of the workspace.
+        var reads = new List<(bool Needed, string Name, Task<PipelineDefinition?> Read)>();
         foreach (var path in DefinitionFiles(configFile, folders.Pipelines, "pipelines"))
         {
             var file = SourceFile.For(path, pipelineProblems[Path.GetFileNameWithoutExtension(path)] = new Diagnostics());
             var needed = Scope.NeedsPipeline(file.BaseName);
             var lookup = needed ? new RecordingLookup(bases, basesUsed) : (IReadOnlyDictionary<string, BaseImageDefinition?>)bases;
-            reads.Add(Task.Run(() => ReadPipelineAsync(file, lookup, cancellationToken), cancellationToken));
+            reads.Add((needed, file.BaseName, Task.Run(() => ReadPipelineAsync(file, lookup, readLock: needed, cancellationToken), cancellationToken)));
         }
 
         // Added in file order, as when they were read one by one.
-        foreach (var pipeline in await Task.WhenAll(reads).ConfigureAwait(false))
+        await Task.WhenAll(reads.Select(r => r.Read)).ConfigureAwait(false);
+        var unloaded = new List<string>();
+        foreach (var (needed, name, read) in reads)
         {
-            if (pipeline is not null)
+            if (!needed)
+            {
+                unloaded.Add(name);
+            }
+            else if (await read.ConfigureAwait(false) is { } pipeline)
             {
                 pipelines[pipeline.Name] = pipeline;
             }
@@ -129,6 +135,7 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
             pipelines)
         {
             Warnings = warnings.OrderBy(w => w.File, StringComparer.Ordinal).ThenBy(w => w.Line).ThenBy(w => w.Column).ToList(),
+            UnloadedPipelines = unloaded,
         };
     }
 
@@ -136,7 +143,12 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
     /// One pipeline file with its lock. Its <c>name:</c> must be its file name (pipelines/NAME.yaml): one
     /// name per pipeline everywhere (the CLI argument, the lock, records), and no two files can claim one.
     /// </summary>
-    private async Task<PipelineDefinition?> ReadPipelineAsync(SourceFile file, IReadOnlyDictionary<string, BaseImageDefinition?> bases, CancellationToken cancellationToken)
+    /// <param name="file">The pipeline file; its problems go to its own diagnostics.</param>
+    /// <param name="bases">The bases it may use (recording which, when it is needed).</param>
+    /// <param name="readLock">False for a pipeline read only for its warnings: a lock file next to it still lets its
+    /// packages go without versions, but the lock itself is not parsed (its problems are not reported).</param>
+    /// <param name="cancellationToken">Cancels the reading.</param>
+    private async Task<PipelineDefinition?> ReadPipelineAsync(SourceFile file, IReadOnlyDictionary<string, BaseImageDefinition?> bases, bool readLock, CancellationToken cancellationToken)
     {
         var root = await file.LoadAsync(cancellationToken).ConfigureAwait(false);
         if (root is null)
@@ -147,7 +159,7 @@ public sealed class WorkspaceLoader(ILogger? logger = null) : IWorkspaceLoader
         var lockPath = PipelineDefinition.LockPathFor(file.FullPath);
         var hasLock = File.Exists(lockPath);
         PipelineLock? pipelineLock = null;
-        if (hasLock)
+        if (hasLock && readLock)
         {
             var lockFile = SourceFile.For(lockPath, file.Diagnostics);
             var lockRoot = await lockFile.LoadAsync(cancellationToken).ConfigureAwait(false);

@@ -233,6 +233,29 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task LoadAsync_OtherPipelineOutsideScope_LeftOutWithItsLockUnreadButNamedAmongTheKnownOnes()
+    {
+        // Given a good pipeline 'app' and a good 'other' whose lock file is not even YAML
+        using var ws = new TestWorkspace();
+        ws.Write("pipelines/app.yaml", TestWorkspace.Pipeline);
+        ws.Write("pipelines/other.yaml", TestWorkspace.Pipeline.Replace("name: app", "name: other", StringComparison.Ordinal));
+        ws.Write("pipelines/other.lock.yaml", "packages: [unclosed\n");
+
+        // When loaded for 'app' only, and for everything
+        var scoped = await new WorkspaceLoader { Scope = WorkspaceScope.Pipeline("app") }.LoadAsync(ws.ConfigPath);
+        var everything = await Assert.ThrowsAsync<DefinitionException>(() => new WorkspaceLoader().LoadAsync(ws.ConfigPath));
+
+        // Then the scoped load has 'app' only, no warning about the lock it never read, and 'other' is still a known name;
+        // loading everything reads that lock and refuses it
+        Assert.Equal(["app"], scoped.Pipelines.Keys);
+        Assert.Equal(["other"], scoped.UnloadedPipelines);
+        Assert.Empty(scoped.Warnings);
+        var unknown = Assert.Throws<InputException>(() => scoped.GetPipeline("nope"));
+        Assert.Contains("known pipelines: app, other", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains(everything.Errors, e => e.File.EndsWith("other.lock.yaml", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task LoadAsync_NeededPipelineBroken_ErrorsOnlyForItWhileOthersWarn()
     {
         // Given a broken 'app' and a broken 'other'

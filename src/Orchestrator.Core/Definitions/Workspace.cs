@@ -14,12 +14,19 @@ public sealed record Workspace(
     /// </summary>
     public IReadOnlyList<DefinitionError> Warnings { get; init; } = [];
 
+    /// <summary>
+    /// Pipelines the loading command did not need: their files were read for <see cref="Warnings"/>, their locks not
+    /// at all, and they are not in <see cref="Pipelines"/> (a definition without its lock would be a wrong one).
+    /// Empty when everything was needed.
+    /// </summary>
+    public IReadOnlyList<string> UnloadedPipelines { get; init; } = [];
+
     /// <summary>The pipeline named <paramref name="name"/>.</summary>
     /// <exception cref="InputException">No such pipeline; the message lists the known ones.</exception>
     public PipelineDefinition GetPipeline(string name) =>
         Pipelines.TryGetValue(name, out var pipeline)
             ? pipeline
-            : throw new InputException($"no pipeline named '{name}' in {Config.PipelinesDirectory}; known pipelines: {Known(Pipelines.Keys)}");
+            : throw new InputException($"no pipeline named '{name}' in {Config.PipelinesDirectory}; known pipelines: {Known(Pipelines.Keys.Concat(UnloadedPipelines))}");
 
     /// <summary>Resolves <c>NAME</c> or <c>NAME/VARIANT</c> to a base and variant.</summary>
     /// <exception cref="InputException">No such base or variant; the message lists the known ones.</exception>
