@@ -72,16 +72,7 @@ paths:
 YAML
 } >"$work/orchestrator.yaml"
 # base-images/debian-bookworm.yaml's slim variant, under the prefix.
-cat >"$work/base-images/debian-bookworm.yaml" <<YAML
-repository: $base_repository
-default-variant: slim
-suite: bookworm
-components: [main]
-variants:
-  slim:
-    debootstrap-variant: minbase
-    slim: true
-YAML
+bench_slim_base "$base_repository" >"$work/base-images/debian-bookworm.yaml"
 # The bench's own small pipeline (the first sample's original shape): one pinned apt package and one
 # script, so the plain Dockerfile below can say exactly what Orchestrator builds.
 mkdir -p "$work/pipelines/$pipeline"

@@ -108,22 +108,11 @@ trap 'exit 143' TERM
 cp -r "$repo/base-images" "$repo/pipelines" "$work/"
 [ -d "$repo/python-packages" ] && cp -r "$repo/python-packages" "$work/"
 for i in $(seq -w 1 "$generated"); do
-    sed -e "s/^name: toolbox/name: gen-$i/" -e "s#^repository: tools/toolbox#repository: bench-load/gen-$i#" \
-        "$work/pipelines/toolbox.yaml" >"$work/pipelines/gen-$i.yaml"
-    sed -e "s/^pipeline: \"toolbox\"/pipeline: \"gen-$i\"/" "$work/pipelines/toolbox.lock.yaml" >"$work/pipelines/gen-$i.lock.yaml"
+    bench_toolbox_copy "$work" "gen-$i" "bench-load/gen-$i"
 done
 
 # The promotions' own base (slim, under the prefix) and pipeline: what the integration tests' hello pipeline is.
-cat >"$work/base-images/bench-bookworm.yaml" <<YAML
-repository: $base_repository
-default-variant: slim
-suite: bookworm
-components: [main]
-variants:
-  slim:
-    debootstrap-variant: minbase
-    slim: true
-YAML
+bench_slim_base "$base_repository" >"$work/base-images/bench-bookworm.yaml"
 promo_pipeline() { # name
     cat <<YAML
 name: $1

@@ -16,6 +16,29 @@ state:
 YAML
 }
 
+# Writes a slim-only Debian bookworm base definition whose repository is REPOSITORY (under the bench's prefix) to
+# standard output: what base-images/debian-bookworm.yaml's slim variant is, so a bench never touches the samples'.
+bench_slim_base() { # repository
+    cat <<YAML
+repository: $1
+default-variant: slim
+suite: bookworm
+components: [main]
+variants:
+  slim:
+    debootstrap-variant: minbase
+    slim: true
+YAML
+}
+
+# Writes pipelines/NAME.yaml and NAME.lock.yaml under WORK as copies of the toolbox sample and its lock, pushed
+# to REPOSITORY: a real, locked pipeline without a lock run.
+bench_toolbox_copy() { # work name repository
+    sed -e "s/^name: toolbox/name: $2/" -e "s#^repository: tools/toolbox#repository: $3#" \
+        "$1/pipelines/toolbox.yaml" >"$1/pipelines/$2.yaml"
+    sed -e "s/^pipeline: \"toolbox\"/pipeline: \"$2\"/" "$1/pipelines/toolbox.lock.yaml" >"$1/pipelines/$2.lock.yaml"
+}
+
 # Deletes every manifest of REPOSITORY in REGISTRY by digest: each tag's manifest, and the referrers a
 # sha256-<hex> fallback tag lists. Blob bytes stay until the registry's garbage collector runs.
 delete_repository() { # registry, repository

@@ -83,9 +83,7 @@ cp -r "$repo/base-images" "$repo/pipelines" "$work/"
 bench_config >"$work/orchestrator.yaml"
 mkdir -p "$work/state"
 pipeline() { # name repository
-    sed -e "s/^name: toolbox/name: $1/" -e "s#^repository: tools/toolbox#repository: $2#" \
-        "$work/pipelines/toolbox.yaml" >"$work/pipelines/$1.yaml"
-    sed -e "s/^pipeline: \"toolbox\"/pipeline: \"$1\"/" "$work/pipelines/toolbox.lock.yaml" >"$work/pipelines/$1.lock.yaml"
+    bench_toolbox_copy "$work" "$1" "$2"
     seeds+=("$1=$2")
     created+=("$staging $2" "$production $2")
 }
