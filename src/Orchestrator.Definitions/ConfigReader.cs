@@ -15,7 +15,6 @@ internal static partial class ConfigReader
     private static readonly string[] TopKeys = ["engine", "stages", "registries", "state", "paths", "daemon"];
     private static readonly string[] EngineKeys = ["endpoint"];
     private static readonly string[] RegistryKeys = ["url", "username-env", "password-env", "insecure"];
-    private static readonly string[] StateKeys = ["path"];
     private static readonly string[] PathKeys = ["base-images", "pipelines", "work"];
 
     /// <summary>
@@ -54,11 +53,7 @@ internal static partial class ConfigReader
         var stages = ReadRegistries(file, reader, stageNames);
         var daemon = DaemonReader.Read(file, reader, stageNames.Select(s => s.Value).ToList(), stagesAreValid);
 
-        var statePath = DefaultStatePath;
-        if (reader.Mapping("state", StateKeys, what: "'state'") is { } state && state.String("path", example: DefaultStatePath) is { } path)
-        {
-            statePath = path.Value;
-        }
+        var (statePath, postgres) = StateReader.Read(file, reader);
 
         if (reader.Mapping("paths", PathKeys, what: "'paths'") is { } paths)
         {
@@ -84,6 +79,7 @@ internal static partial class ConfigReader
             folders.Work)
         {
             Daemon = daemon,
+            Postgres = postgres,
         };
     }
 
