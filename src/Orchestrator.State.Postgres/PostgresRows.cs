@@ -51,7 +51,8 @@ internal static class PostgresRows
     }
 
     internal static JobFailedException Corrupt(string table, long id, string problem) =>
-        new($"The state database has an unreadable row {id} in '{table}': {problem}. It was edited outside Orchestrator; fix or delete that row.");
+        new($"The state database has an unreadable row {(table is "jobs" or "job_log" ? "for job " : "")}{id} in '{table}': {problem}. " +
+            "It was edited outside Orchestrator; fix or delete that row.");
 }
 
 /// <summary>Tags as a JSON array of strings, the same text the SQLite store writes, generated at compile time for the native binary.</summary>
