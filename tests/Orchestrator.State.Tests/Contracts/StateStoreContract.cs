@@ -394,6 +394,47 @@ public abstract class StateStoreContract : IAsyncLifetime
         Assert.Equal(20, (await two.ListValidationsAsync()).Count);
     }
 
+    [Fact]
+    public async Task RecordBuildAsync_WithCacheKey_RoundTripsThroughListAndLatest()
+    {
+        // Given a store
+        var store = await NewInitializedStoreAsync();
+        var key = DigestOf("key");
+
+        // When a build with a cache key and one without are recorded
+        await store.RecordBuildAsync(CacheBuild("app", T0, "a") with { CacheKey = key });
+        await store.RecordBuildAsync(CacheBuild("base/slim", T0, "b"));
+
+        // Then each reads back with its key, or none
+        Assert.Equal(key, (await store.GetLatestBuildAsync("app"))!.CacheKey);
+        Assert.Null((await store.GetLatestBuildAsync("base/slim"))!.CacheKey);
+        Assert.Equal([null, key], (await store.ListBuildsAsync()).Select(b => b.CacheKey).Order().ToList());
+    }
+
+    [Fact]
+    public async Task FindBuildByCacheKeyAsync_SeveralBuilds_NewestOfThatSubjectAndKeyOnly()
+    {
+        // Given builds of two subjects under two keys
+        var store = await NewInitializedStoreAsync();
+        var key = DigestOf("key");
+        var other = DigestOf("other");
+        await store.RecordBuildAsync(CacheBuild("app", T0, "old") with { CacheKey = key });
+        var newest = await store.RecordBuildAsync(CacheBuild("app", T0.AddMinutes(5), "new") with { CacheKey = key });
+        await store.RecordBuildAsync(CacheBuild("app", T0.AddMinutes(10), "later-other-key") with { CacheKey = other });
+        await store.RecordBuildAsync(CacheBuild("app2", T0.AddMinutes(20), "other-subject") with { CacheKey = key });
+
+        // When looked up by subject and key
+        var found = await store.FindBuildByCacheKeyAsync("app", key);
+
+        // Then the newest build of that subject with that key answers; unknown pairs answer null
+        Assert.NotNull(found);
+        Assert.Equal(newest, found.Id);
+        Assert.Equal(DigestOf("new"), found.Digest);
+        Assert.Equal(key, found.CacheKey);
+        Assert.Null(await store.FindBuildByCacheKeyAsync("app", DigestOf("never")));
+        Assert.Null(await store.FindBuildByCacheKeyAsync("nope", key));
+    }
+
     /// <summary>A new store instance on the test's database, as another process would open it.</summary>
     protected IStateStore NewStore() => Backend.NewStateStore();
 
@@ -414,4 +455,7 @@ public abstract class StateStoreContract : IAsyncLifetime
 
     protected static PromotionRecord Promotion(string pipeline, Digest digest, DateTimeOffset at) =>
         new(0, pipeline, "staging", "production", ImageReference.Parse($"127.0.0.1:5001/apps/{pipeline}@{digest}"), ImageReference.Parse($"127.0.0.1:5002/apps/{pipeline}@{digest}"), ["1"], null, "ci", at, 10, 1, 0);
+
+    protected static BuildRecord CacheBuild(string subject, DateTimeOffset at, string image) =>
+        new(0, subject, "pipeline", "staging", ImageReference.Parse($"127.0.0.1:5001/apps/{subject.Replace('/', '-')}@{DigestOf(image)}"), ["1"], "1", DigestOf("base"), "ci", at, TimeSpan.FromSeconds(1));
 }
