@@ -1,3 +1,5 @@
+// Over 400 lines: the whole job-queue contract (claims, lanes, cancel, requeue, log, filters) moved here from the
+// SQLite tests as one class, so both stores run exactly the same list; split per operation if it grows further.
 using System.Collections.Concurrent;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Jobs;

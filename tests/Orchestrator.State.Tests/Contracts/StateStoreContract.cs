@@ -1,3 +1,5 @@
+// Over 400 lines: the whole state-store contract (builds, validations, promotions, cache keys) moved here from the
+// SQLite tests as one class, so both stores run exactly the same list.
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
