@@ -7,6 +7,7 @@ using Orchestrator.Definitions;
 using Orchestrator.Docker;
 using Orchestrator.Registry;
 using Orchestrator.State;
+using Orchestrator.State.Postgres;
 
 namespace Orchestrator.Composition;
 
@@ -18,9 +19,12 @@ namespace Orchestrator.Composition;
 public sealed class ComposedServices : IAsyncDisposable
 {
     private readonly List<object> _owned;
+    private readonly PostgresStateDatabase? _postgres;
 
-    private ComposedServices(Workspace workspace, WorkflowGraph graph, IJobReporter reporter, ILoggerFactory loggerFactory, IJobStore jobs, List<object> owned)
+    private ComposedServices(
+        Workspace workspace, WorkflowGraph graph, IJobReporter reporter, ILoggerFactory loggerFactory, IJobStore jobs, PostgresStateDatabase? postgres, List<object> owned)
     {
+        _postgres = postgres;
         Workspace = workspace;
         Graph = graph;
         Reporter = reporter;
@@ -92,19 +96,66 @@ public sealed class ComposedServices : IAsyncDisposable
     {
         var config = workspace.Config;
         var time = timeProvider ?? TimeProvider.System;
-        var state = new SqliteStateStore(config.StatePath, time);
-        await state.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var jobs = new SqliteJobStore(config.StatePath, time, loggerFactory.CreateLogger<SqliteJobStore>());
-        await jobs.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var (state, jobs, mountHints, postgres) = await CreateStoresAsync(config, time, loggerFactory, cancellationToken).ConfigureAwait(false);
         var engine = DockerEngineClient.Create(config.Engine.Endpoint, loggerFactory.CreateLogger<DockerEngineClient>(), time);
         var registries = new RegistryClientFactory(loggerFactory, time);
-        // Mount hints live in the state file, so a promotion in a new process mounts what an earlier one copied.
-        var mountHints = new SqliteMountHintStore(config.StatePath, time, loggerFactory.CreateLogger<SqliteMountHintStore>());
         var copier = new ImageCopier(registries, loggerFactory.CreateLogger<ImageCopier>(), mountHints: mountHints);
         var rootfs = new DebootstrapRootfsBuilder(loggerFactory.CreateLogger<DebootstrapRootfsBuilder>(), time);
 
         var graph = new WorkflowGraph(engine, registries, copier, state, rootfs, time, loggerFactory);
-        return new ComposedServices(workspace, graph, reporter, loggerFactory, jobs, [mountHints, jobs, state, engine, registries]);
+        List<object> owned = [mountHints, jobs, state, engine, registries];
+        if (postgres is not null)
+        {
+            // Disposed last (the list is disposed in reverse): the stores above only borrow its connections.
+            owned.Insert(0, postgres);
+        }
+
+        return new ComposedServices(workspace, graph, reporter, loggerFactory, jobs, postgres, owned);
+    }
+
+    /// <summary>
+    /// Where the state lives, in words for messages: the SQLite file's path, or <c>PostgreSQL host:port/database</c>
+    /// (never a password or connection string).
+    /// </summary>
+    public string StateDescription => _postgres?.Description ?? Config.StatePath;
+
+    /// <summary>
+    /// For <c>state: postgres</c>: takes the advisory lock that lets one daemon at a time requeue the jobs left Running
+    /// (see <see cref="PostgresStateDatabase.TryLockDaemonAsync"/>); null when another daemon holds it. For the SQLite
+    /// file this is null, and the daemon locks <c>state.db.daemon.lock</c> itself.
+    /// </summary>
+    public Func<CancellationToken, Task<IAsyncDisposable?>>? DaemonLock => _postgres is { } database ? database.TryLockDaemonAsync : null;
+
+    // The stores of state: postgres (one database, its pool shared by the three stores) or the SQLite file (the default).
+    // Mount hints live with the state, so a promotion in a new process mounts what an earlier one copied.
+    private static async Task<(IStateStore State, IJobStore Jobs, IMountHintStore MountHints, PostgresStateDatabase? Postgres)> CreateStoresAsync(
+        OrchestratorConfig config, TimeProvider time, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        if (config.Postgres is { } settings)
+        {
+            var database = PostgresStateDatabase.Create(settings, loggerFactory.CreateLogger<PostgresStateDatabase>());
+            try
+            {
+                await database.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await database.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            return (
+                new PostgresStateStore(database, time),
+                new PostgresJobStore(database, time, loggerFactory.CreateLogger<PostgresJobStore>()),
+                new PostgresMountHintStore(database, time, loggerFactory.CreateLogger<PostgresMountHintStore>()),
+                database);
+        }
+
+        var state = new SqliteStateStore(config.StatePath, time);
+        await state.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var jobs = new SqliteJobStore(config.StatePath, time, loggerFactory.CreateLogger<SqliteJobStore>());
+        await jobs.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        return (state, jobs, new SqliteMountHintStore(config.StatePath, time, loggerFactory.CreateLogger<SqliteMountHintStore>()), null);
     }
 
     public async ValueTask DisposeAsync()

@@ -15,7 +15,6 @@ internal static partial class ConfigReader
     private static readonly string[] TopKeys = ["engine", "stages", "registries", "state", "paths", "daemon", "signing"];
     private static readonly string[] EngineKeys = ["endpoint"];
     private static readonly string[] RegistryKeys = ["url", "username-env", "password-env", "insecure", "require-signature"];
-    private static readonly string[] StateKeys = ["path"];
     private static readonly string[] PathKeys = ["base-images", "pipelines", "work"];
 
     /// <summary>
@@ -55,11 +54,7 @@ internal static partial class ConfigReader
         var daemon = DaemonReader.Read(file, reader, stageNames.Select(s => s.Value).ToList(), stagesAreValid);
         var signing = SigningReader.Read(file, reader);
 
-        var statePath = DefaultStatePath;
-        if (reader.Mapping("state", StateKeys, what: "'state'") is { } state && state.String("path", example: DefaultStatePath) is { } path)
-        {
-            statePath = path.Value;
-        }
+        var (statePath, postgres) = StateReader.Read(file, reader);
 
         if (reader.Mapping("paths", PathKeys, what: "'paths'") is { } paths)
         {
@@ -86,6 +81,7 @@ internal static partial class ConfigReader
         {
             Daemon = daemon,
             Signing = signing,
+            Postgres = postgres,
         };
     }
 

@@ -142,5 +142,14 @@ internal static class Schema
         ALTER TABLE jobs ADD COLUMN definition_hash TEXT NULL;
         ALTER TABLE jobs ADD COLUMN lock_hash TEXT NULL;
         """,
+
+        // 7: job leases (issue 14): who runs a Running job and until when its lease holds without a heartbeat
+        // (ISO-8601 UTC text). Written by the PostgreSQL store, where several daemons share one queue; the single
+        // daemon on a SQLite file takes an exclusive lock instead and leaves both null. Same step as PostgresSchema's.
+        """
+        ALTER TABLE jobs ADD COLUMN lease_owner TEXT NULL;
+        ALTER TABLE jobs ADD COLUMN lease_expires_at TEXT NULL;
+        CREATE INDEX ix_jobs_state_lease ON jobs (state, lease_expires_at);
+        """,
     ];
 }

@@ -30,47 +30,6 @@ public sealed class BuildCacheStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RecordBuildAsync_WithCacheKey_RoundTripsThroughListAndLatest()
-    {
-        // Given a store
-        var store = await NewInitializedStoreAsync();
-        var key = DigestOf("key");
-
-        // When a build with a cache key and one without are recorded
-        await store.RecordBuildAsync(Build("app", T0, "a") with { CacheKey = key });
-        await store.RecordBuildAsync(Build("base/slim", T0, "b"));
-
-        // Then each reads back with its key, or none
-        Assert.Equal(key, (await store.GetLatestBuildAsync("app"))!.CacheKey);
-        Assert.Null((await store.GetLatestBuildAsync("base/slim"))!.CacheKey);
-        Assert.Equal([null, key], (await store.ListBuildsAsync()).Select(b => b.CacheKey).Order().ToList());
-    }
-
-    [Fact]
-    public async Task FindBuildByCacheKeyAsync_SeveralBuilds_NewestOfThatSubjectAndKeyOnly()
-    {
-        // Given builds of two subjects under two keys
-        var store = await NewInitializedStoreAsync();
-        var key = DigestOf("key");
-        var other = DigestOf("other");
-        await store.RecordBuildAsync(Build("app", T0, "old") with { CacheKey = key });
-        var newest = await store.RecordBuildAsync(Build("app", T0.AddMinutes(5), "new") with { CacheKey = key });
-        await store.RecordBuildAsync(Build("app", T0.AddMinutes(10), "later-other-key") with { CacheKey = other });
-        await store.RecordBuildAsync(Build("app2", T0.AddMinutes(20), "other-subject") with { CacheKey = key });
-
-        // When looked up by subject and key
-        var found = await store.FindBuildByCacheKeyAsync("app", key);
-
-        // Then the newest build of that subject with that key answers; unknown pairs answer null
-        Assert.NotNull(found);
-        Assert.Equal(newest, found.Id);
-        Assert.Equal(DigestOf("new"), found.Digest);
-        Assert.Equal(key, found.CacheKey);
-        Assert.Null(await store.FindBuildByCacheKeyAsync("app", DigestOf("never")));
-        Assert.Null(await store.FindBuildByCacheKeyAsync("nope", key));
-    }
-
-    [Fact]
     public async Task InitializeAsync_FileAtSchemaVersion2_MigratesBuildsWithoutKeys()
     {
         // Given a file at schema version 2 holding a build recorded before the cache existed

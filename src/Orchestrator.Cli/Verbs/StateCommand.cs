@@ -18,8 +18,20 @@ internal sealed class StateCommand : Command
     }
 
     /// <summary>The state file the config names; only orchestrator.yaml is needed, not the engine or registries.</summary>
-    internal static async Task<string> StatePathAsync(ParseResult parseResult, CancellationToken cancellationToken) =>
-        (await CliServices.LoadWorkspaceAsync(parseResult.GetValue(CliOptions.Config), cancellationToken).ConfigureAwait(false)).Config.StatePath;
+    /// <exception cref="Core.Errors.InputException">The state lives in PostgreSQL (<c>state: postgres</c>): these verbs work on the SQLite file only.</exception>
+    internal static async Task<string> StatePathAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var config = (await CliServices.LoadWorkspaceAsync(parseResult.GetValue(CliOptions.Config), cancellationToken).ConfigureAwait(false)).Config;
+        if (config.Postgres is { } postgres)
+        {
+            // Both verbs are SQLite's own tools (integrity_check, the online backup API); PostgreSQL has better ones.
+            throw new Core.Errors.InputException(
+                $"'orchestrator state {parseResult.CommandResult.Command.Name}' works on the SQLite state file, but {config.SourceFile} keeps the state in {postgres.Describe()}: " +
+                "back it up with pg_dump (e.g. 'pg_dump -Fc -f state.dump orchestrator') and check it with PostgreSQL's amcheck (pg_amcheck).");
+        }
+
+        return config.StatePath;
+    }
 }
 
 /// <summary>

@@ -9,7 +9,7 @@ namespace Orchestrator.Core.Definitions;
 /// <param name="RootDirectory">The folder holding the config file.</param>
 /// <param name="Engine">The Docker Engine endpoint.</param>
 /// <param name="Stages">The stages in promotion order; the first is where builds are pushed (staging).</param>
-/// <param name="StatePath">The SQLite state file.</param>
+/// <param name="StatePath">The SQLite state file (when <see cref="Postgres"/> is null); its folder also holds logs and base root filesystems.</param>
 /// <param name="BaseImagesDirectory">The folder of base image definitions (<c>*.yaml</c>).</param>
 /// <param name="PipelinesDirectory">The folder of pipeline definitions (<c>*.yaml</c>, not <c>*.lock.yaml</c>).</param>
 /// <param name="WorkDirectory">Scratch space for base root filesystems and build contexts.</param>
@@ -28,6 +28,9 @@ public sealed record OrchestratorConfig(
 
     /// <summary>The <c>signing:</c> section, or null when validated digests are not signed. <value>The default is null.</value></summary>
     public SigningSettings? Signing { get; init; }
+
+    /// <summary>The <c>state: postgres:</c> section: state and jobs in PostgreSQL; null for the SQLite file at <see cref="StatePath"/>.</summary>
+    public PostgresSettings? Postgres { get; init; }
 
     /// <summary>The first stage: builds are pushed here and validated here.</summary>
     public StageDefinition FirstStage => Stages[0];

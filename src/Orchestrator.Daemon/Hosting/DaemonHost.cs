@@ -99,17 +99,30 @@ public static class DaemonHost
         }
 
         // At start the worker requeues every running job as interrupted: only right if no other daemon runs them.
-        var lockPath = options.Workspace.Config.StatePath + ".daemon.lock";
-        FileStream daemonLock;
-        try
+        IAsyncDisposable daemonLock;
+        if (options.LockStore is { } lockStore)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
-            daemonLock = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            if (await lockStore(cancellationToken).ConfigureAwait(false) is not { } held)
+            {
+                logger.LogError("Another daemon is running on this PostgreSQL state database (it holds the daemon advisory lock); stop it first, or give this one its own database");
+                return ExitCodes.JobFailed;
+            }
+
+            daemonLock = held;
         }
-        catch (IOException)
+        else
         {
-            logger.LogError("Another daemon is running on {StatePath} (it holds {LockPath}); stop it first, or give this one its own state path", options.Workspace.Config.StatePath, lockPath);
-            return ExitCodes.JobFailed;
+            var lockPath = options.Workspace.Config.StatePath + ".daemon.lock";
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+                daemonLock = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                logger.LogError("Another daemon is running on {StatePath} (it holds {LockPath}); stop it first, or give this one its own state path", options.Workspace.Config.StatePath, lockPath);
+                return ExitCodes.JobFailed;
+            }
         }
 
         await using var heldLock = daemonLock;

@@ -21,6 +21,12 @@ public sealed record DaemonOptions(Workspace Workspace, WorkflowGraph Services, 
     /// <summary>Reads token secrets; <see cref="Environment.GetEnvironmentVariable(string)"/> by default.</summary>
     public Func<string, string?> GetEnvironmentVariable { get; init; } = Environment.GetEnvironmentVariable;
 
+    /// <summary>
+    /// Takes the lock that makes this the one daemon on the store (null when another holds it); null for the SQLite
+    /// file's <c>state.db.daemon.lock</c>. For <c>state: postgres</c> it is a PostgreSQL advisory lock.
+    /// </summary>
+    public Func<CancellationToken, Task<IAsyncDisposable?>>? LockStore { get; init; }
+
     /// <summary>Reloads the definitions on each watch tick; null keeps <see cref="Workspace"/> for good.</summary>
     public Func<CancellationToken, Task<Workspace>>? ReloadWorkspace { get; init; }
 

@@ -75,6 +75,36 @@ public sealed class DaemonHostTests
         Assert.Equal(0, await first.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task RunAsync_StoreLockHeldElsewhere_Returns1WithoutTouchingTheQueueOrTheLockFile()
+    {
+        // Given a store whose daemon lock (PostgreSQL's advisory lock) another daemon holds, and a running job in the queue
+        await using var daemon = new DaemonHarness();
+        await daemon.Jobs.InitializeAsync();
+        var job = await daemon.Jobs.EnqueueAsync(new Core.Jobs.JobRequest(Core.Jobs.JobKind.Build, "app"), "ci");
+        await daemon.Jobs.ClaimNextAsync(j => j.Lane("staging", "production"), new HashSet<string>());
+        var asked = 0;
+        var options = new DaemonOptions(daemon.Workspace, daemon.Services, daemon.Jobs, daemon.LoggerFactory, "http://127.0.0.1:0")
+        {
+            GetEnvironmentVariable = name => daemon.Environment.GetValueOrDefault(name),
+            LockStore = _ =>
+            {
+                asked++;
+                return Task.FromResult<IAsyncDisposable?>(null);
+            },
+        };
+
+        // When the daemon starts
+        var exitCode = await DaemonHost.RunAsync(options).WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Then it asked the store, refused with the reason, left the other daemon's running job alone, and made no lock file
+        Assert.Equal(1, exitCode);
+        Assert.Equal(1, asked);
+        Assert.Contains(daemon.Logs.Lines, l => l.Contains("Another daemon is running on this PostgreSQL state database"));
+        Assert.Equal(Core.Jobs.JobState.Running, (await daemon.Jobs.GetAsync(job.Id))!.State);
+        Assert.False(File.Exists(daemon.Workspace.Config.StatePath + ".daemon.lock"));
+    }
+
     [Theory]
     [InlineData("not a url")]
     [InlineData("ftp://127.0.0.1:21")]
