@@ -34,7 +34,7 @@ public sealed class DockerConfigCredentialSource : IRegistryCredentialSource
             case DockerCredentialLocation.AuthsEntry entry:
                 return entry.Credential;
             case DockerCredentialLocation.Helper helper:
-                return await _helpers.GetAsync(helper.HelperName, helper.ServerUrl, helper.Description, cancellationToken).ConfigureAwait(false);
+                return await _helpers.GetAsync(helper.HelperName, helper.ServerUrl, helper.Origin, cancellationToken).ConfigureAwait(false);
             default:
                 return null;
         }

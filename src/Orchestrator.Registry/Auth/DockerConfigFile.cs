@@ -14,7 +14,7 @@ internal abstract record DockerCredentialLocation(string Description)
     }
 
     /// <summary>A credential helper to run, from <c>credHelpers</c> or <c>credsStore</c>, and the server URL to ask it for.</summary>
-    public sealed record Helper(string Description, string HelperName, string ServerUrl) : DockerCredentialLocation(Description);
+    public sealed record Helper(string HelperName, string Origin, string ServerUrl) : DockerCredentialLocation($"docker-credential-{HelperName} ({Origin})");
 }
 
 /// <summary>
@@ -107,7 +107,7 @@ internal sealed class DockerConfigFile
             && (helpers.TryGetValue(host, out var helper) || helpers.TryGetValue(server, out helper))
             && !string.IsNullOrEmpty(helper))
         {
-            return new DockerCredentialLocation.Helper($"docker-credential-{helper} (credHelpers entry for {host} in {Path})", helper, server);
+            return new DockerCredentialLocation.Helper(helper, $"credHelpers entry for {host} in {Path}", server);
         }
 
         if (FindAuthsEntry(host, server) is { } found && ToCredential(found.Key, found.Entry) is { } credential)
@@ -118,7 +118,7 @@ internal sealed class DockerConfigFile
 
         return string.IsNullOrEmpty(_document.CredsStore)
             ? null
-            : new DockerCredentialLocation.Helper($"docker-credential-{_document.CredsStore} (credsStore in {Path})", _document.CredsStore, server);
+            : new DockerCredentialLocation.Helper(_document.CredsStore, $"credsStore in {Path}", server);
     }
 
     /// <summary>The key docker files <paramref name="host"/> under: the host itself, or <see cref="DockerHubServer"/> for Docker Hub.</summary>

@@ -32,14 +32,14 @@ internal sealed class DockerCredentialHelper
     /// <summary>The credential helper <paramref name="name"/> holds for <paramref name="serverUrl"/>; null when it has none.</summary>
     /// <param name="name">The helper's suffix: <c>ecr-login</c> runs <c>docker-credential-ecr-login</c>.</param>
     /// <param name="serverUrl">What to ask for: the registry host, or <c>https://index.docker.io/v1/</c>.</param>
-    /// <param name="origin">Where the helper was named (config.json's credHelpers or credsStore), for the error messages.</param>
+    /// <param name="origin">Where the helper was named (<c>credsStore in PATH</c>), for the error messages.</param>
     /// <param name="cancellationToken">Stops waiting and kills the helper.</param>
     /// <exception cref="RegistryException">The helper is not on PATH, fails, times out or answers something other than the protocol's JSON.</exception>
     public async Task<RegistryCredential?> GetAsync(string name, string serverUrl, string origin, CancellationToken cancellationToken = default)
     {
         var program = "docker-credential-" + name;
         var path = Resolve(program)
-            ?? throw Failure($"{program} (named by {origin}) is not on PATH: install it, or remove the entry from docker's config.json");
+            ?? throw Failure($"{program} is not on PATH (named by the {origin}): install it, or remove that entry from docker's config.json");
 
         var start = new ProcessStartInfo(path, ["get"])
         {
