@@ -70,9 +70,9 @@ public sealed class TokenRegistryTests : IDisposable
 
         // And the right one tagged the digest in the token registry, as skopeo sees it with its own credentials
         Assert.True(promoted.ExitCode == 0, promoted.ToString());
-        var inspected = Skopeo("inspect", "--tls-verify=false", "--raw", "--creds", $"{User}:{Password}", $"docker://{TokenRegistry}/{_repository}:{Tag}");
-        Assert.Equal(0, inspected.ExitCode);
-        Assert.Equal(digest.ToString(), Digest.Sha256Of(Encoding.UTF8.GetBytes(inspected.Stdout)).ToString());
+        var inspected = Skopeo("inspect", "--tls-verify=false", "--format", "{{.Digest}}", "--creds", $"{User}:{Password}", $"docker://{TokenRegistry}/{_repository}:{Tag}");
+        Assert.True(inspected.ExitCode == 0, inspected.ToString());
+        Assert.Equal(digest.ToString(), inspected.Stdout.Trim());
 
         // And no secret, nor its base64 forms, is in the output, the log files or the state store's bytes
         AssertNoSecretIn(("the failing promote's output", refused.Stdout + refused.Stderr), ("the succeeding promote's output", promoted.Stdout + promoted.Stderr));
@@ -147,7 +147,7 @@ public sealed class TokenRegistryTests : IDisposable
                     printf '{"ServerURL":"%s","Username":"{{user}}","Secret":"{{secret}}"}\n' "$url"
                     """);
                 File.SetUnixFileMode(helper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                File.WriteAllText(Path.Combine(docker, "config.json"), $$"""{"credHelpers":{"{{TokenRegistry}}":"ittest"}}""");
+                File.WriteAllText(Path.Combine(docker, "config.json"), $$$"""{"credHelpers":{"{{{TokenRegistry}}}":"ittest"}}""");
                 environment["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH");
                 break;
         }
