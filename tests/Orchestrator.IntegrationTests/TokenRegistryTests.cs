@@ -110,6 +110,52 @@ public sealed class TokenRegistryTests : IDisposable
         Assert.Contains($"docker login {TokenRegistry}", result.Stderr + result.Stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Promote_ThroughTheDaemonWithDockerConfig_JobRecordsAndDaemonOutputHoldNoSecret()
+    {
+        // Given a daemon over the workspace whose DOCKER_CONFIG has a wrong secret for the token registry
+        var digest = await SeedAsync(usernameEnv: false);
+        var config = Path.Combine(_root, "orchestrator.yaml");
+        await File.AppendAllTextAsync(config, DaemonProcess.DaemonSection());
+        var wrongSecret = "wrong-" + Guid.NewGuid().ToString("N");
+        _secrets.AddRange([Password, wrongSecret]);
+        // (the right one while it starts: its health check pings every stage's registry, and a refused token fails it)
+        var environment = Credentials(CredentialPath.DockerConfigAuths, User, Password);
+        await using var daemon = new DaemonProcess(config);
+        daemon.Environment["DOCKER_CONFIG"] = environment["DOCKER_CONFIG"];
+        await daemon.StartAsync();
+        Credentials(CredentialPath.DockerConfigAuths, User, wrongSecret);
+        string[] remote = ["--server", daemon.Url, "--token-env", DaemonProcess.AdminSecretEnv, "--json"];
+        var client = new Dictionary<string, string> { [DaemonProcess.AdminSecretEnv] = DaemonProcess.AdminSecret };
+
+        // When a promotion fails with it, the entry is corrected (config.json is read on each use) and it is promoted again
+        var refused = await PromoteAsync(digest, client, remote);
+        Credentials(CredentialPath.DockerConfigAuths, User, Password);
+        var promoted = await PromoteAsync(digest, client, remote);
+        var jobs = await CliAsync(["jobs", .. remote], client);
+        var shown = new List<CliRunner.Result>();
+        foreach (var job in jobs.Json.GetProperty("jobs").EnumerateArray())
+        {
+            shown.Add(await CliAsync(["job", job.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture), .. remote], client));
+        }
+
+        // Then the daemon's jobs failed and succeeded as they should
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.True(promoted.ExitCode == 0, promoted.ToString());
+        Assert.Equal(2, shown.Count);
+        Assert.All(shown, s => Assert.Equal(0, s.ExitCode));
+        Assert.Contains(shown, s => s.Stdout.Contains("refused the credential", StringComparison.Ordinal));
+
+        // And no secret is in the client's output, the job records (list and each job with its log), the daemon's output or the files
+        AssertNoSecretIn(
+            ("the failing promote's output", refused.Stdout + refused.Stderr),
+            ("the succeeding promote's output", promoted.Stdout + promoted.Stderr),
+            ("orchestrator jobs --json", jobs.Stdout + jobs.Stderr),
+            ("orchestrator job ID --json", string.Concat(shown.Select(s => s.Stdout + s.Stderr))),
+            ("the daemon's output", daemon.Output));
+        AssertNoSecretInFiles();
+    }
+
     private string ExpectedOrigin(CredentialPath path) => path switch
     {
         CredentialPath.UsernameEnv => "$IT_TOKEN_USER/$IT_TOKEN_PASSWORD",
@@ -221,9 +267,12 @@ public sealed class TokenRegistryTests : IDisposable
         return digest;
     }
 
-    private async Task<CliRunner.Result> PromoteAsync(Digest digest, IReadOnlyDictionary<string, string> environment)
+    private Task<CliRunner.Result> PromoteAsync(Digest digest, IReadOnlyDictionary<string, string> environment, string[]? extra = null) =>
+        CliAsync(["promote", "app", "--digest", digest.ToString(), "--to", "production", .. extra ?? ["--json"]], environment);
+
+    private async Task<CliRunner.Result> CliAsync(string[] arguments, IReadOnlyDictionary<string, string> environment)
     {
-        var start = CliBinary.StartInfo(["promote", "app", "--digest", digest.ToString(), "--to", "production", "--json", "--config", Path.Combine(_root, "orchestrator.yaml")]);
+        var start = CliBinary.StartInfo([.. arguments, "--config", Path.Combine(_root, "orchestrator.yaml")]);
         start.WorkingDirectory = _root;
         start.Environment.Remove("ORCHESTRATOR_URL");
         start.Environment.Remove("DOCKER_CONFIG");
@@ -276,11 +325,15 @@ public sealed class TokenRegistryTests : IDisposable
         var files = Directory.GetFiles(state, "*", SearchOption.AllDirectories);
         Assert.Contains(files, f => f.EndsWith("state.db", StringComparison.Ordinal));
         Assert.Contains(files, f => f.Contains(Path.Combine(state, "logs"), StringComparison.Ordinal));
-        foreach (var file in files)
+        // The daemon's lock file (empty, held exclusively while it runs) is the one file not read.
+        foreach (var file in files.Where(f => !f.EndsWith(".daemon.lock", StringComparison.Ordinal)))
         {
+            // Shared read: a running daemon keeps the state store (and its WAL) open.
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var bytes = new MemoryStream();
+            stream.CopyTo(bytes);
             // Bytes read as Latin-1 so every byte maps to one char: the SQLite pages (job records included) are searched as they are.
-            var text = Encoding.Latin1.GetString(File.ReadAllBytes(file));
-            AssertNoSecretIn((file, text));
+            AssertNoSecretIn((file, Encoding.Latin1.GetString(bytes.ToArray())));
         }
     }
 }
