@@ -39,10 +39,10 @@ public sealed class RegistryClientFactory : IRegistryClientFactory, IDisposable
     /// <param name="loggerFactory">Where clients log retries; none by default.</param>
     /// <param name="timeProvider">Clock for backoff, timeouts and token expiry; the system clock by default.</param>
     /// <param name="options">Retry, timeout and upload settings; the defaults of <see cref="RegistryClientOptions"/> otherwise.</param>
-    /// <param name="credentials">Where registry credentials come from; by default the variables each registry names (<see cref="EnvironmentCredentialSource"/>).</param>
+    /// <param name="credentials">Where registry credentials come from; by default <see cref="RegistryCredentialChain"/> (the variables each registry names, then docker's config.json and credential helpers).</param>
     /// <exception cref="Core.Errors.InputException"><paramref name="options"/> has out-of-range values.</exception>
     public RegistryClientFactory(ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, RegistryClientOptions? options = null, IRegistryCredentialSource? credentials = null)
-        : this(loggerFactory, timeProvider, options, handlerFactory: null, credentials ?? new EnvironmentCredentialSource())
+        : this(loggerFactory, timeProvider, options, handlerFactory: null, credentials ?? new RegistryCredentialChain())
     {
     }
 

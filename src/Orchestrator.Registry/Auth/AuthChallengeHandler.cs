@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 
@@ -15,23 +14,29 @@ namespace Orchestrator.Registry.Auth;
 /// <item><c>Bearer</c>: a token from the challenge's <c>realm</c> (distribution "Token Authentication
 /// Specification": <c>GET realm?service=…&amp;scope=…</c>, Basic credentials when there are any, anonymous
 /// otherwise), for the request's scope (<see cref="RegistryRequest.Scope"/>, <c>repository:NAME:pull,push</c>),
-/// cached per scope until its <c>expires_in</c> (60 s when absent) minus a margin, and sent up front on later
-/// requests of the same scope.</item>
+/// cached per scope until <c>issued_at</c> + <c>expires_in</c> (60 s when absent) minus a margin, and sent up front
+/// on later requests of the same scope. When an OAuth2 refresh token is held (an identity token from docker's
+/// config.json or a credential helper, or a <c>refresh_token</c> the service returned earlier), the token is got
+/// instead with <c>POST realm</c>, form <c>grant_type=refresh_token&amp;refresh_token=…&amp;service=…&amp;scope=…&amp;client_id=orchestrator</c>
+/// (distribution "OAuth2 Token Authentication"), as docker does; Basic credentials keep the GET.</item>
 /// </list>
+/// Three refusals read differently: no credentials (<see cref="IRegistryCredentialSource.DescribeRefusal"/>), the token
+/// service refusing the credentials (a wrong password), and the registry refusing a token just issued
+/// (<c>error="invalid_token"</c>: an expired or badly signed token, a token service's clock or keys).
 /// A request is sent again after a challenge only when its body can be (<see cref="RegistryRequest.OneShot"/>
 /// false). Neither a credential nor a token ever reaches a log line or an exception message.
 /// </summary>
 internal sealed class AuthChallengeHandler : DelegatingHandler
 {
-    // Tokens without expires_in live 60 s (token spec); renew a little early so a request never races the expiry.
-    private static readonly TimeSpan DefaultTokenLifetime = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan ExpiryMargin = TimeSpan.FromSeconds(10);
     private const int MaxTokenResponseBytes = 1024 * 1024;
+    private const string ClientId = "orchestrator";
 
     private readonly RegistryEndpoint _endpoint;
     private readonly IRegistryCredentialSource _credentials;
     private readonly TimeProvider _timeProvider;
-    private readonly Dictionary<string, CachedToken> _tokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TokenResponse> _tokens = new(StringComparer.Ordinal);
+    // Refresh tokens the token services returned, per realm and service (docker keeps them the same way, in memory).
+    private readonly Dictionary<string, string> _refreshTokens = new(StringComparer.Ordinal);
     private readonly Lock _tokensLock = new();
     private readonly SemaphoreSlim _fetchLock = new(1, 1);
     private volatile bool _useBasic;
@@ -81,8 +86,32 @@ internal sealed class AuthChallengeHandler : DelegatingHandler
         }
 
         response.Dispose();
-        await AuthorizeAsync(request, scope, cancellationToken).ConfigureAwait(false);
-        return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var fresh = await AuthorizeAsync(request, scope, cancellationToken).ConfigureAwait(false);
+        var again = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (fresh is not null && again.StatusCode == HttpStatusCode.Unauthorized && RefusesToken(again) is { } realm)
+        {
+            again.Dispose();
+            throw new RegistryException(
+                $"{_endpoint.Host} refused the token from {realm}: expired or invalid (error=\"invalid_token\" for a token just issued) — check the token server's clock/keys and the registry's trust in them (its rootcertbundle)",
+                HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        }
+
+        return again;
+    }
+
+    // The realm of a bearer challenge that says the token sent was invalid (RFC 6750 section 3.1, error="invalid_token"); null otherwise.
+    private static string? RefusesToken(HttpResponseMessage response)
+    {
+        var bearer = response.Headers.WwwAuthenticate.FirstOrDefault(c => c.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase));
+        if (bearer is null)
+        {
+            return null;
+        }
+
+        var parameters = AuthParameters.Parse(bearer.Parameter);
+        return parameters.TryGetValue("error", out var error) && error == "invalid_token"
+            ? parameters.GetValueOrDefault("realm", "its token service")
+            : null;
     }
 
     // Sets (or clears) Authorization from what is known for the scope; returns the bearer token sent, if any.
@@ -99,8 +128,8 @@ internal sealed class AuthChallengeHandler : DelegatingHandler
         {
             if (_tokens.TryGetValue(scope, out var token) && token.ExpiresAt > _timeProvider.GetUtcNow())
             {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
-                return token.Value;
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+                return token.Token;
             }
         }
 
@@ -150,37 +179,43 @@ internal sealed class AuthChallengeHandler : DelegatingHandler
             // Parallel requests of one scope all get the 401; the first to get here fetches, the rest use its token.
             lock (_tokensLock)
             {
-                if (_tokens.TryGetValue(cacheScope, out var cached) && cached.Value != rejectedToken && cached.ExpiresAt > _timeProvider.GetUtcNow())
+                if (_tokens.TryGetValue(cacheScope, out var cached) && cached.Token != rejectedToken && cached.ExpiresAt > _timeProvider.GetUtcNow())
                 {
                     return true;
                 }
             }
 
-            var query = new StringBuilder(realm.Query.Length > 0 ? realm.Query[1..] : string.Empty);
-            if (service is not null)
-            {
-                Append(query, "service", service);
-            }
-
-            foreach (var part in challengeScope.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            {
-                Append(query, "scope", part);
-            }
-
-            using var request = new HttpRequestMessage(HttpMethod.Get, new UriBuilder(realm) { Query = query.ToString() }.Uri);
             var credentials = await _credentials.GetAsync(_endpoint, cancellationToken).ConfigureAwait(false);
-            if (credentials is not null)
+            var tokenService = $"the token service {realm.GetLeftPart(UriPartial.Path)} of {_endpoint.Host}";
+            var refreshKey = realm.GetLeftPart(UriPartial.Path) + " " + service;
+            string? stored;
+            lock (_tokensLock)
             {
-                request.Headers.Authorization = BasicHeader(credentials);
+                stored = _refreshTokens.GetValueOrDefault(refreshKey);
             }
 
+            var refreshToken = stored ?? (credentials is { IsIdentityToken: true } ? credentials.Secret : null);
+            using var request = refreshToken is null
+                ? TokenGet(realm, service, challengeScope, credentials)
+                : TokenPost(realm, service, challengeScope, refreshToken);
             Interlocked.Increment(ref _tokenFetches);
             using var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            var tokenService = $"the token service {realm.GetLeftPart(UriPartial.Path)} of {_endpoint.Host}";
-            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+                || (refreshToken is not null && response.StatusCode == HttpStatusCode.BadRequest))
             {
+                if (stored is not null)
+                {
+                    // A refresh token the service gave and now refuses (revoked, expired): forget it, so the next try starts from the credential.
+                    lock (_tokensLock)
+                    {
+                        _refreshTokens.Remove(refreshKey);
+                    }
+                }
+
+                var what = refreshToken is not null ? (stored is not null ? "the refresh token it issued earlier" : "the identity token")
+                    : credentials is null ? "anonymous access" : "the credentials";
                 throw new RegistryException(
-                    $"{tokenService} refused {(credentials is null ? "anonymous access" : "the credentials")} for '{challengeScope}': {DescribeRefusal()}",
+                    $"{tokenService} refused {what} for '{challengeScope}': {DescribeRefusal()}",
                     response.StatusCode, "UNAUTHORIZED");
             }
 
@@ -191,10 +226,14 @@ internal sealed class AuthChallengeHandler : DelegatingHandler
 
             var body = await ResponseBodies.ReadLimitedAsync(response, MaxTokenResponseBytes, cancellationToken).ConfigureAwait(false)
                 ?? throw new RegistryException($"{tokenService} answered more than {MaxTokenResponseBytes} bytes: check the registry's auth service", response.StatusCode);
-            var token = ParseToken(body, tokenService);
+            var token = TokenResponse.Parse(body, tokenService, _timeProvider.GetUtcNow());
             lock (_tokensLock)
             {
                 _tokens[cacheScope] = token;
+                if (token.RefreshToken is not null)
+                {
+                    _refreshTokens[refreshKey] = token.RefreshToken;
+                }
             }
 
             return true;
@@ -205,40 +244,57 @@ internal sealed class AuthChallengeHandler : DelegatingHandler
         }
     }
 
-    // The token response (token spec "Token Response Fields"): token or access_token, expires_in in seconds.
-    private CachedToken ParseToken(byte[] body, string service)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            var value = root.TryGetProperty("token", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()
-                : root.TryGetProperty("access_token", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()
-                : null;
-            if (string.IsNullOrEmpty(value))
-            {
-                throw new RegistryException($"{service} answered without a token: check the registry's auth service");
-            }
-
-            var lifetime = root.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var seconds) && seconds > 0
-                ? TimeSpan.FromSeconds(seconds)
-                : DefaultTokenLifetime;
-            var expiresAt = _timeProvider.GetUtcNow() + lifetime - (lifetime > ExpiryMargin * 2 ? ExpiryMargin : TimeSpan.Zero);
-            return new CachedToken(value, expiresAt);
-        }
-        catch (JsonException)
-        {
-            // The parser's message may quote the body, and the body may hold a token: say only that it is not JSON.
-            throw new RegistryException($"{service} answered with something that is not JSON: check the registry's auth service");
-        }
-    }
-
     private async ValueTask<RegistryCredential> RequireCredentialsAsync(CancellationToken cancellationToken) =>
         await _credentials.GetAsync(_endpoint, cancellationToken).ConfigureAwait(false)
             ?? throw new RegistryException(DescribeRefusal(), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
 
     private static AuthenticationHeaderValue BasicHeader(RegistryCredential credentials) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credentials.Username}:{credentials.Secret}")));
+
+    // Token spec "Requesting a Token": GET realm?service=…&scope=… (one scope parameter per scope), Basic when there are credentials.
+    private static HttpRequestMessage TokenGet(Uri realm, string? service, string scope, RegistryCredential? credentials)
+    {
+        var query = new StringBuilder(realm.Query.Length > 0 ? realm.Query[1..] : string.Empty);
+        if (service is not null)
+        {
+            Append(query, "service", service);
+        }
+
+        foreach (var part in scope.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            Append(query, "scope", part);
+        }
+
+        var request = new HttpRequestMessage(HttpMethod.Get, new UriBuilder(realm) { Query = query.ToString() }.Uri);
+        if (credentials is { IsIdentityToken: false })
+        {
+            request.Headers.Authorization = BasicHeader(credentials);
+        }
+
+        return request;
+    }
+
+    // OAuth2 token spec "Refresh token format": POST realm, form grant_type=refresh_token, service, scope (space-separated), client_id.
+    private static HttpRequestMessage TokenPost(Uri realm, string? service, string scope, string refreshToken)
+    {
+        var form = new List<KeyValuePair<string, string>>
+        {
+            new("grant_type", "refresh_token"),
+            new("refresh_token", refreshToken),
+            new("client_id", ClientId),
+        };
+        if (service is not null)
+        {
+            form.Add(new("service", service));
+        }
+
+        if (scope.Length > 0)
+        {
+            form.Add(new("scope", scope));
+        }
+
+        return new HttpRequestMessage(HttpMethod.Post, realm) { Content = new FormUrlEncodedContent(form) };
+    }
 
     private static void Append(StringBuilder query, string name, string value)
     {
@@ -248,10 +304,5 @@ internal sealed class AuthChallengeHandler : DelegatingHandler
         }
 
         query.Append(name).Append('=').Append(Uri.EscapeDataString(value));
-    }
-
-    private sealed record CachedToken(string Value, DateTimeOffset ExpiresAt)
-    {
-        public override string ToString() => $"token until {ExpiresAt:O}";
     }
 }
