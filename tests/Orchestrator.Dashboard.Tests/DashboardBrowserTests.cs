@@ -41,11 +41,13 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
         var tab = new Tab(context, page, problems);
         page.Console += (_, message) =>
         {
-            if (message.Type is "error" or "warning")
+            // Every CSP violation (chromium logs them as errors), and any other error; chromium's own hints at
+            // lower levels are not the page's faults.
+            if (message.Type == "error" || message.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase))
             {
                 lock (problems)
                 {
-                    problems.Add($"console {message.Type}: {message.Text}");
+                    problems.Add($"console {message.Type}: {message.Text} ({message.Location})");
                 }
             }
         };

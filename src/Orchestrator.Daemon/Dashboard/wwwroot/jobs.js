@@ -34,12 +34,14 @@ export async function renderJob(view, id, signal) {
   const live = el('span', { id: 'job-live', class: 'muted small' }, 'connecting…');
   const details = el('dl', { class: 'details' });
   const progress = el('tbody');
+  // Shown once the log carries progress (pushes, layer copies); most jobs have none.
+  const progressBox = el('details', { class: 'progress', hidden: true }, el('summary', {}, 'Layer progress'),
+    el('table', {}, el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Layer'), el('th', { scope: 'col' }, 'Progress'))), progress));
   const log = el('ol', { id: 'job-log', class: 'log', 'aria-live': 'polite' });
   replace(view,
     el('h1', {}, `Job #${id} `, state, ' ', live),
     details,
-    el('details', { class: 'progress' }, el('summary', {}, 'Layer progress'),
-      el('table', {}, el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Layer'), el('th', { scope: 'col' }, 'Progress'))), progress)),
+    progressBox,
     el('h2', {}, 'Log'), log);
 
   const job = await get(`/api/jobs/${id}`, signal);
@@ -58,7 +60,7 @@ export async function renderJob(view, id, signal) {
           after = data.sequence;
           log.appendChild(el('li', { class: `line ${data.kind}`, data: { sequence: data.sequence } },
             el('time', { datetime: data.at }, new Date(data.at).toLocaleTimeString()), ' ', el('span', { class: 'kind' }, data.kind), ' ', data.message));
-          if (data.kind === 'progress') showProgress(progress, layers, data.message);
+          if (data.kind === 'progress') { progressBox.hidden = false; showProgress(progress, layers, data.message); }
         } else if (name === 'state' || name === 'end') {
           setState(state, data.state);
           if (data.error) details.appendChild(el('div', { class: 'error' }, el('dt', {}, 'Error'), el('dd', {}, data.error)));
