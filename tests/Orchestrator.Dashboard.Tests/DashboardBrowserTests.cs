@@ -229,6 +229,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
         var state = tab.Page.Locator("#job-state");
         await tab.Page.Locator("#job-state[data-state='succeeded']").WaitForAsync(new() { Timeout = 300_000 });
         await tab.Page.Locator("#job-live:has-text('ended')").WaitForAsync();
+        Assert.Equal("succeeded", await state.TextContentAsync());
         var id = long.Parse(tab.Page.Url[(tab.Page.Url.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         var job = await fixture.Daemon.GetJobAsync(id, DaemonProcess.AdminSecret);
         Assert.Equal("promote", job.GetProperty("kind").GetString());
@@ -257,7 +258,6 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
         Assert.DoesNotContain(tab.Urls, u => u.Contains(DaemonProcess.ReleaseSecret, StringComparison.Ordinal));
         Assert.Empty(await tab.Page.Context.CookiesAsync());
         AssertNoCspViolationOrError(tab);
-        Assert.Equal("succeeded", await state.TextContentAsync());
 
         // The job page at phone width, for people to look at
         await using var phone = await OpenAsync(Phone);
