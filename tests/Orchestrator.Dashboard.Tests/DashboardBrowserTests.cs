@@ -99,7 +99,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
     }
 
     private ILocator Cell(IPage page, string stage) =>
-        page.Locator($"td.cell[data-pipeline='{DashboardFixture.Pipeline}'][data-stage='{stage}']");
+        page.Locator($"td.cell[data-pipeline='{fixture.Pipeline}'][data-stage='{stage}']");
 
     private static string Registry(string stage) => stage == "production" ? DashboardFixture.Production : DashboardFixture.Staging;
 
@@ -164,7 +164,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
             await tab.Page.Locator("#jobs tbody tr[data-job]").First.WaitForAsync();
             var rows = await tab.Page.Locator("#jobs tbody tr[data-job]").CountAsync();
             await ScreenshotAsync(tab, $"jobs-{label}");
-            await tab.Page.GotoAsync($"{fixture.Daemon.Url}/#/pipelines/{DashboardFixture.Pipeline}");
+            await tab.Page.GotoAsync($"{fixture.Daemon.Url}/#/pipelines/{fixture.Pipeline}");
             await tab.Page.Locator("#history tbody tr").First.WaitForAsync();
             var history = await tab.Page.Locator("#history").TextContentAsync();
             await ScreenshotAsync(tab, $"pipeline-{label}");
@@ -199,7 +199,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
         Assert.Contains("promote:production", text);
         await ScreenshotAsync(tab, "promote-403-desktop");
         Assert.False(await ProcessWitness.SkopeoExistsAsync(production));
-        var jobs = await fixture.Daemon.SendAsync(HttpMethod.Get, $"/api/jobs?kind=promote&pipeline={DashboardFixture.Pipeline}", DaemonProcess.AdminSecret);
+        var jobs = await fixture.Daemon.SendAsync(HttpMethod.Get, $"/api/jobs?kind=promote&pipeline={fixture.Pipeline}", DaemonProcess.AdminSecret);
         Assert.Empty(JsonDocument.Parse(await jobs.Content.ReadAsStringAsync()).RootElement.GetProperty("jobs").EnumerateArray());
 
         // And a 403 on a console is a failed request, not a policy violation

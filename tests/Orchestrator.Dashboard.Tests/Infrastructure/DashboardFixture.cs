@@ -15,7 +15,6 @@ public sealed class DashboardFixture : IAsyncLifetime
 {
     public const string Staging = "127.0.0.1:5001";
     public const string Production = "127.0.0.1:5002";
-    public const string Pipeline = "hello-dash";
     public const string ViewerSecretEnv = "DASH_ORCHESTRATOR_TOKEN_VIEWER";
 
     /// <summary>Debian's chromium; Playwright's own download is not reachable here (scripts/setup-chromium installs it).</summary>
@@ -36,6 +35,9 @@ public sealed class DashboardFixture : IAsyncLifetime
     public string Root { get; }
 
     public string ConfigPath => Path.Combine(Root, "orchestrator.yaml");
+
+    /// <summary>Unique per run: the engine's build image (orchestrator-build/NAME) is named after the pipeline.</summary>
+    public string Pipeline => $"hello-{Prefix}";
 
     public string Repository => $"{Prefix}/apps/{Pipeline}";
 
@@ -130,6 +132,9 @@ public sealed class DashboardFixture : IAsyncLifetime
             await Janitor.DeleteRepositoryAsync(Production, repository);
         }
 
+        // The build's local engine image is named after the pipeline, not under the prefix; untagged without force,
+        // so layers another build now shares stay.
+        await ProcessWitness.RunAsync("docker", "rmi", $"orchestrator-build/{Pipeline}:latest");
         await Janitor.RemoveLocalImagesAsync(Prefix);
         try
         {
