@@ -136,6 +136,14 @@ public sealed class DashboardFixture : IAsyncLifetime
         // so layers another build now shares stay.
         await ProcessWitness.RunAsync("docker", "rmi", $"orchestrator-build/{Pipeline}:latest");
         await Janitor.RemoveLocalImagesAsync(Prefix);
+
+        // An image whose layers later builds (of any workspace: the same base content has the same id) now use
+        // cannot be removed by id; its references under this run's prefix are untagged instead.
+        var left = await ProcessWitness.RunAsync("docker", "images", "--digests", "--format", "{{.Repository}}@{{.Digest}}");
+        foreach (var reference in left.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(r => r.Contains($"/{Prefix}/", StringComparison.Ordinal) && !r.EndsWith("@<none>", StringComparison.Ordinal)))
+        {
+            await ProcessWitness.RunAsync("docker", "rmi", reference);
+        }
         try
         {
             Directory.Delete(Root, recursive: true);
