@@ -18,7 +18,8 @@ internal static partial class DaemonReader
 
     private const string SecretFix = "put the secret in an environment variable and name it with secret-env, e.g. 'secret-env: ORCHESTRATOR_TOKEN_CI'";
 
-    private static readonly string[] DaemonKeys = ["urls", "concurrency", "watch-interval-seconds", "auto-promote", "tokens"];
+    private static readonly string[] DaemonKeys = ["urls", "concurrency", "watch-interval-seconds", "auto-promote", "tokens", "dashboard"];
+    private static readonly string[] DashboardKeys = ["public-read"];
     private static readonly string[] TokenKeys = ["name", "secret-env", "roles"];
 
     // A pasted secret must not get a "did you mean 'secret-env'?", which would invite pasting it there instead.
@@ -52,12 +53,16 @@ internal static partial class DaemonReader
         var autoPromote = ReadAutoPromote(file, reader, stages, stagesAreValid);
         var tokens = ReadTokens(file, reader, stages, stagesAreValid);
 
+        // Off unless said: a dashboard that shows what runs where to anyone on the network is a choice, not a default.
+        var publicRead = reader.Mapping("dashboard", DashboardKeys, what: "'daemon.dashboard'")?.Bool("public-read") ?? false;
+
         return new DaemonSettings(
             urls ?? DaemonSettings.DefaultUrls,
             concurrency ?? DefaultConcurrency,
             tokens,
             autoPromote,
-            TimeSpan.FromSeconds(interval ?? DefaultWatchIntervalSeconds));
+            TimeSpan.FromSeconds(interval ?? DefaultWatchIntervalSeconds),
+            publicRead);
     }
 
     /// <summary>The URLs joined by ';', as ASP.NET Core's <c>--urls</c> takes them, or null when absent or wrong.</summary>

@@ -9,12 +9,17 @@ namespace Orchestrator.Core.Definitions;
 /// <param name="Tokens">Bearer tokens and their roles; the secret is read from an environment variable, never from the file.</param>
 /// <param name="AutoPromoteStages">Stages a digest is promoted to automatically once it passes validation. <value>The default is none.</value></param>
 /// <param name="WatchInterval">How often pipelines, locks and base digests are checked for changes. <value>The default is 30 seconds.</value></param>
+/// <param name="DashboardPublicRead">
+/// <c>daemon.dashboard.public-read</c>: the dashboard's read-only views (and the GET endpoints they call) answer without
+/// a token; actions still need one. <value>The default is false: reads need a token with the <c>read</c> role.</value>
+/// </param>
 public sealed record DaemonSettings(
     string Urls,
     int Concurrency,
     IReadOnlyList<TokenDefinition> Tokens,
     IReadOnlyList<string> AutoPromoteStages,
-    TimeSpan WatchInterval)
+    TimeSpan WatchInterval,
+    bool DashboardPublicRead = false)
 {
     public const string DefaultUrls = "http://127.0.0.1:5080";
 

@@ -9,6 +9,7 @@ using Orchestrator.Core.Ports;
 using Orchestrator.Core.Workflows;
 using Orchestrator.Daemon.Api;
 using Orchestrator.Daemon.Auth;
+using Orchestrator.Daemon.Dashboard;
 using Orchestrator.Daemon.Metrics;
 using Orchestrator.Daemon.Workers;
 
@@ -16,7 +17,7 @@ namespace Orchestrator.Daemon.Hosting;
 
 /// <summary>
 /// The daemon: an ASP.NET Core minimal-API app (the <c>/api</c> job, pipeline and release endpoints,
-/// <c>/healthz</c>, <c>/metrics</c>) plus the job worker and the pipeline watcher as hosted services.
+/// <c>/healthz</c>, <c>/metrics</c>, the dashboard at <c>/</c>) plus the job worker and the pipeline watcher as hosted services.
 /// </summary>
 public static class DaemonHost
 {
@@ -51,6 +52,7 @@ public static class DaemonHost
         builder.Services.AddSingleton<StaleTracker>();
         builder.Services.AddSingleton<PipelineStatusCache>();
         builder.Services.AddSingleton<JobListCache>();
+        builder.Services.AddSingleton(new JobChangeFeed(options.Jobs, options.Services.Time));
         builder.Services.AddSingleton(provider => new TokenAuthenticator(
             options.Workspace.Config.Daemon.Tokens, options.GetEnvironmentVariable, options.LoggerFactory.CreateLogger<TokenAuthenticator>()));
         builder.Services.AddSingleton(options.Releases ?? new WorkflowReleaseQueries(options.Services, holder));
@@ -62,12 +64,15 @@ public static class DaemonHost
         var app = builder.Build();
         app.UseMiddleware<RequestLoggingMiddleware>();
         app.UseMiddleware<RequestBodyLimitMiddleware>();
+        app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<TokenAuthMiddleware>();
         JobEndpoints.Map(app);
+        JobEventStream.Map(app);
+        DashboardEndpoints.Map(app);
         PipelineEndpoints.Map(app);
         HealthEndpoints.Map(app);
         MetricsEndpoint.Map(app);
-        app.MapFallback(() => ApiJson.Error(404, "no such endpoint; see /api/jobs, /api/pipelines, /api/releases/{pipeline}/{stage}, /healthz, /metrics"));
+        app.MapFallback(() => ApiJson.Error(404, "no such endpoint; see / (the dashboard), /api/jobs, /api/pipelines, /api/releases/{pipeline}/{stage}, /healthz, /metrics"));
 
         // Resolved now so an unset secret is reported at start, not at the first request.
         app.Services.GetRequiredService<TokenAuthenticator>();

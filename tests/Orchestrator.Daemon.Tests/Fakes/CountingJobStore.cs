@@ -41,8 +41,16 @@ internal sealed class CountingJobStore(IJobStore inner) : IJobStore, IAsyncDispo
 
     public Task<int> RequeueInterruptedAsync(CancellationToken cancellationToken = default) => inner.RequeueInterruptedAsync(cancellationToken);
 
-    public Task<string?> GetChangeTokenAsync(CancellationToken cancellationToken = default) =>
-        HideChangeToken ? Task.FromResult<string?>(null) : inner.GetChangeTokenAsync(cancellationToken);
+    /// <summary>How many times <see cref="GetChangeTokenAsync"/> was called.</summary>
+    public int TokenReads => Volatile.Read(ref _tokenReads);
+
+    private int _tokenReads;
+
+    public Task<string?> GetChangeTokenAsync(CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _tokenReads);
+        return HideChangeToken ? Task.FromResult<string?>(null) : inner.GetChangeTokenAsync(cancellationToken);
+    }
 
     public ValueTask DisposeAsync() => inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : ValueTask.CompletedTask;
 }

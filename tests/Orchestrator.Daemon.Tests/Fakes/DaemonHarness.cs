@@ -35,7 +35,7 @@ internal sealed class DaemonHarness : IAsyncDisposable
 
     public const string QaHost = "127.0.0.1:5003";
 
-    public DaemonHarness(int concurrency = 2, IReadOnlyList<string>? autoPromote = null, AutoMode helloAuto = AutoMode.None, bool withQa = false, TimeProvider? time = null)
+    public DaemonHarness(int concurrency = 2, IReadOnlyList<string>? autoPromote = null, AutoMode helloAuto = AutoMode.None, bool withQa = false, TimeProvider? time = null, bool publicRead = false)
     {
         Root = Path.Combine(Path.GetTempPath(), $"orchestrator-daemon-tests-{Guid.NewGuid():N}");
         var pipelines = Path.Combine(Root, "pipelines");
@@ -69,7 +69,8 @@ internal sealed class DaemonHarness : IAsyncDisposable
                     new TokenDefinition("unset", "T_UNSET", [JobAuthorization.Read]),
                 ],
                 autoPromote ?? [],
-                TimeSpan.FromHours(1)),
+                TimeSpan.FromHours(1),
+                publicRead),
         };
         var variant = new BaseVariantDefinition("slim", "bookworm", null, null, ["main"], "minbase", true, [], null);
         var bases = new Dictionary<string, BaseImageDefinition>(StringComparer.Ordinal)
