@@ -29,6 +29,7 @@ internal static class CliApplication
         root.Subcommands.Add(new LockCommand(console));
         root.Subcommands.Add(new OutdatedCommand(console));
         root.Subcommands.Add(new VerifyReproducibleCommand(console));
+        root.Subcommands.Add(new VerifyCommand(console));
         root.Subcommands.Add(new StateCommand(console));
 
         // --server and --token-env only where a daemon can answer: 'daemon --help' and local-only verbs do not list them.

@@ -12,9 +12,9 @@ internal static partial class ConfigReader
     public const string DefaultPipelines = "pipelines";
     public const string DefaultWork = ".orchestrator/work";
 
-    private static readonly string[] TopKeys = ["engine", "stages", "registries", "state", "paths", "daemon"];
+    private static readonly string[] TopKeys = ["engine", "stages", "registries", "state", "paths", "daemon", "signing"];
     private static readonly string[] EngineKeys = ["endpoint"];
-    private static readonly string[] RegistryKeys = ["url", "username-env", "password-env", "insecure", .. RegistryTlsReader.Keys];
+    private static readonly string[] RegistryKeys = ["url", "username-env", "password-env", "insecure", "require-signature", .. RegistryTlsReader.Keys];
     private static readonly string[] StateKeys = ["path"];
     private static readonly string[] PathKeys = ["base-images", "pipelines", "work"];
 
@@ -53,6 +53,7 @@ internal static partial class ConfigReader
         var stagesAreValid = file.Diagnostics.Count == beforeStages && stageNames.Count > 0;
         var stages = ReadRegistries(file, reader, stageNames);
         var daemon = DaemonReader.Read(file, reader, stageNames.Select(s => s.Value).ToList(), stagesAreValid);
+        var signing = SigningReader.Read(file, reader);
 
         var statePath = DefaultStatePath;
         if (reader.Mapping("state", StateKeys, what: "'state'") is { } state && state.String("path", example: DefaultStatePath) is { } path)
@@ -84,6 +85,7 @@ internal static partial class ConfigReader
             folders.Work)
         {
             Daemon = daemon,
+            Signing = signing,
         };
     }
 
@@ -139,6 +141,7 @@ internal static partial class ConfigReader
 
         var names = stageNames.Select(s => s.Value).ToList();
         var endpoints = new Dictionary<string, Core.Definitions.RegistryEndpoint>(StringComparer.Ordinal);
+        var requiredKeys = new Dictionary<string, IReadOnlyList<Core.Signing.VerificationKey>>(StringComparer.Ordinal);
         foreach (var (key, value) in mapping.Children)
         {
             var stage = (key as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value ?? string.Empty;
@@ -164,6 +167,7 @@ internal static partial class ConfigReader
                     "set both (the names of the environment variables holding the user and the password or token), or neither for anonymous access");
             }
 
+            requiredKeys[stage] = SigningReader.ReadRequired(file, entry, stage);
             var insecure = entry.Bool("insecure");
             if (ParseRegistryUrl(url.Value, out var host, out var plainHttp, out var error))
             {
@@ -192,7 +196,7 @@ internal static partial class ConfigReader
         {
             if (endpoints.TryGetValue(stage.Value, out var endpoint))
             {
-                stages.Add(new StageDefinition(stage.Value, endpoint));
+                stages.Add(new StageDefinition(stage.Value, endpoint) { RequiredSignatureKeys = requiredKeys.GetValueOrDefault(stage.Value, []) });
             }
             else if (mapping.Children.Keys.OfType<YamlDotNet.RepresentationModel.YamlScalarNode>().All(k => k.Value != stage.Value))
             {

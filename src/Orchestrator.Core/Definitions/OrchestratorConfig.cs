@@ -26,6 +26,9 @@ public sealed record OrchestratorConfig(
     /// <summary>The <c>daemon:</c> section; defaults when the file has none.</summary>
     public DaemonSettings Daemon { get; init; } = DaemonSettings.Default;
 
+    /// <summary>The <c>signing:</c> section, or null when validated digests are not signed. <value>The default is null.</value></summary>
+    public SigningSettings? Signing { get; init; }
+
     /// <summary>The first stage: builds are pushed here and validated here.</summary>
     public StageDefinition FirstStage => Stages[0];
 
@@ -48,7 +51,14 @@ public sealed record EngineSettings(string Endpoint)
 }
 
 /// <summary>A stage (staging, production, …) and the registry that holds its images.</summary>
-public sealed record StageDefinition(string Name, RegistryEndpoint Registry);
+public sealed record StageDefinition(string Name, RegistryEndpoint Registry)
+{
+    /// <summary>
+    /// The stage's <c>require-signature</c> keys: promoting into it needs a valid cosign signature of the digest by
+    /// one of them in the source stage. <value>The default is none: no signature is required.</value>
+    /// </summary>
+    public IReadOnlyList<Signing.VerificationKey> RequiredSignatureKeys { get; init; } = [];
+}
 
 /// <summary>
 /// An OCI registry: its host (<c>127.0.0.1:5001</c>), whether it speaks plain HTTP, and where its

@@ -67,7 +67,11 @@ public static class ResultDocuments
             result.Digest.ToString(),
             result.Passed,
             result.ValidationId,
-            [.. result.Results.Select(r => new TestDocument(r.Kind, r.Name, r.Passed, r.Detail, (long)r.Duration.TotalMilliseconds))]);
+            [.. result.Results.Select(r => new TestDocument(r.Kind, r.Name, r.Passed, r.Detail, (long)r.Duration.TotalMilliseconds))])
+        {
+            Signature = result.Signature is not { } signed ? null
+                : new SigningDocument(signed.Tag, signed.Manifest.ToString(), signed.KeyFingerprint, signed.Added, signed.Referrer?.ToString()),
+        };
     }
 
     public static PromotionDocument Promotion(PromotionResult result)
@@ -92,7 +96,29 @@ public static class ResultDocuments
                 [.. plan.Conflicts.Select(c => new TagConflictDocument(c.Tag, c.CurrentDigest.ToString()))],
                 [.. plan.Referrers.Select(r => new PlannedReferrerDocument(r.Digest.ToString(), r.Referrer.ArtifactType, r.Referrer.Descriptor.Size, r.PresentInTarget, r.ListedInTarget))]),
             result.Copy is not { } copy ? null : new CopyDocument(
-                copy.BytesCopied, copy.BlobsCopied, copy.BlobsMounted, copy.BlobsSkipped, copy.TagsApplied, copy.ReferrersCopied));
+                copy.BytesCopied, copy.BlobsCopied, copy.BlobsMounted, copy.BlobsSkipped, copy.TagsApplied, copy.ReferrersCopied))
+        {
+            Signature = result.VerifiedBy is null && result.SignatureCopied is null ? null
+                : new PromotionSignatureDocument(
+                    result.VerifiedBy is { } key ? new KeyDocument(key.Source, key.Fingerprint) : null,
+                    result.SignatureCopied?.ToString()),
+        };
+    }
+
+    /// <summary>The <c>verify</c> document of <paramref name="verification"/> of what <paramref name="stage"/> serves for <paramref name="pipeline"/>.</summary>
+    public static VerifyDocument Verify(string pipeline, string stage, Signing.SignatureVerification verification)
+    {
+        ArgumentNullException.ThrowIfNull(verification);
+        return new(
+            pipeline,
+            stage,
+            verification.Image.ToString(),
+            verification.Image.Digest!.ToString(),
+            verification.Tag,
+            verification.Verified,
+            verification.VerifiedBy is { } key ? new KeyDocument(key.Source, key.Fingerprint) : null,
+            [.. verification.KeysTried.Select(k => new KeyDocument(k.Source, k.Fingerprint))],
+            verification.Findings);
     }
 
     public static RunDocument Run(RunResult result)

@@ -16,7 +16,9 @@ namespace Orchestrator.Core.Workflows;
 /// validation or a tag that already points at another digest in the target, and for one platform's
 /// manifest of an image index the pipeline built (the index is promoted whole). The record (source and
 /// target references, digest, tags, validation, who, when) is written after the copy; a copy whose
-/// recording failed is repaired by running the same promotion again. <see cref="AttestAsync"/> attaches
+/// recording failed is repaired by running the same promotion again. A target stage with <c>require-signature</c>
+/// refuses, before anything is copied, a digest without a valid cosign signature by one of its keys in the source;
+/// the digest's <c>sha256-HEX.sig</c> signatures follow the image to the target. <see cref="AttestAsync"/> attaches
 /// a record to the target digest as an in-toto statement referrer.
 /// </summary>
 public sealed partial class PromotionWorkflow(
@@ -27,9 +29,11 @@ public sealed partial class PromotionWorkflow(
     IJobReporter reporter,
     TimeProvider time,
     IActorProvider actor,
+    Signing.SignatureWorkflow signatures,
     ILogger<PromotionWorkflow> logger)
 {
     private readonly ILogger<PromotionWorkflow> _logger = logger;
+    private readonly Signing.PromotionSignatures _signatures = new(signatures, copier, registries);
 
     private OrchestratorConfig Config => workspace.Current.Config;
 
@@ -40,7 +44,7 @@ public sealed partial class PromotionWorkflow(
     /// <param name="dryRun">Plan only: report what would be copied and fail exactly when the real promotion would.</param>
     /// <param name="cancellationToken">Cancels the promotion; tags are set only after every manifest is verified.</param>
     /// <exception cref="InputException">No such pipeline or stage, or the first stage as target.</exception>
-    /// <exception cref="JobRefusedException">No passing validation, the digest is not in the source stage, it is one platform of an index the pipeline built (the message names the index), or a tag conflict.</exception>
+    /// <exception cref="JobRefusedException">No passing validation, no valid signature by a key the target requires, the digest is not in the source stage, it is one platform of an index the pipeline built (the message names the index), or a tag conflict.</exception>
     /// <exception cref="JobFailedException">The copy succeeded but recording it failed: rerun the same promotion.</exception>
     public async Task<PromotionResult> PromoteAsync(string pipelineName, Digest digest, string? toStageName = null, bool dryRun = false, CancellationToken cancellationToken = default)
     {
@@ -67,6 +71,12 @@ public sealed partial class PromotionWorkflow(
             await RefuseIfPlatformOfBuiltIndexAsync(sourceRegistry, pipeline, source, digest, tolerateFailure: false, cancellationToken).ConfigureAwait(false);
         }
 
+        var signature = await _signatures.RequireAsync(from, to, pipeline.Repository, digest, cancellationToken).ConfigureAwait(false);
+        if (signature is not null)
+        {
+            reporter.Detail($"signature verified with {signature.VerifiedBy!.Describe()}");
+        }
+
         reporter.Step($"planning promotion of {digest.ToShortString()} from {from.Name} to {to.Name}");
         var policy = new PromotionPolicy(to.Name, Path.GetFileName(pipeline.SourceFile));
         var request = new CopyRequest(from.Registry, pipeline.Repository, digest, to.Registry, pipeline.Repository, pipeline.Tags)
@@ -83,7 +93,7 @@ public sealed partial class PromotionWorkflow(
 
         if (dryRun)
         {
-            return new PromotionResult(pipeline.Name, from.Name, to.Name, source, target, plan, Copy: null, PromotionId: 0);
+            return new PromotionResult(pipeline.Name, from.Name, to.Name, source, target, plan, Copy: null, PromotionId: 0) { VerifiedBy = signature?.VerifiedBy };
         }
 
         reporter.Step($"copying {plan.BlobsToCopy.Count} blob(s), {ImageSize.Format(plan.BytesToCopy)}, to {to.Name}");
@@ -92,6 +102,24 @@ public sealed partial class PromotionWorkflow(
         {
             // The copier verifies too; this guards the record: it must never claim a digest that did not arrive.
             throw new DigestMismatchException($"{to.Name} reports {copy.TargetDigest} for the promoted manifest, expected {digest}; nothing was recorded");
+        }
+
+        Digest? signatureCopied;
+        try
+        {
+            signatureCopied = await _signatures.CopyAsync(from, to, pipeline.Repository, digest, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OrchestratorException ex)
+        {
+            // Like a failed record: the image is complete and tagged; a rerun copies nothing of it and retries the signatures.
+            throw new JobFailedException(
+                $"{target} is in {to.Name} with tags {string.Join(", ", copy.TagsApplied)}, but copying its signatures ({Signing.CosignSignatureManifest.TagFor(digest)}) failed ({ex.Message}): " +
+                "run the same promotion again; it copies the signatures and records the promotion", ex);
+        }
+
+        if (signatureCopied is not null)
+        {
+            reporter.Detail($"signatures {Signing.CosignSignatureManifest.TagFor(digest)} copied ({signatureCopied.ToShortString()})");
         }
 
         var record = new PromotionRecord(
@@ -111,7 +139,7 @@ public sealed partial class PromotionWorkflow(
         }
 
         LogPromoted(pipeline.Name, digest, from.Name, to.Name, copy.BytesCopied);
-        return new PromotionResult(pipeline.Name, from.Name, to.Name, source, target, plan, copy, id);
+        return new PromotionResult(pipeline.Name, from.Name, to.Name, source, target, plan, copy, id) { VerifiedBy = signature?.VerifiedBy, SignatureCopied = signatureCopied };
     }
 
     /// <summary>

@@ -41,6 +41,9 @@ public sealed record BuildResult(string Pipeline, ImageReference Reference, IRea
 public sealed record ValidationResult(string Pipeline, ImageReference Reference, bool Passed, IReadOnlyList<TestResult> Results, long ValidationId)
 {
     public Digest Digest => Reference.Digest!;
+
+    /// <summary>The signing of the passed digest (<c>signing:</c> in orchestrator.yaml), or null when not signed. <value>The default is null.</value></summary>
+    public Signing.SigningResult? Signature { get; init; }
 }
 
 /// <summary>A promotion (or its dry-run plan) from one stage to the next.</summary>
@@ -63,6 +66,12 @@ public sealed record PromotionResult(
     long PromotionId)
 {
     public bool DryRun => Copy is null;
+
+    /// <summary>The key whose signature let the digest into a stage with <c>require-signature</c>, or null when none is required. <value>The default is null.</value></summary>
+    public Signing.VerificationKey? VerifiedBy { get; init; }
+
+    /// <summary>The signature manifest copied to the target under <c>sha256-HEX.sig</c>, or null when the source has none (or a dry run). <value>The default is null.</value></summary>
+    public Digest? SignatureCopied { get; init; }
 }
 
 /// <summary>A whole run: base, build, validation, and every promotion.</summary>

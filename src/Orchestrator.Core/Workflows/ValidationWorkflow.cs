@@ -11,7 +11,8 @@ namespace Orchestrator.Core.Workflows;
 /// <summary>
 /// Validates exactly one digest from the first stage: pulls it by digest, runs the pipeline's command
 /// tests in locked-down containers (no network, every capability dropped, read-only root, bounded
-/// memory and processes), checks files, metadata and size, and records every result.
+/// memory and processes), checks files, metadata and size, and records every result. With <c>signing:</c>
+/// in orchestrator.yaml a digest that passed is then signed in the first stage (cosign format, idempotent per key).
 /// </summary>
 public sealed partial class ValidationWorkflow(
     IWorkspaceAccessor workspace,
@@ -22,6 +23,7 @@ public sealed partial class ValidationWorkflow(
     TimeProvider time,
     IActorProvider actor,
     Locks.InstalledPackagesTest installedPackages,
+    Signing.SignatureWorkflow signatures,
     ILogger<ValidationWorkflow> logger)
 {
     /// <summary>Output kept per stream in a test's detail; more is cut with a marker.</summary>
@@ -37,7 +39,7 @@ public sealed partial class ValidationWorkflow(
     /// <summary>Validates <paramref name="digest"/> of <paramref name="pipelineName"/> in the first stage.</summary>
     /// <returns>The result; <see cref="ValidationResult.Passed"/> is false when any test failed.</returns>
     /// <exception cref="InputException">No such pipeline.</exception>
-    /// <exception cref="JobFailedException">The digest is not in the first stage, or the engine failed.</exception>
+    /// <exception cref="JobFailedException">The digest is not in the first stage, the engine failed, or signing the passed digest failed (the validation stays recorded).</exception>
     public async Task<ValidationResult> ValidateAsync(string pipelineName, Digest digest, CancellationToken cancellationToken = default)
     {
         var pipeline = workspace.Current.GetPipeline(pipelineName);
@@ -96,7 +98,32 @@ public sealed partial class ValidationWorkflow(
             0, pipeline.Name, stage.Name, reference, passed, results, actor.Actor, time.GetUtcNow(), Stopwatch.GetElapsedTime(started));
         var id = await state.RecordValidationAsync(record, cancellationToken).ConfigureAwait(false);
         LogValidated(pipeline.Name, digest, passed, results.Count(r => !r.Passed));
-        return new ValidationResult(pipeline.Name, reference, passed, results, id);
+        var result = new ValidationResult(pipeline.Name, reference, passed, results, id);
+        return passed && Config.Signing is { } signing
+            ? result with { Signature = await SignAsync(signing, stage, pipeline.Repository, reference, id, cancellationToken).ConfigureAwait(false) }
+            : result;
+    }
+
+    // The validation is recorded first: a signing failure leaves it as it is and fails the job with what to fix.
+    private async Task<Signing.SigningResult> SignAsync(
+        SigningSettings signing, StageDefinition stage, string repository, ImageReference reference, long validationId, CancellationToken cancellationToken)
+    {
+        reporter.Step($"signing {reference.Digest!.ToShortString()} with {signing.Source}");
+        try
+        {
+            using var key = signatures.LoadKey(signing);
+            var signed = await signatures.SignAsync(stage.Registry, repository, reference.Digest!, key, cancellationToken).ConfigureAwait(false);
+            reporter.Detail(signed.Added
+                ? $"signature by key {signed.KeyFingerprint} added under {signed.Tag}"
+                : $"already signed by key {signed.KeyFingerprint} under {signed.Tag}; nothing added");
+            return signed;
+        }
+        catch (OrchestratorException ex)
+        {
+            throw new JobFailedException(
+                $"{reference} passed validation (recorded as validation {validationId}) but signing it failed: {ex.Message}. " +
+                $"Fix that, then validate it again to sign it", ex);
+        }
     }
 
     /// <summary>

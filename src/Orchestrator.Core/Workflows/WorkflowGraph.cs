@@ -36,6 +36,9 @@ public sealed class WorkflowGraph(
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; } = time ?? throw new ArgumentNullException(nameof(time));
 
+    /// <summary>Reads an environment variable (the signing key's <c>key-env</c>). <value>The default is the process environment; tests set their own.</value></summary>
+    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+
     /// <summary>Wires every workflow for <paramref name="scope"/>.</summary>
     public WorkflowSet Create(WorkflowScope scope)
     {
@@ -52,9 +55,10 @@ public sealed class WorkflowGraph(
             new EngineImageNormalizer(workspace, docker, Registries),
             new SbomWorkflow(docker, Registries, reporter, loggers.CreateLogger<SbomWorkflow>()),
             loggers.CreateLogger<PipelineBuildWorkflow>());
+        var signatures = new Signing.SignatureWorkflow(Registries, Environment, loggers.CreateLogger<Signing.SignatureWorkflow>());
         var validations = new ValidationWorkflow(
-            workspace, docker, Registries, State, reporter, Time, actor, new InstalledPackagesTest(docker), loggers.CreateLogger<ValidationWorkflow>());
-        var promotions = new PromotionWorkflow(workspace, Registries, copier, State, reporter, Time, actor, loggers.CreateLogger<PromotionWorkflow>());
+            workspace, docker, Registries, State, reporter, Time, actor, new InstalledPackagesTest(docker), signatures, loggers.CreateLogger<ValidationWorkflow>());
+        var promotions = new PromotionWorkflow(workspace, Registries, copier, State, reporter, Time, actor, signatures, loggers.CreateLogger<PromotionWorkflow>());
         return new WorkflowSet(
             bases,
             builds,
@@ -64,7 +68,8 @@ public sealed class WorkflowGraph(
             new RunWorkflow(workspace, bases, builds, validations, promotions),
             new ReleaseWorkflow(workspace, Registries, State),
             new ReproducibilityWorkflow(workspace, Registries, reporter, builds, cache, loggers.CreateLogger<ReproducibilityWorkflow>()),
-            new LockWorkflow(workspace, docker, reporter, Time, bases, new PythonLockResolver(workspace, docker, reporter), loggers.CreateLogger<LockWorkflow>()));
+            new LockWorkflow(workspace, docker, reporter, Time, bases, new PythonLockResolver(workspace, docker, reporter), loggers.CreateLogger<LockWorkflow>()),
+            signatures);
     }
 }
 
@@ -85,4 +90,5 @@ public sealed record WorkflowSet(
     RunWorkflow Runs,
     ReleaseWorkflow Releases,
     ReproducibilityWorkflow Reproducibility,
-    LockWorkflow Locks);
+    LockWorkflow Locks,
+    Signing.SignatureWorkflow Signatures);

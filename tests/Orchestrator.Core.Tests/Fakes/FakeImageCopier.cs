@@ -33,7 +33,7 @@ internal sealed class FakeImageCopier(FakeRegistryFactory registries) : IImageCo
 
         var target = registries.For(request.Target);
         var tags = request.Tags.Select(t => new PlannedTag(t, target.Find(request.TargetRepository, t)?.Digest)).ToList();
-        var conflicts = tags.Where(t => t.CurrentDigest is not null && t.CurrentDigest != request.Digest && !request.FloatingTags.Contains(t.Tag))
+        var conflicts = tags.Where(t => t.CurrentDigest is not null && t.CurrentDigest != request.Digest && !request.TagPolicy.MayMove(request, t.Tag, t.CurrentDigest))
             .Select(t => new TagConflict(t.Tag, t.CurrentDigest!)).ToList();
         var manifest = source.Find(request.SourceRepository, request.Digest.ToString())!;
         var present = target.Has(request.TargetRepository, request.Digest.ToString());

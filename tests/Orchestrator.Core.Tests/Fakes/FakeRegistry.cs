@@ -158,6 +158,12 @@ internal sealed class FakeRegistry(RegistryEndpoint endpoint) : IRegistryClient
         return Task.FromResult<IReadOnlyList<Referrer>>(referrers);
     }
 
+    /// <summary>When true, <see cref="GetReferrersAsync"/> answers as a registry with the OCI 1.1 referrers API; otherwise it reports none (the default, as the interface does).</summary>
+    public bool HasReferrersApi { get; set; }
+
+    public async Task<IReadOnlyList<Referrer>?> GetReferrersAsync(string repository, Digest subject, CancellationToken cancellationToken = default) =>
+        HasReferrersApi ? await ListReferrersAsync(repository, subject, cancellationToken) : null;
+
     /// <summary>A registry with the referrers API indexes subjects itself: nothing to write.</summary>
     public Task<bool> AddReferrersAsync(string repository, Digest subject, IReadOnlyList<Referrer> referrers, CancellationToken cancellationToken = default) =>
         Task.FromResult(false);

@@ -81,7 +81,16 @@ internal sealed class WorkflowHarness : IDisposable
 
     public OrchestratorConfig Config => new(
         Path.Combine(Root, "orchestrator.yaml"), Root, new EngineSettings(EngineSettings.DefaultEndpoint), Stages,
-        Path.Combine(Root, "state.db"), Path.Combine(Root, "base-images"), Path.Combine(Root, "pipelines"), Path.Combine(Root, "work"));
+        Path.Combine(Root, "state.db"), Path.Combine(Root, "base-images"), Path.Combine(Root, "pipelines"), Path.Combine(Root, "work"))
+    {
+        Signing = Signing,
+    };
+
+    /// <summary>The config's <c>signing:</c> section; null (no signing) by default.</summary>
+    public SigningSettings? Signing { get; set; }
+
+    /// <summary>Environment variables the workflows see (the signing key's <c>key-env</c>); empty by default.</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The definitions as they are now.</summary>
     public Workspace Workspace => new(Config, Bases, Pipelines);
@@ -93,7 +102,10 @@ internal sealed class WorkflowHarness : IDisposable
     public WorkflowSet WorkflowsWith(IDockerEngine? engine = null, IStateStore? state = null, IRootfsBuilder? rootfs = null)
     {
         ApplyAutoLocks();
-        var graph = new WorkflowGraph(engine ?? Engine, Registries, Copier, state ?? State, rootfs ?? Rootfs, Time, NullLoggerFactory.Instance);
+        var graph = new WorkflowGraph(engine ?? Engine, Registries, Copier, state ?? State, rootfs ?? Rootfs, Time, NullLoggerFactory.Instance)
+        {
+            Environment = name => Environment.GetValueOrDefault(name),
+        };
         return graph.Create(new WorkflowScope(new FixedWorkspace(Workspace), Reporter, new FixedActorProvider(Actor)));
     }
 

@@ -18,6 +18,9 @@ public sealed record PromotionDocument(
 {
     /// <summary>The attached statement's reference, with <c>--attest</c>; null (absent) otherwise.</summary>
     public string? Statement { get; init; }
+
+    /// <summary>The signature checked by <c>require-signature</c> and the signatures copied; null (absent) when neither.</summary>
+    public PromotionSignatureDocument? Signature { get; init; }
 }
 
 /// <summary>The copy plan, computed before anything was written (sizes in bytes).</summary>

@@ -36,6 +36,7 @@ namespace Orchestrator.Core.Jobs.Documents;
 [JsonSerializable(typeof(ApiErrorDocument))]
 [JsonSerializable(typeof(HealthDocument))]
 [JsonSerializable(typeof(JobLogPageDocument))]
+[JsonSerializable(typeof(VerifyDocument))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(JsonNode))]
 public sealed partial class ResultJsonContext : JsonSerializerContext;
