@@ -14,7 +14,7 @@ internal static partial class ConfigReader
 
     private static readonly string[] TopKeys = ["engine", "stages", "registries", "state", "paths", "daemon", "signing"];
     private static readonly string[] EngineKeys = ["endpoint"];
-    private static readonly string[] RegistryKeys = ["url", "username-env", "password-env", "insecure", "require-signature"];
+    private static readonly string[] RegistryKeys = ["url", "username-env", "password-env", "insecure", "require-signature", .. RegistryTlsReader.Keys];
     private static readonly string[] PathKeys = ["base-images", "pipelines", "work"];
 
     /// <summary>
@@ -171,10 +171,11 @@ internal static partial class ConfigReader
                 {
                     // Basic credentials over plain HTTP cross the network in clear: only on purpose.
                     file.Error(url.Node, $"registry '{stage}' sends credentials (username-env/password-env) over plain http:// to {host}, which is not loopback; anyone on the path could read them",
-                        $"use https://{host}, or write 'insecure: true' under registry '{stage}' if the network is trusted");
+                        $"use https://{host}, or write 'insecure: true' and 'allow-insecure-remote: true' under registry '{stage}' if the network is trusted");
                 }
 
-                endpoints[stage] = new Core.Definitions.RegistryEndpoint(host, plainHttp, usernameEnv, passwordEnv);
+                var tls = RegistryTlsReader.Read(file, entry, stage, host, plainHttp, IsLoopback(url.Value), insecure);
+                endpoints[stage] = new Core.Definitions.RegistryEndpoint(host, plainHttp, usernameEnv, passwordEnv) { Tls = tls };
             }
             else
             {

@@ -106,7 +106,7 @@ internal sealed partial class RegistryClient : IRegistryClient
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
         {
-            throw Unavailable(ex, operation);
+            throw (Exception?)Tls.TlsFailures.FromTransport(ex, Endpoint.Host, Endpoint.PlainHttp, Endpoint.Tls.CertFile) ?? Unavailable(ex, operation);
         }
         finally
         {

@@ -2,9 +2,11 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Core.Definitions;
+using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
 using Orchestrator.Registry.Auth;
 using Orchestrator.Registry.Resilience;
+using Orchestrator.Registry.Tls;
 
 namespace Orchestrator.Registry;
 
@@ -15,9 +17,9 @@ namespace Orchestrator.Registry;
 /// RegistryClient (protocol, one file per resource)
 ///   → ResilienceHandler (retry on TransientFailure, Retry-After, RegistryRateBudget, attempt timeout)
 ///   → AuthChallengeHandler (Basic, Bearer token per scope, credentials from IRegistryCredentialSource)
-///   → SocketsHttpHandler (TLS, pooled connections, no decompression)
+///   → SocketsHttpHandler (TLS per RegistryTlsPolicy: ca-file, client certificate, certs.d, insecure; pooled connections, no decompression)
 /// </code>
-/// Clients of the same registry (scheme and host) share one socket handler, so connections are reused across
+/// Clients of the same registry (scheme, host and TLS settings) share one socket handler, so connections are reused across
 /// clients and copies, and one <see cref="RegistryRateBudget"/>, so a 429 slows every copy to that registry;
 /// clients of the same <see cref="RegistryEndpoint"/> share one chain, and so their cached bearer tokens.
 /// Dispose the factory to close the connections.
@@ -31,8 +33,9 @@ public sealed class RegistryClientFactory : IRegistryClientFactory, IDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _timeProvider;
     private readonly RegistryClientOptions _options;
-    private readonly Func<HttpMessageHandler> _handlerFactory;
+    private readonly Func<HttpMessageHandler>? _handlerFactory;
     private readonly IRegistryCredentialSource _credentials;
+    private readonly Func<string, string?>? _environment;
     private bool _disposed;
 
     /// <summary>Creates a factory.</summary>
@@ -42,18 +45,18 @@ public sealed class RegistryClientFactory : IRegistryClientFactory, IDisposable
     /// <param name="credentials">Where registry credentials come from; by default <see cref="RegistryCredentialChain"/> (the variables each registry names, then docker's config.json and credential helpers).</param>
     /// <exception cref="Core.Errors.InputException"><paramref name="options"/> has out-of-range values.</exception>
     public RegistryClientFactory(ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, RegistryClientOptions? options = null, IRegistryCredentialSource? credentials = null)
-        : this(loggerFactory, timeProvider, options, handlerFactory: null, credentials ?? new RegistryCredentialChain())
+        : this(loggerFactory, timeProvider, options, handlerFactory: null, credentials ?? new RegistryCredentialChain(), environment: null)
     {
     }
 
-    /// <summary>For tests: <paramref name="handlerFactory"/> replaces the socket handler, <paramref name="environment"/> the process environment.</summary>
+    /// <summary>For tests: <paramref name="handlerFactory"/> replaces the socket handler (TLS settings are then not applied), <paramref name="environment"/> the process environment (credentials, <c>ORCHESTRATOR_CERTS_D</c>).</summary>
     internal RegistryClientFactory(
         ILoggerFactory? loggerFactory,
         TimeProvider? timeProvider,
         RegistryClientOptions? options,
         Func<HttpMessageHandler>? handlerFactory,
         Func<string, string?>? environment)
-        : this(loggerFactory, timeProvider, options, handlerFactory, new EnvironmentCredentialSource(environment))
+        : this(loggerFactory, timeProvider, options, handlerFactory, new EnvironmentCredentialSource(environment), environment)
     {
     }
 
@@ -62,13 +65,15 @@ public sealed class RegistryClientFactory : IRegistryClientFactory, IDisposable
         TimeProvider? timeProvider,
         RegistryClientOptions? options,
         Func<HttpMessageHandler>? handlerFactory,
-        IRegistryCredentialSource credentials)
+        IRegistryCredentialSource credentials,
+        Func<string, string?>? environment)
     {
+        _environment = environment;
         _options = options ?? new RegistryClientOptions();
         _options.Validate();
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _handlerFactory = handlerFactory ?? CreateSocketsHandler;
+        _handlerFactory = handlerFactory;
         _credentials = credentials;
     }
 
@@ -84,9 +89,12 @@ public sealed class RegistryClientFactory : IRegistryClientFactory, IDisposable
             if (!_chains.TryGetValue(endpoint, out var chain))
             {
                 var registry = endpoint.BaseUri.GetLeftPart(UriPartial.Authority);
-                if (!_sockets.TryGetValue(registry, out var sockets))
+
+                // Endpoints of one registry written with different TLS settings must not share connections.
+                var socketsKey = $"{registry} {endpoint.Tls}";
+                if (!_sockets.TryGetValue(socketsKey, out var sockets))
                 {
-                    sockets = _sockets[registry] = _handlerFactory();
+                    sockets = _sockets[socketsKey] = _handlerFactory?.Invoke() ?? CreateSocketsHandler(endpoint, CertsDirectory.Root(_environment));
                 }
 
                 if (!_budgets.TryGetValue(registry, out var budget))
@@ -133,7 +141,33 @@ public sealed class RegistryClientFactory : IRegistryClientFactory, IDisposable
         }
     }
 
-    private static SocketsHttpHandler CreateSocketsHandler() => new()
+    /// <summary>
+    /// The socket handler of <paramref name="endpoint"/>'s registry, its TLS set by <see cref="RegistryTlsPolicy"/>; when the
+    /// TLS files cannot be loaded, a handler that fails every request with that error (so it surfaces at the first request,
+    /// as a job failure naming the file, not while composing services).
+    /// </summary>
+    private static HttpMessageHandler CreateSocketsHandler(RegistryEndpoint endpoint, string certsRoot)
+    {
+        var handler = NewSocketsHandler();
+        if (endpoint.PlainHttp)
+        {
+            return handler;
+        }
+
+        try
+        {
+            var policy = RegistryTlsPolicy.Load(endpoint, certsRoot);
+            policy.Apply(handler);
+            return new OwningHandler(handler, policy);
+        }
+        catch (RegistryException ex)
+        {
+            handler.Dispose();
+            return new FailingHandler(ex.Message);
+        }
+    }
+
+    private static SocketsHttpHandler NewSocketsHandler() => new()
     {
         // Bytes must arrive exactly as stored: a decompressed layer would not hash to its digest.
         AutomaticDecompression = DecompressionMethods.None,

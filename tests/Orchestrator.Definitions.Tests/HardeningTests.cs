@@ -149,9 +149,9 @@ public sealed class HardeningTests
     [InlineData("https://registry.example", false, false)]
     public async Task LoadAsync_CredentialsOverPlainHttp_RefusedOnlyOffLoopbackWithoutInsecure(string url, bool insecure, bool refused)
     {
-        // Given a registry with credentials at url, saying insecure: true or not
+        // Given a registry with credentials at url, saying insecure: true (with allow-insecure-remote: true, which a remote host needs) or not
         using var ws = new TestWorkspace();
-        var text = $"stages: [staging]\nregistries:\n  staging:\n    url: {url}\n    username-env: REG_USER\n    password-env: REG_PASSWORD\n" + (insecure ? "    insecure: true\n" : string.Empty);
+        var text = $"stages: [staging]\nregistries:\n  staging:\n    url: {url}\n    username-env: REG_USER\n    password-env: REG_PASSWORD\n" + (insecure ? "    insecure: true\n    allow-insecure-remote: true\n" : string.Empty);
         var path = ws.Write("orchestrator.yaml", text);
 
         // When loaded

@@ -74,6 +74,13 @@ public sealed record StageDefinition(string Name, RegistryEndpoint Registry)
 /// <param name="PasswordEnv">Environment variable holding the password or token, or null.</param>
 public sealed record RegistryEndpoint(string Host, bool PlainHttp, string? UsernameEnv = null, string? PasswordEnv = null)
 {
+    /// <summary>
+    /// The TLS settings written for this registry (<c>ca-file</c>, <c>cert-file</c>, <c>key-file</c>, <c>insecure</c>);
+    /// <see cref="RegistryTls.None"/> when none are, and then an https registry is verified against the system trust store
+    /// and docker's <c>certs.d</c> folder for <see cref="Host"/>.
+    /// </summary>
+    public RegistryTls Tls { get; init; } = RegistryTls.None;
+
     /// <summary>The base URI, <c>http://127.0.0.1:5001/</c>.</summary>
     public Uri BaseUri => new($"{(PlainHttp ? "http" : "https")}://{Host}/");
 
@@ -87,4 +94,21 @@ public sealed record RegistryEndpoint(string Host, bool PlainHttp, string? Usern
         var loopback = name is "localhost" or "[::1]" || name.StartsWith("127.", StringComparison.Ordinal);
         return new RegistryEndpoint(host, loopback);
     }
+}
+
+/// <summary>
+/// How Orchestrator speaks TLS to one registry, as written in orchestrator.yaml. Paths are absolute. A value record, so
+/// a <see cref="RegistryEndpoint"/> stays usable as a dictionary key.
+/// </summary>
+/// <param name="CaFile">A PEM bundle of CA certificates trusted for this registry in addition to the system trust store (<c>ca-file:</c>), or null.</param>
+/// <param name="CertFile">A PEM client certificate presented to the registry (<c>cert-file:</c>), or null; set together with <paramref name="KeyFile"/>.</param>
+/// <param name="KeyFile">The unencrypted PEM private key of <paramref name="CertFile"/> (<c>key-file:</c>), or null.</param>
+/// <param name="Insecure">
+/// <c>insecure: true</c>: the registry's certificate is not verified at all (and credentials may go over plain http://
+/// to a host that is not loopback). Only ever true when written.
+/// </param>
+public sealed record RegistryTls(string? CaFile = null, string? CertFile = null, string? KeyFile = null, bool Insecure = false)
+{
+    /// <summary>Nothing written: the system trust store (and certs.d), no client certificate, verification on.</summary>
+    public static RegistryTls None { get; } = new();
 }

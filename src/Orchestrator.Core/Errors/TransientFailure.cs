@@ -60,6 +60,12 @@ public static class TransientFailure
             return false;
         }
 
+        // A TLS handshake refused (certificate, protocol) fails the same way next time, even when it surfaces as an I/O error.
+        if (Find<System.Security.Authentication.AuthenticationException>(exception) is not null)
+        {
+            return false;
+        }
+
         if (Find<SocketException>(exception) is { } socket)
         {
             return socket.SocketErrorCode is

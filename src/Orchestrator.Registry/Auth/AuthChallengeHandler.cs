@@ -65,6 +65,7 @@ internal sealed class AuthChallengeHandler : DelegatingHandler
     {
         var scope = request.Get(RegistryRequest.Scope, string.Empty);
         var sent = await AuthorizeAsync(request, scope, cancellationToken).ConfigureAwait(false);
+        var sentBasic = request.Headers.Authorization?.Scheme == "Basic";
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Unauthorized || request.Get(RegistryRequest.OneShot, false))
         {
@@ -74,7 +75,7 @@ internal sealed class AuthChallengeHandler : DelegatingHandler
 
         try
         {
-            if (!await AnswerChallengeAsync(response, scope, sent, cancellationToken).ConfigureAwait(false))
+            if (!await AnswerChallengeAsync(response, scope, sent, sentBasic, cancellationToken).ConfigureAwait(false))
             {
                 return response;
             }
@@ -137,7 +138,7 @@ internal sealed class AuthChallengeHandler : DelegatingHandler
     }
 
     // True when the request is worth sending again; false when there is nothing new to try.
-    private async Task<bool> AnswerChallengeAsync(HttpResponseMessage response, string scope, string? rejectedToken, CancellationToken cancellationToken)
+    private async Task<bool> AnswerChallengeAsync(HttpResponseMessage response, string scope, string? rejectedToken, bool sentBasic, CancellationToken cancellationToken)
     {
         var challenges = response.Headers.WwwAuthenticate;
         var bearer = challenges.FirstOrDefault(c => c.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase));
@@ -158,7 +159,8 @@ internal sealed class AuthChallengeHandler : DelegatingHandler
 
         if (challenges.Any(c => c.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase)))
         {
-            if (_useBasic)
+            // Parallel first requests all get the challenge; only one that already carried the credentials is refused.
+            if (sentBasic)
             {
                 return false;
             }

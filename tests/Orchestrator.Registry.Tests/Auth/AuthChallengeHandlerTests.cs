@@ -158,6 +158,39 @@ public sealed class AuthChallengeHandlerTests
     }
 
     [Fact]
+    public async Task SendAsync_ParallelRequestsBasicChallengedTogether_BothResentWithCredentials()
+    {
+        // Given a Basic registry (as the htpasswd registry over TLS) that holds both unauthenticated requests until both
+        // have arrived, so both get a 401 before either has answered its challenge
+        using var bothChallenged = new CountdownEvent(2);
+        var gated = new FakeHandler(r =>
+        {
+            if (r.Authorization == BobBasic)
+            {
+                return FakeHandler.Status(HttpStatusCode.OK);
+            }
+
+            bothChallenged.Signal();
+            bothChallenged.Wait(TimeSpan.FromSeconds(30));
+            return Challenge("Basic", "realm=\"reg\"");
+        });
+        var (invoker, _) = Chain(gated);
+
+        // When two requests are sent at once
+        var responses = await Task.WhenAll(
+            Task.Run(() => invoker.SendAsync(Get("app", "repository:app:pull"), CancellationToken.None)),
+            Task.Run(() => invoker.SendAsync(Get("app", "repository:app:pull"), CancellationToken.None)));
+
+        // Then both are sent again with the credentials and succeed: the second challenge is not taken for a refusal
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(2, gated.Requests.Count(r => r.Authorization == BobBasic));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task SendAsync_ParallelRequestsChallengedTogether_OneTokenFetch()
     {
         // Given a bearer registry that holds both unauthenticated requests until both have arrived, so both get a 401
