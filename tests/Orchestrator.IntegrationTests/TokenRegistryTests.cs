@@ -15,7 +15,7 @@ namespace Orchestrator.IntegrationTests;
 
 /// <summary>
 /// <c>orchestrator promote</c> (the CLI as its own process) from the plain staging registry to the token-auth registry
-/// of scripts/setup-token-registry (127.0.0.1:5004, token server 127.0.0.1:5005) as production, with the credential from
+/// of scripts/setup-token-registry (https://127.0.0.1:5004 with the test CA, token server 127.0.0.1:5005) as production, with the credential from
 /// each place Orchestrator reads one: username-env/password-env, a config.json auths entry, an identity token in
 /// config.json, a credential helper on PATH. Each wrong secret fails with its own error and tags nothing; the promoted
 /// digest is checked with skopeo; no secret (nor its base64) shows in output, logs or the state store's bytes.
@@ -27,6 +27,12 @@ public sealed class TokenRegistryTests : IDisposable
     private const string Staging = "127.0.0.1:5001";
     private const string TokenRegistry = "127.0.0.1:5004";
     private const string TokenRealm = "http://127.0.0.1:5005/token";
+
+    // The token registry serves TLS with the test CA's server certificate (scripts/setup-pki): trusted through ca-file,
+    // as a platform team's private CA is.
+    private static string CaFile => Path.Combine(
+        Environment.GetEnvironmentVariable("ORCHESTRATOR_STATE_DIR") is { Length: > 0 } state ? state : Path.Combine(TestWorkspace.RepoRoot(), ".orchestrator"),
+        "pki", "ca.crt");
     private const string User = "alice";
     private const string Password = "alice-token-password";
     private const string Tag = "1.0.0";
@@ -232,8 +238,8 @@ public sealed class TokenRegistryTests : IDisposable
         var digest = await client.PutManifestAsync(_repository, Tag, manifest, MediaTypes.OciManifest);
 
         var production = usernameEnv
-            ? $"{{ url: http://{TokenRegistry}, username-env: IT_TOKEN_USER, password-env: IT_TOKEN_PASSWORD }}"
-            : $"{{ url: http://{TokenRegistry} }}";
+            ? $"{{ url: https://{TokenRegistry}, ca-file: {CaFile}, username-env: IT_TOKEN_USER, password-env: IT_TOKEN_PASSWORD }}"
+            : $"{{ url: https://{TokenRegistry}, ca-file: {CaFile} }}";
         Directory.CreateDirectory(Path.Combine(_root, "base-images"));
         Directory.CreateDirectory(Path.Combine(_root, "pipelines"));
         await File.WriteAllTextAsync(Path.Combine(_root, "orchestrator.yaml"), $"""
