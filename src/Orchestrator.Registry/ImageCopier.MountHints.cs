@@ -29,8 +29,11 @@ public sealed partial class ImageCopier
 
     // The hints for the blobs the target lacks: this copier's own first, then the store's (written by earlier
     // processes). Each is checked with a HEAD of the blob in the hinted repository, so the plan mounts only from
-    // where the registry holds the blob now; a hint the registry denies is forgotten.
-    private async Task<Dictionary<Digest, string>> CheckedHintsAsync(IRegistryClient target, CopyRequest request, IReadOnlyList<Descriptor> missing, CancellationToken cancellationToken)
+    // where the registry holds the blob now; a hint the registry denies is forgotten. The HEADs go at once (as the
+    // probe's do) and the stale hints are forgotten in one write: a fresh target with every hint stale (the hinted
+    // repositories deleted) paid a round trip and a state-file commit per blob one after another, before any byte moved.
+    private async Task<Dictionary<Digest, string>> CheckedHintsAsync(
+        IRegistryClient target, CopyRequest request, IReadOnlyList<Descriptor> missing, ParallelOptions parallel, CancellationToken cancellationToken)
     {
         var registry = RegistryKey(request.Target);
         var candidates = new Dictionary<Digest, string>();
@@ -51,35 +54,39 @@ public sealed partial class ImageCopier
             }
         }
 
-        var confirmed = new Dictionary<Digest, string>();
-        foreach (var (digest, repository) in candidates)
+        var confirmed = new ConcurrentDictionary<Digest, string>();
+        var stale = new ConcurrentBag<KeyValuePair<Digest, string>>();
+        await Parallel.ForEachAsync(candidates, parallel, async (candidate, ct) =>
         {
+            var (digest, repository) = candidate;
             bool holds;
             try
             {
-                holds = await target.HeadBlobAsync(repository, digest, cancellationToken).ConfigureAwait(false) is not null;
+                holds = await target.HeadBlobAsync(repository, digest, ct).ConfigureAwait(false) is not null;
             }
             catch (RegistryException ex) when ((int?)ex.StatusCode is >= 400 and < 500)
             {
                 // Not readable with these credentials: no mount from there, but the blob may well still be there.
                 LogMountHintDeclined(_logger, digest, repository, request.TargetRepository, ex.Message);
-                continue;
+                return;
             }
 
             if (holds)
             {
                 confirmed[digest] = repository;
-                continue;
+                return;
             }
 
             _mountHints.TryRemove(new KeyValuePair<(string, Digest), string>((registry, digest), repository));
-            if (_hintStore is not null)
-            {
-                await _hintStore.ForgetAsync(registry, repository, digest, cancellationToken).ConfigureAwait(false);
-            }
+            stale.Add(candidate);
+        }).ConfigureAwait(false);
+
+        if (_hintStore is not null && !stale.IsEmpty)
+        {
+            await _hintStore.ForgetAsync(registry, [.. stale], cancellationToken).ConfigureAwait(false);
         }
 
-        return confirmed;
+        return new Dictionary<Digest, string>(confirmed);
     }
 
     private void RememberLocation(CopyRequest request, Digest blob)

@@ -35,6 +35,12 @@ public sealed partial class ImageCopier : IImageCopier
     // (the daemon runs several jobs), so concurrent promotions share MaxParallelBlobCopies instead of multiplying it.
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _transfers = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Blobs from this size on are bandwidth-bound: they stream under <see cref="RegistryClientOptions.MaxParallelLargeBlobCopies"/>.</summary>
+    internal const long LargeBlobBytes = 8L * 1024 * 1024;
+
+    // Target registry authority -> streams of large blobs moving bytes to it (MaxParallelLargeBlobCopies), shared the same way.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _largeStreams = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Creates a copier.</summary>
     /// <param name="factory">Creates the source and target clients.</param>
     /// <param name="logger">Logs each blob skipped, mounted or copied.</param>
@@ -110,7 +116,7 @@ public sealed partial class ImageCopier : IImageCopier
 
         var ordered = blobs.Values.ToList();
         var missing = ordered.Where(b => !blobPresent[b.Digest]).ToList();
-        var hints = canMount ? new Dictionary<Digest, string>() : await CheckedHintsAsync(target, request, missing, cancellationToken).ConfigureAwait(false);
+        var hints = canMount ? new Dictionary<Digest, string>() : await CheckedHintsAsync(target, request, missing, parallel, cancellationToken).ConfigureAwait(false);
         return new CopyPlan(
             request,
             rootReferences.MediaType,
@@ -243,6 +249,7 @@ public sealed partial class ImageCopier : IImageCopier
         int copied = 0, mounted = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelBlobCopies, CancellationToken = cancellationToken };
         var transfers = _transfers.GetOrAdd(RegistryKey(request.Target), _ => new SemaphoreSlim(_options.MaxParallelBlobCopies));
+        var largeStreams = _largeStreams.GetOrAdd(RegistryKey(request.Target), _ => new SemaphoreSlim(_options.MaxParallelLargeBlobCopies));
         async Task CopyBlobsAsync(IEnumerable<PlannedBlob> blobsToCopy)
         {
             await Parallel.ForEachAsync(blobsToCopy, parallel, async (blob, ct) =>
@@ -272,7 +279,7 @@ public sealed partial class ImageCopier : IImageCopier
                 return;
             }
 
-            await CopyBlobAsync(source, target, request, blob, progress, ct).ConfigureAwait(false);
+            await CopyBlobAsync(source, target, request, blob, largeStreams, progress, ct).ConfigureAwait(false);
             landed.Add(blob.Digest);
             RememberLocation(request, blob.Digest);
             Interlocked.Add(ref bytesCopied, blob.Size);
@@ -280,24 +287,52 @@ public sealed partial class ImageCopier : IImageCopier
             LogBlobCopied(_logger, blob.Digest, request.TargetRepository, blob.Size);
         }
 
-        try
+        // What landed is worth remembering even when another blob failed: the rerun, maybe in a new process, mounts it.
+        // On success the hints are written while the manifests and tags go (a state-file commit, which waits for the
+        // disk the target registry is flushing the blobs to, need not hold up the first manifest PUT); awaited before
+        // this method returns either way.
+        Task RememberLandedAsync()
         {
-            await CopyBlobsAsync(plan.BlobsToCopy).ConfigureAwait(false);
-        }
-        finally
-        {
-            // What landed is worth remembering even when another blob failed: the rerun, maybe in a new process, mounts it.
             foreach (var blob in plan.BlobsPresent)
             {
                 landed.Add(blob.Digest);
             }
 
-            if (_hintStore is not null)
-            {
-                await _hintStore.RememberAsync(RegistryKey(request.Target), request.TargetRepository, [.. landed], CancellationToken.None).ConfigureAwait(false);
-            }
+            return _hintStore is null
+                ? Task.CompletedTask
+                : _hintStore.RememberAsync(RegistryKey(request.Target), request.TargetRepository, [.. landed], CancellationToken.None);
         }
 
+        try
+        {
+            await CopyBlobsAsync(plan.BlobsToCopy).ConfigureAwait(false);
+        }
+        catch
+        {
+            await RememberLandedAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var remembered = RememberLandedAsync();
+        try
+        {
+            var result = await PutManifestsAndTagsAsync(source, target, plan, CopyBlobsAsync, targetName, cancellationToken).ConfigureAwait(false);
+
+            // Read after the referrers' blobs, which went through the same transfers.
+            return result with { BytesCopied = Interlocked.Read(ref bytesCopied), BlobsCopied = copied, BlobsMounted = mounted };
+        }
+        finally
+        {
+            await remembered.ConfigureAwait(false);
+        }
+    }
+
+    // After every blob is in the target: the manifests (children first, root last, each digest confirmed), the
+    // referrers, then the tags. The blob counts of the result are the caller's.
+    private async Task<CopyResult> PutManifestsAndTagsAsync(
+        IRegistryClient source, IRegistryClient target, CopyPlan plan, Func<IEnumerable<PlannedBlob>, Task> copyBlobs, string targetName, CancellationToken cancellationToken)
+    {
+        var request = plan.Request;
         foreach (var blob in plan.BlobsPresent)
         {
             RememberLocation(request, blob.Digest);
@@ -342,7 +377,7 @@ public sealed partial class ImageCopier : IImageCopier
         if (plan.Referrers.Count > 0)
         {
             var alreadyCopied = plan.BlobsToCopy.Select(b => b.Digest).ToHashSet();
-            await CopyBlobsAsync(plan.Referrers.SelectMany(r => r.BlobsToCopy).DistinctBy(b => b.Digest).Where(b => alreadyCopied.Add(b.Digest)).ToList()).ConfigureAwait(false);
+            await copyBlobs(plan.Referrers.SelectMany(r => r.BlobsToCopy).DistinctBy(b => b.Digest).Where(b => alreadyCopied.Add(b.Digest)).ToList()).ConfigureAwait(false);
             foreach (var referrer in plan.Referrers)
             {
                 foreach (var planned in referrer.Manifests.Where(m => !m.PresentInTarget))
@@ -398,9 +433,13 @@ public sealed partial class ImageCopier : IImageCopier
         if (tagsToPut.Count > 0)
         {
             rootContent ??= await source.GetManifestAsync(request.SourceRepository, request.Digest.ToString(), cancellationToken).ConfigureAwait(false);
-            foreach (var tag in tagsToPut)
+
+            // The tags at once: every one names the manifest the target already holds under the confirmed digest.
+            var content = rootContent;
+            var confirmations = await Task.WhenAll(tagsToPut.Select(tag => target.PutManifestAsync(request.TargetRepository, tag, content.Content, content.MediaType, cancellationToken))).ConfigureAwait(false);
+            for (var i = 0; i < tagsToPut.Count; i++)
             {
-                var confirmed = await target.PutManifestAsync(request.TargetRepository, tag, rootContent.Content, rootContent.MediaType, cancellationToken).ConfigureAwait(false);
+                var (tag, confirmed) = (tagsToPut[i], confirmations[i]);
                 if (confirmed != request.Digest)
                 {
                     throw new DigestMismatchException(
@@ -412,7 +451,7 @@ public sealed partial class ImageCopier : IImageCopier
             }
         }
 
-        return new CopyResult(targetDigest, bytesCopied, copied, mounted, plan.BlobsPresent.Count, applied) { ReferrersCopied = referrersCopied };
+        return new CopyResult(targetDigest, BytesCopied: 0, BlobsCopied: 0, BlobsMounted: 0, plan.BlobsPresent.Count, applied) { ReferrersCopied = referrersCopied };
     }
 
     private async Task PutVerifiedAsync(IRegistryClient source, IRegistryClient target, CopyRequest request, PlannedManifest planned, string targetName, CancellationToken cancellationToken)
@@ -428,15 +467,29 @@ public sealed partial class ImageCopier : IImageCopier
         LogManifestPut(_logger, planned.Digest, request.TargetRepository, planned.Size);
     }
 
-    private async Task CopyBlobAsync(IRegistryClient source, IRegistryClient target, CopyRequest request, PlannedBlob blob, IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
+    // A large blob streams only with a place of largeStreams, given back once its last byte is handed to the upload: the
+    // target registry's commit (distribution flushes the blob file to disk before it answers: 0.19–0.29 s for 85 MiB here)
+    // then overlaps the next blob's bytes instead of holding the place, and with the blobs in their (largest-first, as
+    // images are built) order, the blobs still moving at the end, whose commits nobody overlaps, are the small ones.
+    private async Task CopyBlobAsync(
+        IRegistryClient source, IRegistryClient target, CopyRequest request, PlannedBlob blob, SemaphoreSlim largeStreams, IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
     {
         var what = $"blob {blob.Digest} from {request.Source.Host}/{request.SourceRepository}";
         for (var attempt = 0; ; attempt++)
         {
             try
             {
+                using var slot = blob.Size >= LargeBlobBytes ? await TransferSlot.TakeAsync(largeStreams, cancellationToken).ConfigureAwait(false) : null;
                 await using var stream = await source.OpenBlobAsync(request.SourceRepository, blob.Digest, cancellationToken).ConfigureAwait(false);
-                await using var verifying = new VerifyingStream(stream, blob.Digest, blob.Size, what, done => progress?.Report(new CopyProgress(blob.Digest, done, blob.Size)));
+                await using var verifying = new VerifyingStream(stream, blob.Digest, blob.Size, what, done =>
+                {
+                    if (done == blob.Size)
+                    {
+                        slot?.Release();
+                    }
+
+                    progress?.Report(new CopyProgress(blob.Digest, done, blob.Size));
+                });
                 await target.UploadBlobAsync(request.TargetRepository, blob.Digest, blob.Size, verifying, cancellationToken).ConfigureAwait(false);
                 return;
             }

@@ -107,18 +107,39 @@ public sealed partial class SqliteMountHintStore : IMountHintStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task ForgetAsync(string registry, string repository, Digest blob, CancellationToken cancellationToken = default)
+    public Task ForgetAsync(string registry, string repository, Digest blob, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(blob);
+        return ForgetAsync(registry, [new KeyValuePair<Digest, string>(blob, repository)], cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task ForgetAsync(string registry, IReadOnlyCollection<KeyValuePair<Digest, string>> hints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hints);
+        if (hints.Count == 0)
+        {
+            return;
+        }
+
         try
         {
             await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = connection.BeginTransaction(deferred: false);
             await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
             command.CommandText = "DELETE FROM mount_hints WHERE registry = $registry AND digest = $digest AND repository = $repository;";
             command.Parameters.AddWithValue("$registry", registry);
-            command.Parameters.AddWithValue("$digest", blob.ToString());
-            command.Parameters.AddWithValue("$repository", repository);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var digest = command.Parameters.Add("$digest", SqliteType.Text);
+            var repository = command.Parameters.Add("$repository", SqliteType.Text);
+            foreach (var (blob, holder) in hints)
+            {
+                digest.Value = blob.ToString();
+                repository.Value = holder;
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SqliteException or UnavailableException or JobFailedException or InvalidOperationException)
         {

@@ -31,4 +31,10 @@ public interface IMountHintStore
 
     /// <summary>Drops the hint that <paramref name="repository"/> holds <paramref name="blob"/> (the registry said it does not).</summary>
     Task ForgetAsync(string registry, string repository, Digest blob, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Drops every hint of <paramref name="hints"/> (blob digest and the repository the registry said does not hold
+    /// it) in one write: a copy that finds several hints stale pays one commit, not one per blob.
+    /// </summary>
+    Task ForgetAsync(string registry, IReadOnlyCollection<KeyValuePair<Digest, string>> hints, CancellationToken cancellationToken = default);
 }
