@@ -98,17 +98,34 @@ public sealed partial class PostgresMountHintStore : IMountHintStore
     }
 
     /// <inheritdoc />
-    public async Task ForgetAsync(string registry, string repository, Digest blob, CancellationToken cancellationToken = default)
+    public Task ForgetAsync(string registry, string repository, Digest blob, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(blob);
+        return ForgetAsync(registry, [new KeyValuePair<Digest, string>(blob, repository)], cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task ForgetAsync(string registry, IReadOnlyCollection<KeyValuePair<Digest, string>> hints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hints);
+        if (hints.Count == 0)
+        {
+            return;
+        }
+
         try
         {
+            // One statement over two parallel arrays: every stale hint goes in one round trip and one commit.
             await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var command = new NpgsqlCommand(
-                "DELETE FROM mount_hints WHERE registry = @registry AND digest = @digest AND repository = @repository;", connection);
+                """
+                DELETE FROM mount_hints h
+                USING unnest(@digests, @repositories) AS stale(digest, repository)
+                WHERE h.registry = @registry AND h.digest = stale.digest AND h.repository = stale.repository;
+                """, connection);
             Text(command, "registry", registry);
-            Text(command, "digest", blob.ToString());
-            Text(command, "repository", repository);
+            command.Parameters.Add(new NpgsqlParameter<string[]>("digests", hints.Select(h => h.Key.ToString()).ToArray()));
+            command.Parameters.Add(new NpgsqlParameter<string[]>("repositories", hints.Select(h => h.Value).ToArray()));
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NpgsqlException or UnavailableException or JobFailedException or InvalidOperationException)

@@ -62,6 +62,26 @@ public abstract class MountHintStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ForgetAsync_SeveralHints_DropsEachAndKeepsTheRest()
+    {
+        // Given two layers hinted in two repositories each
+        var baseLayer = Digest.Sha256Of([1]);
+        var appLayer = Digest.Sha256Of([2]);
+        var store = Backend.NewMountHintStore(new SteppingClock());
+        await store.RememberAsync(Registry, "apps/a", [baseLayer, appLayer]);
+        await store.RememberAsync(Registry, "apps/b", [baseLayer, appLayer]);
+
+        // When the newer repository's hints are forgotten in one call (the registry has neither layer there any more)
+        await store.ForgetAsync(Registry, [new(baseLayer, "apps/b"), new(appLayer, "apps/b")]);
+
+        // Then both layers are offered from the older repository only
+        var found = await store.FindAsync(Registry, [baseLayer, appLayer], "apps/z");
+        Assert.Equal("apps/a", found[baseLayer]);
+        Assert.Equal("apps/a", found[appLayer]);
+        Assert.Empty(await store.FindAsync(Registry, [baseLayer, appLayer], "apps/a"));
+    }
+
+    [Fact]
     public async Task RememberAsync_SameHintTwice_KeepsOneRowWithTheLaterTime()
     {
         // Given a hint remembered twice, with another repository seen in between
