@@ -6,6 +6,7 @@ using Orchestrator.Core.Workflows;
 using Orchestrator.Definitions;
 using Orchestrator.Docker;
 using Orchestrator.Registry;
+using Orchestrator.Registry.Auth;
 using Orchestrator.State;
 using Orchestrator.State.Postgres;
 
@@ -98,11 +99,16 @@ public sealed class ComposedServices : IAsyncDisposable
         var time = timeProvider ?? TimeProvider.System;
         var (state, jobs, mountHints, postgres) = await CreateStoresAsync(config, time, loggerFactory, cancellationToken).ConfigureAwait(false);
         var engine = DockerEngineClient.Create(config.Engine.Endpoint, loggerFactory.CreateLogger<DockerEngineClient>(), time);
-        var registries = new RegistryClientFactory(loggerFactory, time);
+        // One credential chain for both the registry clients and the engine's pulls: the same credential everywhere.
+        var credentials = new RegistryCredentialChain();
+        var registries = new RegistryClientFactory(loggerFactory, time, credentials: credentials);
         var copier = new ImageCopier(registries, loggerFactory.CreateLogger<ImageCopier>(), mountHints: mountHints);
         var rootfs = new DebootstrapRootfsBuilder(loggerFactory.CreateLogger<DebootstrapRootfsBuilder>(), time);
 
-        var graph = new WorkflowGraph(engine, registries, copier, state, rootfs, time, loggerFactory);
+        var graph = new WorkflowGraph(engine, registries, copier, state, rootfs, time, loggerFactory)
+        {
+            EngineCredentials = new EngineCredentialSource(credentials),
+        };
         List<object> owned = [mountHints, jobs, state, engine, registries];
         if (postgres is not null)
         {

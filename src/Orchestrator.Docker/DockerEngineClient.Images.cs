@@ -239,6 +239,11 @@ public sealed partial class DockerEngineClient
     }
 
     // The library always sends X-Registry-Auth; an empty AuthConfig is the anonymous "{}".
-    private static AuthConfig? ToAuthConfig(RegistryCredentials? credentials) =>
-        credentials is null ? null : new AuthConfig { Username = credentials.Username, Password = credentials.Password };
+    // As the docker CLI fills AuthConfig: an identity token goes alone (the engine exchanges it), else username and password.
+    private static AuthConfig? ToAuthConfig(RegistryCredentials? credentials) => credentials switch
+    {
+        null => null,
+        { IdentityToken: { Length: > 0 } token } => new AuthConfig { IdentityToken = token },
+        _ => new AuthConfig { Username = credentials.Username, Password = credentials.Password },
+    };
 }

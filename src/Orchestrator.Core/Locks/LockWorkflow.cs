@@ -16,6 +16,7 @@ namespace Orchestrator.Core.Locks;
 public sealed partial class LockWorkflow(
     IWorkspaceAccessor workspace,
     IDockerEngine engine,
+    IEngineCredentialSource engineCredentials,
     IJobReporter reporter,
     TimeProvider time,
     BaseImageWorkflow bases,
@@ -225,7 +226,8 @@ public sealed partial class LockWorkflow(
     private async Task<(long ExitCode, ContainerLogs Logs)> RunAptAsync(ImageReference image, string script, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         var stage = Config.FirstStage;
-        await engine.PullImageAsync(image, EngineCredentials.For(stage.Registry), new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
+        var pullCredentials = await engineCredentials.GetAsync(stage.Registry, cancellationToken).ConfigureAwait(false);
+        await engine.PullImageAsync(image, pullCredentials, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         var spec = new ContainerSpec(
             image.ToString(),
             Entrypoint: ["/bin/sh", "-c", script],

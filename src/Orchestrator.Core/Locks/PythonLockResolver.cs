@@ -13,7 +13,7 @@ namespace Orchestrator.Core.Locks;
 /// pipeline's index or wheelhouse on the host network and prints the SHA-256 of every file pip fetched
 /// (<see cref="PythonBuildContext.CreateLockDockerfile"/>). The image is removed afterwards.
 /// </summary>
-public sealed class PythonLockResolver(IWorkspaceAccessor workspace, IDockerEngine engine, IJobReporter reporter)
+public sealed class PythonLockResolver(IWorkspaceAccessor workspace, IDockerEngine engine, IEngineCredentialSource engineCredentials, IJobReporter reporter)
 {
     private OrchestratorConfig Config => workspace.Current.Config;
 
@@ -23,7 +23,8 @@ public sealed class PythonLockResolver(IWorkspaceAccessor workspace, IDockerEngi
     {
         var python = pipeline.Python!;
         reporter.Step($"resolving {python.RequirementsIn.Count} Python requirement(s) of {pipeline.Name} with pip on {buildBase.Digest!.ToShortString()}");
-        await engine.PullImageAsync(buildBase, EngineCredentials.For(Config.FirstStage.Registry), new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
+        var pullCredentials = await engineCredentials.GetAsync(Config.FirstStage.Registry, cancellationToken).ConfigureAwait(false);
+        await engine.PullImageAsync(buildBase, pullCredentials, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
 
         var dockerfile = PythonBuildContext.CreateLockDockerfile(python, buildBase);
         var tag = $"orchestrator-python-lock:{pipeline.Name}-{Guid.NewGuid():N}";

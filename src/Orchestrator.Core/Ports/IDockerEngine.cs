@@ -89,10 +89,14 @@ public sealed record EngineVersion(string Version, string ApiVersion, string Os,
 /// </summary>
 public sealed record EngineProgress(string? Id, string? Status, string? Stream, long? Current, long? Total);
 
-/// <summary>Basic credentials for a registry, sent to the engine as <c>X-Registry-Auth</c>.</summary>
-public sealed record RegistryCredentials(string Username, string Password)
+/// <summary>
+/// Credentials for a registry, sent to the engine as <c>X-Registry-Auth</c> (Engine API v1.41 AuthConfig): a username and
+/// password, or, when <see cref="IdentityToken"/> is set, an OAuth2 refresh token the engine exchanges at the registry's
+/// token service (what a credential helper answers with username <c>&lt;token&gt;</c>).
+/// </summary>
+public sealed record RegistryCredentials(string Username, string Password, string? IdentityToken = null)
 {
-    public override string ToString() => $"RegistryCredentials {{ Username = {Username}, Password = *** }}";
+    public override string ToString() => $"RegistryCredentials {{ Username = {Username}, Password = ***{(IdentityToken is null ? "" : ", IdentityToken = ***")} }}";
 }
 
 /// <summary>Parameters of <c>POST /build</c>.</summary>

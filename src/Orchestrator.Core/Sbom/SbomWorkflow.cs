@@ -20,7 +20,7 @@ public sealed record SbomAttachment(Digest Digest, int PackageCount, SpdxDocumen
 /// an OCI referrer (artifact type <c>application/spdx+json</c>; fallback tag <c>sha256-HEX</c> on a
 /// registry without the referrers API).
 /// </summary>
-public sealed partial class SbomWorkflow(IDockerEngine engine, IRegistryClientFactory registries, IJobReporter reporter, ILogger<SbomWorkflow> logger)
+public sealed partial class SbomWorkflow(IDockerEngine engine, IEngineCredentialSource engineCredentials, IRegistryClientFactory registries, IJobReporter reporter, ILogger<SbomWorkflow> logger)
 {
     /// <summary>Labels every container this workflow creates, so leftovers can be found and removed.</summary>
     public const string ContainerLabel = "io.orchestrator.sbom";
@@ -79,7 +79,8 @@ public sealed partial class SbomWorkflow(IDockerEngine engine, IRegistryClientFa
         var digest = image.Digest ?? throw new ArgumentException($"{image} has no digest", nameof(image));
         try
         {
-            await engine.PullImageAsync(image, EngineCredentials.For(stage.Registry), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var pullCredentials = await engineCredentials.GetAsync(stage.Registry, cancellationToken).ConfigureAwait(false);
+            await engine.PullImageAsync(image, pullCredentials, cancellationToken: cancellationToken).ConfigureAwait(false);
             var packages = await ReadPackagesAsync(image, cancellationToken).ConfigureAwait(false);
             var document = SpdxDocument.Create(image, packages, created, pythonPackages);
             reporter.Step($"attaching SBOM ({document.Packages.Count} packages{(document.PythonPackages.Count > 0 ? $", {document.PythonPackages.Count} Python packages" : string.Empty)}) to {image}");

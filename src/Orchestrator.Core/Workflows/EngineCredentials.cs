@@ -3,15 +3,21 @@ using Orchestrator.Core.Ports;
 
 namespace Orchestrator.Core.Workflows;
 
-/// <summary>The credentials the engine pushes and pulls with, read from the environment variables a registry names.</summary>
-public static class EngineCredentials
+/// <summary>
+/// Engine credentials from the environment variables a registry names (<c>username-env</c>, <c>password-env</c>) only:
+/// the default of <see cref="WorkflowGraph.EngineCredentials"/> where no credential chain is composed (tests, tools).
+/// </summary>
+/// <param name="environment">Reads a variable; the process environment by default.</param>
+public sealed class EnvironmentEngineCredentials(Func<string, string?>? environment = null) : IEngineCredentialSource
 {
-    /// <summary>Basic credentials for the engine to push to or pull from <paramref name="registry"/>, or null for anonymous access.</summary>
-    public static RegistryCredentials? For(RegistryEndpoint registry)
+    private readonly Func<string, string?> _environment = environment ?? Environment.GetEnvironmentVariable;
+
+    /// <inheritdoc />
+    public ValueTask<RegistryCredentials?> GetAsync(RegistryEndpoint registry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        var username = registry.UsernameEnv is null ? null : Environment.GetEnvironmentVariable(registry.UsernameEnv);
-        var password = registry.PasswordEnv is null ? null : Environment.GetEnvironmentVariable(registry.PasswordEnv);
-        return string.IsNullOrEmpty(username) || password is null ? null : new RegistryCredentials(username, password);
+        var username = registry.UsernameEnv is null ? null : _environment(registry.UsernameEnv);
+        var password = registry.PasswordEnv is null ? null : _environment(registry.PasswordEnv);
+        return ValueTask.FromResult(string.IsNullOrEmpty(username) || password is null ? null : new RegistryCredentials(username, password));
     }
 }

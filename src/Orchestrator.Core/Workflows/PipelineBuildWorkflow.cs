@@ -15,6 +15,7 @@ namespace Orchestrator.Core.Workflows;
 public sealed partial class PipelineBuildWorkflow(
     IWorkspaceAccessor workspace,
     IDockerEngine engine,
+    IEngineCredentialSource engineCredentials,
     IRegistryClientFactory registries,
     IStateStore state,
     IJobReporter reporter,
@@ -171,11 +172,12 @@ public sealed partial class PipelineBuildWorkflow(
 
         // Pull the base by digest from the stage first, so the build never reaches for any other registry.
         reporter.Step($"pulling base {baseReference}");
-        await engine.PullImageAsync(baseReference, EngineCredentials.For(stage.Registry), new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
+        var pullCredentials = await engineCredentials.GetAsync(stage.Registry, cancellationToken).ConfigureAwait(false);
+        await engine.PullImageAsync(baseReference, pullCredentials, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         if (buildBaseReference is not null && buildBaseReference != baseReference)
         {
             reporter.Step($"pulling build base {buildBaseReference}");
-            await engine.PullImageAsync(buildBaseReference, EngineCredentials.For(stage.Registry), new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
+            await engine.PullImageAsync(buildBaseReference, pullCredentials, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         }
 
         var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference, buildBaseReference);

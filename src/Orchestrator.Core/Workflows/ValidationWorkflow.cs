@@ -17,6 +17,7 @@ namespace Orchestrator.Core.Workflows;
 public sealed partial class ValidationWorkflow(
     IWorkspaceAccessor workspace,
     IDockerEngine engine,
+    IEngineCredentialSource engineCredentials,
     IRegistryClientFactory registries,
     IStateStore state,
     IJobReporter reporter,
@@ -55,7 +56,8 @@ public sealed partial class ValidationWorkflow(
         }
 
         reporter.Step($"pulling {reference}");
-        await engine.PullImageAsync(reference, EngineCredentials.For(stage.Registry), new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
+        var pullCredentials = await engineCredentials.GetAsync(stage.Registry, cancellationToken).ConfigureAwait(false);
+        await engine.PullImageAsync(reference, pullCredentials, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         var image = await engine.InspectImageAsync(reference.ToString(), cancellationToken).ConfigureAwait(false)
             ?? throw new JobFailedException($"the engine pulled {reference} but cannot inspect it; retry the validation");
 

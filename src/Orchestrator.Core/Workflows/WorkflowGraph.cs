@@ -39,6 +39,12 @@ public sealed class WorkflowGraph(
     /// <summary>Reads an environment variable (the signing key's <c>key-env</c>). <value>The default is the process environment; tests set their own.</value></summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 
+    /// <summary>
+    /// What the engine pulls from a stage's registry with (X-Registry-Auth). <value>The default reads only the variables a
+    /// registry names (<see cref="EnvironmentEngineCredentials"/>); the composition root gives the registry client's chain.</value>
+    /// </summary>
+    public IEngineCredentialSource EngineCredentials { get; init; } = new EnvironmentEngineCredentials();
+
     /// <summary>Wires every workflow for <paramref name="scope"/>.</summary>
     public WorkflowSet Create(WorkflowScope scope)
     {
@@ -51,13 +57,13 @@ public sealed class WorkflowGraph(
         var bases = new BaseImageWorkflow(workspace, Registries, copier, State, rootfs, reporter, Time, actor, loggers.CreateLogger<BaseImageWorkflow>());
         var cache = new BuildCache(workspace, Registries, State, reporter, Time, actor, loggers.CreateLogger<BuildCache>());
         var builds = new PipelineBuildWorkflow(
-            workspace, docker, Registries, State, reporter, Time, actor, bases, cache,
+            workspace, docker, EngineCredentials, Registries, State, reporter, Time, actor, bases, cache,
             new EngineImageNormalizer(workspace, docker, Registries),
-            new SbomWorkflow(docker, Registries, reporter, loggers.CreateLogger<SbomWorkflow>()),
+            new SbomWorkflow(docker, EngineCredentials, Registries, reporter, loggers.CreateLogger<SbomWorkflow>()),
             loggers.CreateLogger<PipelineBuildWorkflow>());
         var signatures = new Signing.SignatureWorkflow(Registries, Environment, loggers.CreateLogger<Signing.SignatureWorkflow>());
         var validations = new ValidationWorkflow(
-            workspace, docker, Registries, State, reporter, Time, actor, new InstalledPackagesTest(docker), signatures, loggers.CreateLogger<ValidationWorkflow>());
+            workspace, docker, EngineCredentials, Registries, State, reporter, Time, actor, new InstalledPackagesTest(docker), signatures, loggers.CreateLogger<ValidationWorkflow>());
         var promotions = new PromotionWorkflow(workspace, Registries, copier, State, reporter, Time, actor, signatures, loggers.CreateLogger<PromotionWorkflow>());
         return new WorkflowSet(
             bases,
@@ -68,7 +74,7 @@ public sealed class WorkflowGraph(
             new RunWorkflow(workspace, bases, builds, validations, promotions),
             new ReleaseWorkflow(workspace, Registries, State),
             new ReproducibilityWorkflow(workspace, Registries, reporter, builds, cache, loggers.CreateLogger<ReproducibilityWorkflow>()),
-            new LockWorkflow(workspace, docker, reporter, Time, bases, new PythonLockResolver(workspace, docker, reporter), loggers.CreateLogger<LockWorkflow>()),
+            new LockWorkflow(workspace, docker, EngineCredentials, reporter, Time, bases, new PythonLockResolver(workspace, docker, EngineCredentials, reporter), loggers.CreateLogger<LockWorkflow>()),
             signatures);
     }
 }

@@ -31,6 +31,9 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
 
     public List<ImageReference> Pulls { get; } = [];
 
+    /// <summary>The credentials each pull of <see cref="Pulls"/> was given (X-Registry-Auth), in the same order.</summary>
+    public List<RegistryCredentials?> PullCredentials { get; } = [];
+
     public List<ContainerSpec> CreatedContainers { get; } = [];
 
     public List<string> RemovedContainers { get; } = [];
@@ -128,6 +131,7 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
     {
         Calls.Add($"Pull {reference}");
         Pulls.Add(reference);
+        PullCredentials.Add(credentials);
         _images[reference.ToString()] = NewImageId();
         return Task.CompletedTask;
     }

@@ -92,6 +92,9 @@ internal sealed class WorkflowHarness : IDisposable
     /// <summary>Environment variables the workflows see (the signing key's <c>key-env</c>); empty by default.</summary>
     public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>What the engine pulls with; by default the variables a registry names, read from <see cref="Environment"/>.</summary>
+    public IEngineCredentialSource? EngineCredentials { get; set; }
+
     /// <summary>The definitions as they are now.</summary>
     public Workspace Workspace => new(Config, Bases, Pipelines);
 
@@ -105,6 +108,7 @@ internal sealed class WorkflowHarness : IDisposable
         var graph = new WorkflowGraph(engine ?? Engine, Registries, Copier, state ?? State, rootfs ?? Rootfs, Time, NullLoggerFactory.Instance)
         {
             Environment = name => Environment.GetValueOrDefault(name),
+            EngineCredentials = EngineCredentials ?? new EnvironmentEngineCredentials(name => Environment.GetValueOrDefault(name)),
         };
         return graph.Create(new WorkflowScope(new FixedWorkspace(Workspace), Reporter, new FixedActorProvider(Actor)));
     }

@@ -32,6 +32,25 @@ public sealed class ValidationWorkflowTests : IDisposable
     }
 
     [Fact]
+    public async Task ValidateAsync_EngineCredentialSourceComposed_PullsTheDigestWithWhatItGivesForTheFirstStage()
+    {
+        // Given an engine credential source (docker's config.json in the product) that knows the first stage's registry
+        var digest = Given(Command("version", ["python3", "--version"]));
+        _harness.Engine.Script = _ => new ContainerScript(0, "Python 3.11.2\n");
+        var source = new RecordingEngineCredentials(new RegistryCredentials(string.Empty, string.Empty, IdentityToken: "refresh-abc"));
+        _harness.EngineCredentials = source;
+
+        // When the digest is validated
+        await Validate(digest);
+
+        // Then the engine pulled the digest with those credentials, asked for the first stage's registry
+        var pulled = Assert.Single(_harness.Engine.Pulls);
+        Assert.Equal(digest, pulled.Digest);
+        Assert.Equal("refresh-abc", Assert.Single(_harness.Engine.PullCredentials)?.IdentityToken);
+        Assert.Equal(_harness.Config.FirstStage.Registry, Assert.Single(source.Asked));
+    }
+
+    [Fact]
     public async Task ValidateAsync_ExitCodeDiffers_FailsNamingBothCodes()
     {
         // Given a command test expecting exit 0 and a container that exits 3
@@ -521,4 +540,15 @@ public sealed class ValidationWorkflowTests : IDisposable
     }
 
     private Task<ValidationResult> Validate(Digest digest) => _harness.Workflows.Validations.ValidateAsync("hello", digest);
+
+    private sealed class RecordingEngineCredentials(RegistryCredentials? credentials) : IEngineCredentialSource
+    {
+        public List<RegistryEndpoint> Asked { get; } = [];
+
+        public ValueTask<RegistryCredentials?> GetAsync(RegistryEndpoint registry, CancellationToken cancellationToken = default)
+        {
+            Asked.Add(registry);
+            return ValueTask.FromResult(credentials);
+        }
+    }
 }
