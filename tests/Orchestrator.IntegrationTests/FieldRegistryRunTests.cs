@@ -22,9 +22,8 @@ public sealed class FieldRegistryRunTests(RealPartsFixture fixture) : IDisposabl
     private readonly string _dockerConfig = Directory.CreateTempSubdirectory("orchestrator-field-docker-").FullName;
     private readonly List<string> _promoted = [];
 
-    private static string CaFile => Path.Combine(
-        Environment.GetEnvironmentVariable("ORCHESTRATOR_STATE_DIR") is { Length: > 0 } state ? state : Path.Combine(TestWorkspace.RepoRoot(), ".orchestrator"),
-        "pki", "ca.crt");
+    // The registry serves TLS with the test CA's server certificate: trusted through ca-file, as a private CA is.
+    private static string CaFile => TestWorkspace.PkiFile("ca.crt");
 
     public void Dispose()
     {

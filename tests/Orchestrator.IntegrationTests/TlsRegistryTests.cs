@@ -22,9 +22,7 @@ public sealed class TlsRegistryTests(RealPartsFixture fixture) : IDisposable
 
     private readonly string _scratch = Directory.CreateTempSubdirectory("orchestrator-tls-it-").FullName;
 
-    private static string Pki => Path.Combine(
-        Environment.GetEnvironmentVariable("ORCHESTRATOR_STATE_DIR") is { Length: > 0 } state ? state : Path.Combine(TestWorkspace.RepoRoot(), ".orchestrator"),
-        "pki");
+    private static string Pki => Path.GetDirectoryName(TestWorkspace.PkiFile("ca.crt"))!;
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 

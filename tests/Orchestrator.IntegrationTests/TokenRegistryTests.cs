@@ -28,11 +28,8 @@ public sealed class TokenRegistryTests : IDisposable
     private const string TokenRegistry = "127.0.0.1:5004";
     private const string TokenRealm = "http://127.0.0.1:5005/token";
 
-    // The token registry serves TLS with the test CA's server certificate (scripts/setup-pki): trusted through ca-file,
-    // as a platform team's private CA is.
-    private static string CaFile => Path.Combine(
-        Environment.GetEnvironmentVariable("ORCHESTRATOR_STATE_DIR") is { Length: > 0 } state ? state : Path.Combine(TestWorkspace.RepoRoot(), ".orchestrator"),
-        "pki", "ca.crt");
+    // The registry serves TLS with the test CA's server certificate: trusted through ca-file, as a private CA is.
+    private static string CaFile => TestWorkspace.PkiFile("ca.crt");
     private const string User = "alice";
     private const string Password = "alice-token-password";
     private const string Tag = "1.0.0";

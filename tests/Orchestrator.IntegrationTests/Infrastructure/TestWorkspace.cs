@@ -41,6 +41,14 @@ internal sealed class TestWorkspace : IDisposable
             """);
     }
 
+    /// <summary>
+    /// The test certificates scripts/setup-pki made (ca.crt, other-ca.crt, client.crt, …): under $ORCHESTRATOR_STATE_DIR/pki,
+    /// else the checkout's .orchestrator/pki, where the TLS and token test registries took their server certificate.
+    /// </summary>
+    public static string PkiFile(string name) => Path.Combine(
+        Environment.GetEnvironmentVariable("ORCHESTRATOR_STATE_DIR") is { Length: > 0 } state ? state : Path.Combine(RepoRoot(), ".orchestrator"),
+        "pki", name);
+
     /// <summary>The repository's root (the folder with Orchestrator.sln), where the samples and scripts are.</summary>
     public static string RepoRoot()
     {
