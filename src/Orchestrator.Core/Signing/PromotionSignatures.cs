@@ -41,23 +41,34 @@ public sealed class PromotionSignatures(SignatureWorkflow signatures, IImageCopi
     }
 
     /// <summary>
-    /// Copies the signature manifest of <paramref name="digest"/> (and its blobs) from <paramref name="from"/> to
-    /// <paramref name="to"/> under the same tag; null when the source has none.
+    /// Looks up the signature manifest of <paramref name="digest"/> in <paramref name="from"/> (a HEAD of its
+    /// <c>sha256-HEX.sig</c> tag, OCI distribution spec "Checking if content exists"); null when it has none. Separate
+    /// from <see cref="CopyAsync"/> so a promotion can ask while the image's blobs are still being copied.
+    /// </summary>
+    /// <returns>The signature manifest's digest in the source, or null.</returns>
+    /// <exception cref="OrchestratorException">The source registry failed to answer.</exception>
+    public async Task<Digest?> FindAsync(StageDefinition from, string repository, Digest digest, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        var source = await registries.Create(from.Registry).HeadManifestAsync(repository, CosignSignatureManifest.TagFor(digest), cancellationToken).ConfigureAwait(false);
+        return source?.Digest;
+    }
+
+    /// <summary>
+    /// Copies signature manifest <paramref name="signatureManifest"/> of <paramref name="digest"/> (found by
+    /// <see cref="FindAsync"/>) and its blobs from <paramref name="from"/> to <paramref name="to"/> under its
+    /// <c>sha256-HEX.sig</c> tag.
     /// </summary>
     /// <returns>The signature manifest's digest in the target.</returns>
-    /// <exception cref="JobFailedException">The copy failed; the image itself is already promoted and tagged.</exception>
-    public async Task<Digest?> CopyAsync(StageDefinition from, StageDefinition to, string repository, Digest digest, CancellationToken cancellationToken = default)
+    /// <exception cref="OrchestratorException">The copy failed; the image itself is already promoted and tagged.</exception>
+    public async Task<Digest> CopyAsync(StageDefinition from, StageDefinition to, string repository, Digest digest, Digest signatureManifest, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(from);
         ArgumentNullException.ThrowIfNull(to);
-        var tag = CosignSignatureManifest.TagFor(digest);
-        var source = await registries.Create(from.Registry).HeadManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false);
-        if (source is null)
+        var request = new CopyRequest(from.Registry, repository, signatureManifest, to.Registry, repository, [CosignSignatureManifest.TagFor(digest)])
         {
-            return null;
-        }
-
-        var request = new CopyRequest(from.Registry, repository, source.Digest, to.Registry, repository, [tag]) { TagPolicy = SignatureTagPolicy.Instance };
+            TagPolicy = SignatureTagPolicy.Instance,
+        };
         var plan = await copier.PlanAsync(request, cancellationToken).ConfigureAwait(false);
         var copy = await copier.CopyAsync(plan, progress: null, cancellationToken).ConfigureAwait(false);
         return copy.TargetDigest;

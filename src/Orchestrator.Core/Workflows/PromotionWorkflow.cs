@@ -29,11 +29,11 @@ public sealed partial class PromotionWorkflow(
     IJobReporter reporter,
     TimeProvider time,
     IActorProvider actor,
-    Signing.SignatureWorkflow signatures,
+    Signing.PromotionSignatures signatures,
     ILogger<PromotionWorkflow> logger)
 {
     private readonly ILogger<PromotionWorkflow> _logger = logger;
-    private readonly Signing.PromotionSignatures _signatures = new(signatures, copier, registries);
+    private readonly Signing.PromotionSignatures _signatures = signatures;
 
     private OrchestratorConfig Config => workspace.Current.Config;
 
@@ -97,7 +97,21 @@ public sealed partial class PromotionWorkflow(
         }
 
         reporter.Step($"copying {plan.BlobsToCopy.Count} blob(s), {ImageSize.Format(plan.BytesToCopy)}, to {to.Name}");
-        var copy = await copier.CopyAsync(plan, progress: null, cancellationToken).ConfigureAwait(false);
+        // The signature lookup is one HEAD in the source: asked while the blobs are copied, not after, so a promotion
+        // of a digest without signatures costs no extra round trip.
+        var signatureLookup = _signatures.FindAsync(from, pipeline.Repository, digest, cancellationToken);
+        CopyResult copy;
+        try
+        {
+            copy = await copier.CopyAsync(plan, progress: null, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The copy's failure is the one to report; the lookup's outcome is observed and dropped.
+            await signatureLookup.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
+        }
+
         if (copy.TargetDigest != digest)
         {
             // The copier verifies too; this guards the record: it must never claim a digest that did not arrive.
@@ -107,7 +121,9 @@ public sealed partial class PromotionWorkflow(
         Digest? signatureCopied;
         try
         {
-            signatureCopied = await _signatures.CopyAsync(from, to, pipeline.Repository, digest, cancellationToken).ConfigureAwait(false);
+            signatureCopied = await signatureLookup.ConfigureAwait(false) is { } signatureManifest
+                ? await _signatures.CopyAsync(from, to, pipeline.Repository, digest, signatureManifest, cancellationToken).ConfigureAwait(false)
+                : null;
         }
         catch (OrchestratorException ex)
         {

@@ -64,7 +64,8 @@ public sealed class WorkflowGraph(
         var signatures = new Signing.SignatureWorkflow(Registries, Environment, loggers.CreateLogger<Signing.SignatureWorkflow>());
         var validations = new ValidationWorkflow(
             workspace, docker, EngineCredentials, Registries, State, reporter, Time, actor, new InstalledPackagesTest(docker), signatures, loggers.CreateLogger<ValidationWorkflow>());
-        var promotions = new PromotionWorkflow(workspace, Registries, copier, State, reporter, Time, actor, signatures, loggers.CreateLogger<PromotionWorkflow>());
+        var promotions = new PromotionWorkflow(
+            workspace, Registries, copier, State, reporter, Time, actor, new Signing.PromotionSignatures(signatures, copier, Registries), loggers.CreateLogger<PromotionWorkflow>());
         return new WorkflowSet(
             bases,
             builds,
