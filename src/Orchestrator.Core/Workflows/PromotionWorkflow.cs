@@ -97,7 +97,12 @@ public sealed partial class PromotionWorkflow(
         }
 
         reporter.Step($"copying {plan.BlobsToCopy.Count} blob(s), {ImageSize.Format(plan.BytesToCopy)}, to {to.Name}");
-        var copy = await copier.CopyAsync(plan, progress: null, cancellationToken).ConfigureAwait(false);
+        CopyResult copy;
+        using (var blobProgress = new BlobProgress(reporter, "copy", time))
+        {
+            copy = await copier.CopyAsync(plan, blobProgress, cancellationToken).ConfigureAwait(false);
+        }
+
         if (copy.TargetDigest != digest)
         {
             // The copier verifies too; this guards the record: it must never claim a digest that did not arrive.
