@@ -90,6 +90,22 @@ public sealed class ProgressTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Promote_UnderPseudoTerminalWithNoColor_DrawsTheBarsWithoutColours()
+    {
+        // Given a validated image in staging
+        var (pipeline, digest, layers) = await SeedAsync("nocolor");
+
+        // When it is promoted on a terminal with NO_COLOR set
+        var result = await RunUnderTerminalAsync(["promote", pipeline, "--digest", digest.ToString(), "--to", "production"], new Dictionary<string, string> { ["NO_COLOR"] = "1" });
+
+        // Then the bars are drawn (cursor control is still ANSI) but no colour is set
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("━", result.Stdout, StringComparison.Ordinal);
+        Assert.All(layers, layer => Assert.Contains($"copy {layer.ToShortString()}", result.Stdout, StringComparison.Ordinal));
+        Assert.DoesNotMatch(@"\u001b\[(3[0-7]|9[0-7]|38;[25];)[0-9;]*m", result.Stdout);
+    }
+
+    [Fact]
     public async Task Promote_StandardErrorToAFile_PlainLinesWithoutEscapesOrCarriageReturns()
     {
         // Given a validated image of two fresh layers in staging
