@@ -18,11 +18,13 @@ internal sealed class CliServices : IAsyncDisposable
 {
     private readonly ComposedServices _composed;
     private readonly SerilogLoggerFactory _loggerFactory;
+    private readonly ConsoleJobReporter? _reporter;
 
-    private CliServices(ComposedServices composed, SerilogLoggerFactory loggerFactory)
+    private CliServices(ComposedServices composed, SerilogLoggerFactory loggerFactory, ConsoleJobReporter? reporter = null)
     {
         _composed = composed;
         _loggerFactory = loggerFactory;
+        _reporter = reporter;
     }
 
     public ComposedServices Services => _composed;
@@ -38,8 +40,11 @@ internal sealed class CliServices : IAsyncDisposable
     public static Task<Workspace> LoadWorkspaceAsync(FileInfo? configOption, WorkspaceScope scope, CancellationToken cancellationToken) =>
         new WorkspaceLoader { Scope = scope }.LoadAsync(ResolveConfigPath(configOption), cancellationToken);
 
-    /// <summary>Loads the definitions and composes every service; the caller disposes the result.</summary>
-    public static async Task<CliServices> CreateAsync(FileInfo? configOption, CliConsole console, bool verbose, WorkspaceScope scope, CancellationToken cancellationToken)
+    /// <summary>
+    /// Loads the definitions and composes every service; the caller disposes the result. Progress goes to standard error
+    /// live on a terminal, as plain lines otherwise or with <paramref name="json"/> (<see cref="Progress.ProgressRenderers"/>).
+    /// </summary>
+    public static async Task<CliServices> CreateAsync(FileInfo? configOption, CliConsole console, bool verbose, WorkspaceScope scope, CancellationToken cancellationToken, bool json = false)
     {
         var workspace = await LoadWorkspaceAsync(configOption, scope, cancellationToken).ConfigureAwait(false);
 
@@ -63,14 +68,16 @@ internal sealed class CliServices : IAsyncDisposable
             .WriteTo.Console(restrictedToMinimumLevel: verbose ? LogEventLevel.Debug : LogEventLevel.Warning, standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Level:u3} {Message:lj}{NewLine}{Exception}")
             .CreateLogger();
         var loggerFactory = new SerilogLoggerFactory(serilog, dispose: true);
+        var reporter = new ConsoleJobReporter(Progress.ProgressRenderers.Create(console, json), verbose);
         try
         {
             var composed = await ComposedServices.CreateAsync(
-                workspace, new ConsoleJobReporter(console.Error, verbose), loggerFactory, console.Environment.Time, cancellationToken).ConfigureAwait(false);
-            return new CliServices(composed, loggerFactory);
+                workspace, reporter, loggerFactory, console.Environment.Time, cancellationToken).ConfigureAwait(false);
+            return new CliServices(composed, loggerFactory, reporter);
         }
         catch
         {
+            reporter.Dispose();
             loggerFactory.Dispose();
             throw;
         }
@@ -78,6 +85,8 @@ internal sealed class CliServices : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // A live display ends (leaving its last frame) before anything else writes to standard error.
+        _reporter?.Dispose();
         await _composed.DisposeAsync().ConfigureAwait(false);
         _loggerFactory.Dispose();
     }

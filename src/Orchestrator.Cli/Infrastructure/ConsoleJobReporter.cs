@@ -1,43 +1,81 @@
+using System.Text.Json;
+using Orchestrator.Cli.Progress;
 using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.Workflows;
 
 namespace Orchestrator.Cli.Infrastructure;
 
-/// <summary>Writes a job's steps to standard error; engine output only with --verbose, build steps always.</summary>
-internal sealed class ConsoleJobReporter(TextWriter error, bool verbose) : IJobReporter
+/// <summary>
+/// Writes a job's steps to standard error through an <see cref="IProgressRenderer"/> (live on a terminal, plain lines
+/// otherwise); engine output only with --verbose, build steps and test outcomes always. Once a job reports build steps or
+/// tests as structured <see cref="ProgressEvent"/>s, the older text lines saying the same (<c>Step n/N</c> engine output,
+/// <c>PASS</c>/<c>FAIL</c> details) are left out, so each shows once. Disposing ends a live display.
+/// </summary>
+internal sealed class ConsoleJobReporter(IProgressRenderer renderer, bool verbose) : IJobReporter, IDisposable
 {
-    private readonly Lock _gate = new();
+    private volatile bool _stepEvents;
+    private volatile bool _testEvents;
 
-    public void Step(string message) => Write($"==> {message}");
+    /// <summary>Plain lines on <paramref name="error"/>, as before live progress existed.</summary>
+    public ConsoleJobReporter(TextWriter error, bool verbose)
+        : this(new PlainProgressRenderer(error), verbose)
+    {
+    }
 
-    public void Detail(string message) => Write($"    {message}");
+    public void Step(string message) => renderer.WriteLine($"==> {message}");
+
+    public void Detail(string message)
+    {
+        if (_testEvents && (message.StartsWith("PASS ", StringComparison.Ordinal) || message.StartsWith("FAIL ", StringComparison.Ordinal)))
+        {
+            return;
+        }
+
+        renderer.WriteLine($"    {message}");
+    }
 
     public void Output(string line)
     {
         if (verbose)
         {
-            Write($"    {line}");
+            renderer.WriteLine($"    {line}");
         }
     }
 
     public void Progress(EngineProgress progress)
     {
         var line = progress.Stream?.TrimEnd('\n', '\r');
-        if (!string.IsNullOrWhiteSpace(line) && (verbose || line.StartsWith("Step ", StringComparison.Ordinal)))
+        if (!string.IsNullOrWhiteSpace(line) && (verbose || (!_stepEvents && line.StartsWith("Step ", StringComparison.Ordinal))))
         {
-            Write($"    {line}");
+            renderer.WriteLine($"    {line}");
         }
         else if (verbose && progress.Status is { } status && progress.Current is null)
         {
-            Write($"    {(progress.Id is null ? string.Empty : progress.Id + ": ")}{status}");
+            renderer.WriteLine($"    {(progress.Id is null ? string.Empty : progress.Id + ": ")}{status}");
         }
+    }
+
+    public void Event(ProgressEvent progress)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        if (progress.Kind.StartsWith("step-", StringComparison.Ordinal))
+        {
+            _stepEvents = true;
+        }
+        else if (progress.Kind.StartsWith("test-", StringComparison.Ordinal))
+        {
+            _testEvents = true;
+        }
+
+        renderer.Render(progress);
     }
 
     /// <summary>
     /// Prints a line of a daemon job's log by the same rules as a job run here: steps and details always,
     /// engine output only with --verbose (build steps always), progress (layer pull/push status) always,
-    /// since the daemon already thinned it to status changes.
+    /// since the daemon already thinned it to status changes; structured events (kind <see cref="ProgressEvent.LogKind"/>)
+    /// through the same renderer as in-process.
     /// </summary>
     public void Write(JobLogEntry entry)
     {
@@ -47,9 +85,16 @@ internal sealed class ConsoleJobReporter(TextWriter error, bool verbose) : IJobR
                 Step(entry.Message);
                 break;
             case "output":
-                if (verbose || entry.Message.StartsWith("Step ", StringComparison.Ordinal))
+                if (verbose || (!_stepEvents && entry.Message.StartsWith("Step ", StringComparison.Ordinal)))
                 {
-                    Write($"    {entry.Message}");
+                    renderer.WriteLine($"    {entry.Message}");
+                }
+
+                break;
+            case ProgressEvent.LogKind:
+                if (TryRead(entry.Message) is { } progress)
+                {
+                    Event(progress);
                 }
 
                 break;
@@ -59,11 +104,19 @@ internal sealed class ConsoleJobReporter(TextWriter error, bool verbose) : IJobR
         }
     }
 
-    private void Write(string line)
+    public void Dispose() => renderer.Dispose();
+
+    // A line this CLI cannot read (a newer daemon's event) is skipped rather than shown as JSON.
+    private static ProgressEvent? TryRead(string json)
     {
-        lock (_gate)
+        try
         {
-            error.WriteLine(line);
+            var progress = JsonSerializer.Deserialize(json, ProgressJsonContext.Default.ProgressEvent);
+            return progress is { Kind: not null, Name: not null } ? progress : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 }

@@ -74,7 +74,7 @@ internal abstract class VerbCommand : Command
             }
 
             await using var services = await CliServices.CreateAsync(
-                parseResult.GetValue(CliOptions.Config), Console, parseResult.GetValue(CliOptions.Verbose), ScopeOf(parseResult), cancellationToken).ConfigureAwait(false);
+                parseResult.GetValue(CliOptions.Config), Console, parseResult.GetValue(CliOptions.Verbose), ScopeOf(parseResult), cancellationToken, json).ConfigureAwait(false);
             WriteWarnings(services.Services.Workspace);
             try
             {

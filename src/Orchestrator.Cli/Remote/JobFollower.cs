@@ -14,7 +14,7 @@ namespace Orchestrator.Cli.Remote;
 internal sealed class JobFollower(DaemonClient client, CliConsole console, bool json, bool verbose)
 {
     private const int FullPage = 1000;
-    private readonly ConsoleJobReporter _reporter = new(console.Error, verbose);
+    private readonly ConsoleJobReporter _reporter = new(Progress.ProgressRenderers.Create(console, json), verbose);
 
     /// <summary>Submits <paramref name="request"/>; with <paramref name="noWait"/> prints the id and returns 0, else follows it.</summary>
     public async Task<int> SubmitAsync(JobRequest request, bool noWait, CancellationToken cancellationToken)
@@ -58,6 +58,8 @@ internal sealed class JobFollower(DaemonClient client, CliConsole console, bool 
                         after = Print(page, after);
                     }
 
+                    // A live display ends, leaving its last frame, before the result or the error is written.
+                    _reporter.Dispose();
                     return await FinishAsync(await client.GetJobAsync(id, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
                 }
 
@@ -70,6 +72,7 @@ internal sealed class JobFollower(DaemonClient client, CliConsole console, bool 
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            _reporter.Dispose();
             var message = $"stopped following job {id}; it keeps running on the daemon: follow it again with 'orchestrator job {id} --follow', cancel it with 'orchestrator job {id} --cancel'";
             await console.Error.WriteLineAsync($"orchestrator: {message}").ConfigureAwait(false);
             if (json)

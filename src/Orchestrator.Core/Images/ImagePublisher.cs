@@ -18,11 +18,13 @@ public static class ImagePublisher
     /// <param name="tags">Tags to point at the image (they may move: this is a build's first stage).</param>
     /// <param name="baseRepository">Where base layers come from, in the same registry; null when every layer has a file.</param>
     /// <param name="cancellationToken">Cancels the push.</param>
+    /// <param name="progress">Told each layer's bytes as they are uploaded (and a mounted layer's size at once); null for none.</param>
     /// <returns>The image's digest, as the registry confirmed it.</returns>
     /// <exception cref="DigestMismatchException">The registry stored the manifest under another digest.</exception>
     /// <exception cref="RegistryException">The registry refused a blob or the manifest.</exception>
     public static async Task<Digest> PublishAsync(
-        IRegistryClient registry, string repository, OciImage image, IReadOnlyList<string> tags, string? baseRepository, CancellationToken cancellationToken = default)
+        IRegistryClient registry, string repository, OciImage image, IReadOnlyList<string> tags, string? baseRepository, CancellationToken cancellationToken = default,
+        IProgress<CopyProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(image);
@@ -35,17 +37,22 @@ public static class ImagePublisher
 
             if (layer.BlobPath is { } path)
             {
-                await using var file = File.OpenRead(path);
+                await using var file = ProgressReadStream.Wrap(File.OpenRead(path), layer.Descriptor, progress);
                 await registry.UploadBlobAsync(repository, layer.Descriptor.Digest, layer.Descriptor.Size, file, cancellationToken).ConfigureAwait(false);
             }
             else if (baseRepository is null)
             {
                 throw new ArgumentException($"layer {layer.Descriptor.Digest} has no blob file and no base repository to mount it from", nameof(baseRepository));
             }
-            else if (!await registry.MountBlobAsync(repository, layer.Descriptor.Digest, baseRepository, cancellationToken).ConfigureAwait(false))
+            else if (await registry.MountBlobAsync(repository, layer.Descriptor.Digest, baseRepository, cancellationToken).ConfigureAwait(false))
+            {
+                progress?.Report(new CopyProgress(layer.Descriptor.Digest, layer.Descriptor.Size, layer.Descriptor.Size));
+            }
+            else
             {
                 // A registry that does not mount still serves the blob: stream it across.
-                await using var blob = await registry.OpenBlobAsync(baseRepository, layer.Descriptor.Digest, cancellationToken).ConfigureAwait(false);
+                await using var blob = ProgressReadStream.Wrap(
+                    await registry.OpenBlobAsync(baseRepository, layer.Descriptor.Digest, cancellationToken).ConfigureAwait(false), layer.Descriptor, progress);
                 await registry.UploadBlobAsync(repository, layer.Descriptor.Digest, layer.Descriptor.Size, blob, cancellationToken).ConfigureAwait(false);
             }
         }

@@ -158,6 +158,10 @@ internal sealed partial class JobLogReporter : IJobReporter, IAsyncDisposable
 
     public void Output(string line) => _lines.Writer.TryWrite(("output", line));
 
+    // Structured progress, kept as JSON so a CLI following the job renders it as it would in-process.
+    public void Event(ProgressEvent progress) =>
+        _lines.Writer.TryWrite((ProgressEvent.LogKind, System.Text.Json.JsonSerializer.Serialize(progress, ProgressJsonContext.Default.ProgressEvent)));
+
     public void Progress(EngineProgress progress)
     {
         if (progress.Stream is { } stream && !string.IsNullOrWhiteSpace(stream))

@@ -19,6 +19,14 @@ public interface IJobReporter
 
     /// <summary>Engine progress (pull, push, build output); reporters may throttle or drop it.</summary>
     void Progress(EngineProgress progress);
+
+    /// <summary>
+    /// A structured progress event (a blob's bytes, a build step, a validation test) for live rendering; reporters that
+    /// do not render them ignore them (the default). Byte events come already throttled (≤ 10 per second per blob).
+    /// </summary>
+    void Event(ProgressEvent progress)
+    {
+    }
 }
 
 /// <summary>A reporter that drops everything.</summary>

@@ -69,8 +69,12 @@ public sealed partial class PipelineBuildWorkflow(
         {
             var image = await BuildImageAsync(pipeline, baseReference, noCache, scratch, buildBaseReference, cancellationToken).ConfigureAwait(false);
             reporter.Step($"pushing {target.Name} as {image.Digest.ToShortString()} ({string.Join(", ", pipeline.Tags)})");
-            digest = await ImagePublisher.PublishAsync(
-                registries.Create(stage.Registry), pipeline.Repository, image, pipeline.Tags, baseReference.Repository, cancellationToken).ConfigureAwait(false);
+            using (var pushProgress = new BlobProgress(reporter, "push", time))
+            {
+                digest = await ImagePublisher.PublishAsync(
+                    registries.Create(stage.Registry), pipeline.Repository, image, pipeline.Tags, baseReference.Repository, cancellationToken, pushProgress).ConfigureAwait(false);
+            }
+
             size = new ImageSize(image.Layers.Select(l => new LayerSize(l.Descriptor.Digest, l.Descriptor.Size)).ToList(), image.ConfigDescriptor.Size);
         }
         finally
@@ -195,7 +199,17 @@ public sealed partial class PipelineBuildWorkflow(
         {
             // A local name only: what the registry gets is the normalized image, never the engine's own.
             var request = new ImageBuildRequest([LocalBuildTag(pipeline)], Labels: labels, NoCache: noCache);
-            imageId = await engine.BuildImageAsync(context, request, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
+            var steps = new BuildStepProgress(reporter, new ReporterProgress(reporter), time);
+            var built = false;
+            try
+            {
+                imageId = await engine.BuildImageAsync(context, request, steps, cancellationToken).ConfigureAwait(false);
+                built = true;
+            }
+            finally
+            {
+                steps.Complete(built);
+            }
         }
 
         await RemoveReplacedBuildImageAsync(pipeline, previous?.Id, imageId).ConfigureAwait(false);

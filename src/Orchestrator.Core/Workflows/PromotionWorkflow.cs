@@ -103,7 +103,8 @@ public sealed partial class PromotionWorkflow(
         CopyResult copy;
         try
         {
-            copy = await copier.CopyAsync(plan, progress: null, cancellationToken).ConfigureAwait(false);
+            using var blobProgress = new BlobProgress(reporter, "copy", time);
+            copy = await copier.CopyAsync(plan, blobProgress, cancellationToken).ConfigureAwait(false);
         }
         catch
         {

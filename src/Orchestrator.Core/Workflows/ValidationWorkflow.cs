@@ -141,12 +141,14 @@ public sealed partial class ValidationWorkflow(
 
     private TestResult Report(TestResult result)
     {
+        reporter.Event(ProgressEvent.TestEnded(result.Kind, result.Name, result.Passed, result.Duration, result.Passed ? null : FirstLine(result.Detail)));
         reporter.Detail($"{(result.Passed ? "PASS" : "FAIL")} {result.Kind} '{result.Name}'{(result.Passed ? string.Empty : ": " + FirstLine(result.Detail))}");
         return result;
     }
 
     private async Task<TestResult> RunCommandTestAsync(ImageReference reference, CommandTest test, CancellationToken cancellationToken)
     {
+        reporter.Event(ProgressEvent.TestStarted("command", test.Name));
         var started = Stopwatch.GetTimestamp();
         var spec = new ContainerSpec(
             reference.ToString(),

@@ -21,6 +21,28 @@ internal sealed class RecordingReporter : IJobReporter
     public void Output(string line) => Outputs.Add(line);
 
     public void Progress(EngineProgress progress) => ProgressMessages.Add(progress);
+
+    public List<ProgressEvent> Events { get; } = [];
+
+    public void Event(ProgressEvent progress)
+    {
+        lock (Events)
+        {
+            Events.Add(progress);
+        }
+    }
+}
+
+/// <summary>A monotonic clock (<see cref="TimeProvider.GetTimestamp"/>) that moves only when a test advances it.</summary>
+internal sealed class SteppedClock : TimeProvider
+{
+    private long _ticks;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
 }
 
 /// <summary>A clock that says what it is told.</summary>

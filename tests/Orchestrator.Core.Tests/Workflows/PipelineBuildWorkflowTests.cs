@@ -65,6 +65,25 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
     }
 
     [Fact]
+    public async Task BuildAsync_EngineReportsSteps_ReportsEachStepStartedAndFinishedAndThePushedLayers()
+    {
+        // Given the base variant in staging (the fake engine's build says "Step 1/1 : FROM base")
+        _harness.SeedBase();
+
+        // When the pipeline is built
+        await Build();
+
+        // Then the step was reported as started and finished (with its elapsed time), and the new layer as pushed
+        var steps = _harness.Reporter.Events.Where(e => e.Kind.StartsWith("step-", StringComparison.Ordinal)).ToList();
+        Assert.Equal([ProgressKind.StepStarted, ProgressKind.StepFinished], steps.Select(e => e.Kind));
+        Assert.All(steps, e => Assert.Equal(("FROM base", 1, 1), (e.Name, e.Number, e.Count)));
+        Assert.NotNull(steps[1].ElapsedSeconds);
+        var pushed = _harness.Reporter.Events.Where(e => e.Activity == "push").ToList();
+        Assert.Contains(pushed, e => e.Kind == ProgressKind.BlobDone && e.BytesDone == e.BytesTotal);
+        Assert.DoesNotContain(pushed, e => e.Kind == ProgressKind.BlobFailed);
+    }
+
+    [Fact]
     public async Task BuildAsync_Rebuild_RemovesTheEngineImageTheEarlierBuildLeftAndKeepsTheNewOne()
     {
         // Given a first build, whose engine image carries the pipeline's local build tag

@@ -32,6 +32,26 @@ public sealed class ValidationWorkflowTests : IDisposable
     }
 
     [Fact]
+    public async Task ValidateAsync_CommandTests_ReportStartedThenPassedOrFailedEvents()
+    {
+        // Given two command tests, the second failing
+        var digest = Given(Command("version", ["python3", "--version"]), Command("broken", ["false"]));
+        _harness.Engine.Script = spec => spec.Entrypoint![0] == "false" ? new ContainerScript(1, Stderr: "boom\n") : new ContainerScript(0);
+
+        // When the digest is validated
+        await Validate(digest);
+
+        // Then each test is reported as started, then passed or failed with its elapsed time and what failed
+        var events = _harness.Reporter.Events.Where(e => e.Kind.StartsWith("test-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+            [(ProgressKind.TestStarted, "version"), (ProgressKind.TestPassed, "version"), (ProgressKind.TestStarted, "broken"), (ProgressKind.TestFailed, "broken")],
+            events.Take(4).Select(e => (e.Kind, e.Name)));
+        Assert.All(events.Where(e => e.IsEnd), e => Assert.NotNull(e.ElapsedSeconds));
+        Assert.Contains("exit code 1", events[3].Detail, StringComparison.Ordinal);
+        Assert.Null(events[1].Detail);
+    }
+
+    [Fact]
     public async Task ValidateAsync_EngineCredentialSourceComposed_PullsTheDigestWithWhatItGivesForTheFirstStage()
     {
         // Given an engine credential source (docker's config.json in the product) that knows the first stage's registry

@@ -22,9 +22,15 @@ internal sealed class DaemonProcess : IAsyncDisposable
     private Process? _process;
 
     public DaemonProcess(string configPath)
+        : this(configPath, FreePort())
+    {
+    }
+
+    /// <summary>A daemon on a given loopback <paramref name="port"/> (a test's assigned range).</summary>
+    public DaemonProcess(string configPath, int port)
     {
         _configPath = configPath;
-        Port = FreePort();
+        Port = port;
         Url = $"http://127.0.0.1:{Port}";
     }
 
