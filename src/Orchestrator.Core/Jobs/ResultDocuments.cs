@@ -176,11 +176,12 @@ public static class ResultDocuments
                 s.Stage, s.Reference?.ToString(), s.Reference?.Digest?.ToString(), s.Tags, s.Validated, s.ValidatedAt, s.At, s.By, s.Recorded))]))];
     }
 
-    public static HistoryDocument History(string pipeline, IReadOnlyList<HistoryEntry> entries)
+    /// <summary>The history document; with <paramref name="withTests"/> each validation also lists its tests and their output (the daemon's API does, for the dashboard).</summary>
+    public static HistoryDocument History(string pipeline, IReadOnlyList<HistoryEntry> entries, bool withTests = false)
     {
         ArgumentNullException.ThrowIfNull(entries);
         return new(pipeline, [.. entries.Select(e => new HistoryEntryDocument(e.At, e.Kind, e.Stage, e.Digest.ToString(), e.Actor, e.Passed, e.Summary,
-            e.Tests is null ? null : [.. e.Tests.Select(r => new TestDocument(r.Kind, r.Name, r.Passed, r.Detail, (long)r.Duration.TotalMilliseconds))]))]);
+            !withTests || e.Tests is null ? null : [.. e.Tests.Select(r => new TestDocument(r.Kind, r.Name, r.Passed, r.Detail, (long)r.Duration.TotalMilliseconds))]))]);
     }
 
     public static ReleaseDocument Release(Release release)

@@ -68,7 +68,7 @@ internal sealed class WorkflowReleaseQueries(WorkflowGraph graph, WorkspaceHolde
 
     public async Task<JsonNode?> GetHistoryAsync(string pipeline, int limit, CancellationToken cancellationToken = default) =>
         JsonSerializer.SerializeToNode(
-            ResultDocuments.History(pipeline, await Workflow.GetHistoryAsync(pipeline, limit, cancellationToken).ConfigureAwait(false)), ResultJsonContext.Default.HistoryDocument);
+            ResultDocuments.History(pipeline, await Workflow.GetHistoryAsync(pipeline, limit, cancellationToken).ConfigureAwait(false), withTests: true), ResultJsonContext.Default.HistoryDocument);
 
     public async Task<(string Content, string ContentType)> GetReleaseAsync(string pipeline, string stage, string format, CancellationToken cancellationToken = default)
     {
