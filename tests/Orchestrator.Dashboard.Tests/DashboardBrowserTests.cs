@@ -167,6 +167,15 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
             await tab.Page.GotoAsync($"{fixture.Daemon.Url}/#/pipelines/{fixture.Pipeline}");
             await tab.Page.Locator("#history tbody tr").First.WaitForAsync();
             var history = await tab.Page.Locator("#history").TextContentAsync();
+
+            // And the validation's tests, with what each saw, open from its summary with the keyboard
+            var tests = tab.Page.Locator("#history details.tests").First;
+            await tests.Locator("summary").FocusAsync();
+            await tab.Page.Keyboard.PressAsync("Enter");
+            Assert.True(await tests.EvaluateAsync<bool>("details => details.open"), "Enter on the summary did not open the tests");
+            var names = await tests.Locator("li[data-test]").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.test)");
+            Assert.Contains("greets", names);
+            Assert.Contains("pinned hello runs", names);
             await ScreenshotAsync(tab, $"pipeline-{label}");
 
             // Then they show the fixture's build and validation, and nothing broke the policy

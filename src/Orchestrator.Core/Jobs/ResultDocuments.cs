@@ -145,6 +145,26 @@ public static class ResultDocuments
 
     public static StatusDocument Status(IReadOnlyList<PipelineStatus> statuses) => new(StatusPipelines(statuses));
 
+    /// <summary>
+    /// The status document with the base variants' sizes and, per stage, what its registry says of the digest there:
+    /// <paramref name="stageFacts"/> by (pipeline, stage), compressed bytes and whether a cosign signature tag exists.
+    /// </summary>
+    public static StatusDocument Status(
+        IReadOnlyList<PipelineStatus> statuses,
+        IReadOnlyList<(string Base, string Variant, long? Bytes)> baseSizes,
+        IReadOnlyDictionary<(string Pipeline, string Stage), (long? Size, bool Signed)> stageFacts)
+    {
+        ArgumentNullException.ThrowIfNull(stageFacts);
+        var document = Status(statuses, baseSizes);
+        return document with
+        {
+            Pipelines = [.. document.Pipelines.Select(p => p with
+            {
+                Stages = [.. p.Stages.Select(s => stageFacts.TryGetValue((p.Pipeline, s.Stage), out var facts) ? s with { Size = facts.Size, Signed = facts.Signed } : s)],
+            })],
+        };
+    }
+
     private static List<PipelineStatusDocument> StatusPipelines(IReadOnlyList<PipelineStatus> statuses)
     {
         ArgumentNullException.ThrowIfNull(statuses);
@@ -156,10 +176,12 @@ public static class ResultDocuments
                 s.Stage, s.Reference?.ToString(), s.Reference?.Digest?.ToString(), s.Tags, s.Validated, s.ValidatedAt, s.At, s.By, s.Recorded))]))];
     }
 
-    public static HistoryDocument History(string pipeline, IReadOnlyList<HistoryEntry> entries)
+    /// <summary>The history document; with <paramref name="withTests"/> each validation also lists its tests and their output (the daemon's API does, for the dashboard).</summary>
+    public static HistoryDocument History(string pipeline, IReadOnlyList<HistoryEntry> entries, bool withTests = false)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        return new(pipeline, [.. entries.Select(e => new HistoryEntryDocument(e.At, e.Kind, e.Stage, e.Digest.ToString(), e.Actor, e.Passed, e.Summary))]);
+        return new(pipeline, [.. entries.Select(e => new HistoryEntryDocument(e.At, e.Kind, e.Stage, e.Digest.ToString(), e.Actor, e.Passed, e.Summary,
+            !withTests || e.Tests is null ? null : [.. e.Tests.Select(r => new TestDocument(r.Kind, r.Name, r.Passed, r.Detail, (long)r.Duration.TotalMilliseconds))]))]);
     }
 
     public static ReleaseDocument Release(Release release)

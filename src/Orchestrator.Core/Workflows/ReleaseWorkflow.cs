@@ -34,7 +34,11 @@ public sealed record PipelineStatus(string Pipeline, string Version, string Base
 /// <param name="Actor">Who.</param>
 /// <param name="Passed">For a validation, whether it passed; else null.</param>
 /// <param name="Summary">One line for people.</param>
-public sealed record HistoryEntry(DateTimeOffset At, string Kind, string Stage, Digest Digest, string Actor, bool? Passed, string Summary);
+public sealed record HistoryEntry(DateTimeOffset At, string Kind, string Stage, Digest Digest, string Actor, bool? Passed, string Summary)
+{
+    /// <summary>For a validation, each test's result and what it saw; else null. <value>The default is null.</value></summary>
+    public IReadOnlyList<TestResult>? Tests { get; init; }
+}
 
 /// <summary>What a cluster should deploy from a stage: the digest-pinned reference and what vouches for it.</summary>
 public sealed record Release(
@@ -104,7 +108,7 @@ public sealed class ReleaseWorkflow(IWorkspaceAccessor workspace, IRegistryClien
             .Select(b => new HistoryEntry(b.At, "build", b.Stage, b.Digest, b.Actor, null,
                 $"built {b.Version} as {b.Reference} (tags {string.Join(", ", b.Tags)}) on base {b.BaseDigest?.ToShortString() ?? "-"}"))
             .Concat(validations.Select(v => new HistoryEntry(v.At, "validation", v.Stage, v.Digest, v.Actor, v.Passed,
-                $"{(v.Passed ? "passed" : "FAILED")} {v.Results.Count(r => r.Passed)}/{v.Results.Count} test(s)")))
+                $"{(v.Passed ? "passed" : "FAILED")} {v.Results.Count(r => r.Passed)}/{v.Results.Count} test(s)") { Tests = v.Results }))
             .Concat(promotions.Select(p => new HistoryEntry(p.At, "promotion", p.ToStage, p.Digest, p.Actor, null,
                 $"promoted from {p.FromStage} to {p.ToStage} as {p.Target} ({ImageSize.Format(p.BytesCopied)} copied, {p.BlobsSkipped} blob(s) already there)")))
             .OrderByDescending(e => e.At)

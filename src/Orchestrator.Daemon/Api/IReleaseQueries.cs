@@ -28,4 +28,13 @@ public interface IReleaseQueries
     /// <exception cref="Core.Errors.InputException">Unknown format.</exception>
     /// <exception cref="Core.Errors.JobFailedException">Nothing was released there.</exception>
     Task<(string Content, string ContentType)> GetReleaseAsync(string pipeline, string stage, string format, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// What promoting <paramref name="from"/>'s digest of <paramref name="pipeline"/> to <paramref name="to"/> would change
+    /// there (packages from the SBOMs, size, base), read from both stages' registries: <c>GET /api/pipelines/{name}/diff</c>.
+    /// </summary>
+    /// <exception cref="Core.Errors.InputException">An unknown stage, or the same stage twice.</exception>
+    /// <exception cref="Core.Errors.JobFailedException">A registry failed.</exception>
+    Task<Core.Workflows.StageDiff> GetStageDiffAsync(string pipeline, string from, string to, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("this read side does not compare stages");
 }

@@ -16,6 +16,8 @@ internal static class PipelineEndpoints
     {
         app.MapGet("/api/pipelines", StatusAsync);
         app.MapGet("/api/pipelines/{name}/history", HistoryAsync);
+        app.MapGet("/api/pipelines/{name}/diff", DiffAsync);
+        app.MapGet("/api/pipelines/{name}/lock", LockAsync);
         app.MapGet("/api/releases/{pipeline}/{stage}", ReleaseAsync);
     }
 
@@ -154,6 +156,70 @@ internal static class PipelineEndpoints
         {
             return ApiJson.Error(StatusCodes.Status404NotFound, exception.Message);
         }
+    }
+
+    // ?from=STAGE&to=STAGE; by default the first stage and the one after it.
+    private static async Task<IResult> DiffAsync(string name, HttpContext context, IReleaseQueries releases, WorkspaceHolder workspace)
+    {
+        if (!await workspace.KnowsPipelineAsync(name, context.RequestAborted).ConfigureAwait(false))
+        {
+            return UnknownPipeline(name, workspace);
+        }
+
+        var stages = workspace.Config.Stages;
+        if (stages.Count < 2)
+        {
+            return ApiJson.Error(StatusCodes.Status400BadRequest, $"there is only one stage ({stages[0].Name}): a diff needs two; add a stage to 'stages' in orchestrator.yaml");
+        }
+
+        var from = context.Request.Query["from"].ToString() is { Length: > 0 } f ? f : stages[0].Name;
+        var to = context.Request.Query["to"].ToString() is { Length: > 0 } t ? t : stages[Math.Min(stages.Count - 1, stages.ToList().FindIndex(s => s.Name == from) + 1)].Name;
+        foreach (var stage in new[] { from, to })
+        {
+            if (workspace.Config.FindStage(stage) is null)
+            {
+                return ApiJson.Error(StatusCodes.Status404NotFound, $"no stage named '{(stage.Length <= 64 ? stage : stage[..64] + "…")}'; stages: {string.Join(", ", stages.Select(s => s.Name))}");
+            }
+        }
+
+        try
+        {
+            var diff = await releases.GetStageDiffAsync(name, from, to, context.RequestAborted).ConfigureAwait(false);
+            return ApiJson.Ok(StageDiffDocument.Of(diff), PipelinePageJsonContext.Default.StageDiffDocument);
+        }
+        catch (InputException exception)
+        {
+            return ApiJson.Error(StatusCodes.Status400BadRequest, exception.Message);
+        }
+        catch (UnavailableException exception)
+        {
+            return ApiJson.Error(StatusCodes.Status503ServiceUnavailable, exception.Message);
+        }
+        catch (JobFailedException exception)
+        {
+            return ApiJson.Error(StatusCodes.Status502BadGateway, exception.Message);
+        }
+    }
+
+    private static async Task<IResult> LockAsync(string name, HttpContext context, WorkspaceHolder workspace, StaleTracker stale)
+    {
+        if (!await workspace.KnowsPipelineAsync(name, context.RequestAborted).ConfigureAwait(false))
+        {
+            return UnknownPipeline(name, workspace);
+        }
+
+        var pipeline = workspace.Current.GetPipeline(name);
+        var locked = pipeline.Lock;
+        var document = new LockViewDocument(
+            pipeline.Name,
+            locked is not null,
+            stale.GetLock(pipeline.Name)?.Reason,
+            locked?.Base.Name,
+            locked?.Base.Digest.ToString(),
+            [.. (locked?.Packages ?? []).Select(p => new LockedPackageDocument(p.Name, p.Version, p.Architecture, p.Direct))],
+            [.. (locked?.PythonPackages ?? []).Select(p => new LockedPythonDocument(p.Name, p.Version))],
+            [.. (pipeline.Python?.Requirements ?? []).Select(r => $"{r.Name}=={r.Version}")]);
+        return ApiJson.Ok(document, PipelinePageJsonContext.Default.LockViewDocument);
     }
 
     private static IResult UnknownPipeline(string name, WorkspaceHolder workspace) =>

@@ -35,12 +35,40 @@ internal sealed class WorkflowReleaseQueries(WorkflowGraph graph, WorkspaceHolde
             sizes = [];
         }
 
-        return JsonSerializer.SerializeToNode(ResultDocuments.Status(statuses, sizes), ResultJsonContext.Default.StatusDocument);
+        var facts = new Dictionary<(string Pipeline, string Stage), (long? Size, bool Signed)>();
+        foreach (var status in statuses)
+        {
+            foreach (var stage in status.Stages)
+            {
+                if (stage.Reference?.Digest is not { } digest || current.Config.FindStage(stage.Stage) is not { } definition)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    facts[(status.Pipeline, stage.Stage)] = await StageDiffWorkflow.SizeAndSignatureAsync(
+                        graph.Registries.Create(definition.Registry), stage.Reference.Repository, digest, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Core.Errors.OrchestratorException)
+                {
+                    // Like the base sizes: extra, so a registry that does not answer leaves the cell as the records say.
+                }
+            }
+        }
+
+        return JsonSerializer.SerializeToNode(ResultDocuments.Status(statuses, sizes, facts), ResultJsonContext.Default.StatusDocument);
+    }
+
+    public Task<StageDiff> GetStageDiffAsync(string pipeline, string from, string to, CancellationToken cancellationToken = default)
+    {
+        var current = workspace.Current;
+        return new StageDiffWorkflow(new FixedWorkspace(current), graph.Registries, ReleasesOn(current)).CompareAsync(pipeline, from, to, cancellationToken);
     }
 
     public async Task<JsonNode?> GetHistoryAsync(string pipeline, int limit, CancellationToken cancellationToken = default) =>
         JsonSerializer.SerializeToNode(
-            ResultDocuments.History(pipeline, await Workflow.GetHistoryAsync(pipeline, limit, cancellationToken).ConfigureAwait(false)), ResultJsonContext.Default.HistoryDocument);
+            ResultDocuments.History(pipeline, await Workflow.GetHistoryAsync(pipeline, limit, cancellationToken).ConfigureAwait(false), withTests: true), ResultJsonContext.Default.HistoryDocument);
 
     public async Task<(string Content, string ContentType)> GetReleaseAsync(string pipeline, string stage, string format, CancellationToken cancellationToken = default)
     {

@@ -17,6 +17,9 @@ public sealed class DashboardFixture : IAsyncLifetime
     public const string Production = "127.0.0.1:5002";
     public const string ViewerSecretEnv = "DASH_ORCHESTRATOR_TOKEN_VIEWER";
 
+    /// <summary>The dashboard tests' daemons listen on 5200–5209, the ports set aside for them on the shared machine.</summary>
+    public const int DaemonPort = 5201;
+
     /// <summary>Debian's chromium; Playwright's own download is not reachable here (scripts/setup-chromium installs it).</summary>
     public const string ChromiumPath = "/usr/bin/chromium";
 
@@ -69,7 +72,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         var locked = await RunCliAsync("lock", Pipeline);
         Assert.True(locked.ExitCode == 0, $"locking {Pipeline} failed: {locked}");
 
-        _daemon = new DaemonProcess(ConfigPath);
+        _daemon = new DaemonProcess(ConfigPath, DaemonPort);
         _daemon.Environment[ViewerSecretEnv] = ViewerSecret;
         await _daemon.StartAsync();
 

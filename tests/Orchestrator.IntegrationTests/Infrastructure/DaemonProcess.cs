@@ -21,16 +21,12 @@ internal sealed class DaemonProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    public DaemonProcess(string configPath)
-        : this(configPath, FreePort())
-    {
-    }
-
-    /// <summary>A daemon on a given loopback <paramref name="port"/> (a test's assigned range).</summary>
-    public DaemonProcess(string configPath, int port)
+    /// <param name="configPath">The workspace's orchestrator.yaml.</param>
+    /// <param name="port">A loopback port set aside for the caller (the machine's helpers share it); a free one when null.</param>
+    public DaemonProcess(string configPath, int? port = null)
     {
         _configPath = configPath;
-        Port = port;
+        Port = port ?? FreePort();
         Url = $"http://127.0.0.1:{Port}";
     }
 

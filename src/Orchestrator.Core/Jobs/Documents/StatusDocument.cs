@@ -9,7 +9,11 @@ public sealed record StatusDocument(IReadOnlyList<PipelineStatusDocument> Pipeli
 /// <summary>A pipeline across its stages, in promotion order.</summary>
 public sealed record PipelineStatusDocument(string Pipeline, string Version, string Base, IReadOnlyList<StageStatusDocument> Stages);
 
-/// <summary>What a stage holds; <c>recorded</c> is false when only the registry knows it.</summary>
+/// <summary>
+/// What a stage holds; <c>recorded</c> is false when only the registry knows it. <c>size</c> (compressed bytes: manifest
+/// layers plus config) and <c>signed</c> (cosign's <c>sha256-HEX.sig</c> tag exists there) are read from the stage's
+/// registry, so only a status that asks the registries carries them (<c>GET /api/pipelines?registries=true</c>).
+/// </summary>
 public sealed record StageStatusDocument(
     string Stage,
     string? Reference,
@@ -19,7 +23,9 @@ public sealed record StageStatusDocument(
     DateTimeOffset? ValidatedAt,
     DateTimeOffset? At,
     string? By,
-    bool Recorded);
+    bool Recorded,
+    long? Size = null,
+    bool? Signed = null);
 
 /// <summary>One base's variants and their sizes in bytes (null: not built).</summary>
 public sealed record BaseSizesDocument(string Base, IReadOnlyDictionary<string, long?> Variants);

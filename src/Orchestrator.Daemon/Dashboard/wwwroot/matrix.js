@@ -1,6 +1,7 @@
 // The matrix: pipelines × stages, from GET /api/pipelines. Each cell: short digest, tags, validated (when, n/n
-// tests from the pipeline's history), signed (when the API says), promoted when and by whom; a cell whose digest
-// differs from the previous stage's is marked. Base variant sizes (full vs slim) come from ?registries=true.
+// tests from the pipeline's history), promoted when and by whom; a cell whose digest differs from the previous stage's
+// is marked. From ?registries=true: each cell's size and signature (a cosign sha256-HEX.sig tag), the sizes per stage
+// and the base variants' sizes (full vs slim) as bars.
 import { get } from './api.js';
 import { actionButton } from './actions.js';
 import { el, replace, shortDigest, when, bytes } from './dom.js';
@@ -28,7 +29,7 @@ export async function renderMatrix(view, signal) {
   // Extras after the first paint: the n/n tests of each validation, and the sizes the registries report.
   await Promise.all([
     ...pipelines.map(p => fillTests(view, p, signal)),
-    fillSizes(sizes, signal),
+    fillSizes(view, sizes, signal),
   ]);
 }
 
@@ -76,10 +77,10 @@ function cellFor(pipeline, stage, index, previous) {
       stage.validated ? el('span', { class: 'ok' }, '✓ validated') : el('span', { class: 'warn' }, 'not validated'),
       stage.validatedAt ? ` ${when(stage.validatedAt)}` : '',
       el('span', { class: 'tests', data: { digest: stage.digest } })) : null,
-    // Hook: the status document says nothing of signatures yet; a 'signed' field shows here once it does.
-    stage.signed !== undefined && stage.digest ? el('div', { class: stage.signed ? 'ok' : 'muted' }, stage.signed ? '✓ signed' : 'unsigned') : null,
+    // Signed and size come from the registries (?registries=true), filled in by fillSizes after the first paint.
+    stage.digest ? el('div', { class: 'signed small' }) : null,
     stage.at ? el('div', { class: 'small' }, `${index === 0 ? 'built' : 'promoted'} ${when(stage.at)}${stage.by ? ' by ' + stage.by : ''}`) : null,
-    stage.size !== undefined && stage.size !== null ? el('div', { class: 'small' }, `size ${bytes(stage.size)}`) : null,
+    stage.digest ? el('div', { class: 'size small' }) : null,
     actions.length ? el('div', { class: 'actions' }, actions) : null);
 }
 
@@ -100,7 +101,7 @@ async function fillTests(view, pipeline, signal) {
   }
 }
 
-async function fillSizes(section, signal) {
+async function fillSizes(view, section, signal) {
   let served;
   try {
     served = await get('/api/pipelines?registries=true', signal);
@@ -108,6 +109,7 @@ async function fillSizes(section, signal) {
     replace(section, el('h2', { id: 'sizes-title' }, 'Sizes'), el('p', { class: 'muted' }, `The registries did not answer: ${error.message}`));
     return;
   }
+  fillCells(view, served);
   const bars = [];
   for (const base of served.bases || []) {
     const variants = Object.entries(base.variants || {});
@@ -124,6 +126,27 @@ async function fillSizes(section, signal) {
   }
   replace(section, el('h2', { id: 'sizes-title' }, 'Sizes'),
     bars.length ? bars : el('p', { class: 'muted' }, 'No sizes reported yet (build a base first).'));
+}
+
+// Each cell's size and signature, as its stage's registry reports them for the digest the cell shows.
+function fillCells(view, served) {
+  for (const pipeline of served.pipelines || []) {
+    for (const stage of pipeline.stages || []) {
+      const cell = [...view.querySelectorAll('td.cell')].find(c => c.dataset.pipeline === pipeline.pipeline && c.dataset.stage === stage.stage);
+      if (!cell || !stage.digest || cell.dataset.digest !== stage.digest) continue;
+      const signed = cell.querySelector('.signed');
+      if (signed && stage.signed !== undefined && stage.signed !== null) {
+        signed.textContent = stage.signed ? '✓ signed' : 'unsigned';
+        signed.classList.add(stage.signed ? 'ok' : 'muted');
+        signed.dataset.signed = String(stage.signed);
+      }
+      const size = cell.querySelector('.size');
+      if (size && stage.size !== undefined && stage.size !== null) {
+        size.textContent = `size ${bytes(stage.size)}`;
+        size.dataset.bytes = String(stage.size);
+      }
+    }
+  }
 }
 
 function barList(entries, largest) {
