@@ -10,6 +10,10 @@ public interface IEnginePool
     /// <summary>The engines, in the order of orchestrator.yaml.</summary>
     IReadOnlyList<string> Names { get; }
 
+    /// <summary>The client of the engine named <paramref name="name"/>, to use outside a lease (cleanup, health).</summary>
+    /// <exception cref="KeyNotFoundException">No such engine.</exception>
+    IDockerEngine this[string name] { get; }
+
     /// <summary>
     /// A free slot for a job: on an engine that is up, not in <see cref="EnginePlacement.Exclude"/>, with a free slot, preferring
     /// one that already holds <see cref="EnginePlacement.Image"/>, else the least busy (busy slots over total). Waits while
