@@ -8,9 +8,9 @@ namespace Orchestrator.IntegrationTests;
 /// The engine pool against two real engines (issue 14, items 3 and 4): the shared engine and a second dockerd started here on
 /// its own socket, data root, exec root and pid file. The daemon places builds on both, a validation where its image already
 /// is, and, with the second engine stopped, everything on the first while <c>/healthz</c> reports the second down. Only the
-/// second engine is ever stopped; the shared one is never touched beyond this workspace's images.
+/// second engine is ever stopped; the shared one is never touched beyond this workspace's images. Not in the real-parts
+/// collection: it builds its own base and needs none of that fixture's (the collections run one at a time anyway).
 /// </summary>
-[Collection(RealPartsCollection.Name)]
 [Trait("Category", "Integration")]
 public sealed class EnginePoolTests : IAsyncLifetime
 {

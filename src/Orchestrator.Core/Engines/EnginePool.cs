@@ -55,10 +55,11 @@ public sealed partial class EnginePool : IEnginePool
     public async Task<EngineLease> AcquireAsync(EnginePlacement placement, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(placement);
+        var forced = false;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            await ReprobeDueAsync(placement, cancellationToken).ConfigureAwait(false);
+            await ReprobeDueAsync(placement, force: false, cancellationToken).ConfigureAwait(false);
 
             Task changed;
             List<Member> free;
@@ -66,12 +67,20 @@ public sealed partial class EnginePool : IEnginePool
             {
                 changed = _changed.Task;
                 var usable = _members.Where(m => m.Up && placement.Exclude?.Contains(m.Name) != true).ToList();
-                if (usable.Count == 0)
+                free = [.. usable.Where(m => m.Busy < m.Slots)];
+                if (usable.Count == 0 && forced)
                 {
                     throw new UnavailableException(NoEngineMessage(placement));
                 }
+            }
 
-                free = [.. usable.Where(m => m.Busy < m.Slots)];
+            if (free.Count == 0 && !forced && Snapshot().All(s => !s.Up || placement.Exclude?.Contains(s.Name) == true))
+            {
+                // Every engine the job may use is marked down: ask each once now, before failing the job, rather than wait
+                // out the re-probe interval (an engine restarted a moment ago takes the job).
+                forced = true;
+                await ReprobeDueAsync(placement, force: true, cancellationToken).ConfigureAwait(false);
+                continue;
             }
 
             if (free.Count > 0)
@@ -212,13 +221,13 @@ public sealed partial class EnginePool : IEnginePool
         fired.TrySetResult();
     }
 
-    private async Task ReprobeDueAsync(EnginePlacement placement, CancellationToken cancellationToken)
+    private async Task ReprobeDueAsync(EnginePlacement placement, bool force, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         List<Member> due;
         lock (_gate)
         {
-            due = [.. _members.Where(m => !m.Up && m.NextProbe <= now && placement.Exclude?.Contains(m.Name) != true)];
+            due = [.. _members.Where(m => !m.Up && (force || m.NextProbe <= now) && placement.Exclude?.Contains(m.Name) != true)];
         }
 
         await Task.WhenAll(due.Select(m => ProbeAsync(m.Name, _options.ProbeTimeout, cancellationToken))).ConfigureAwait(false);

@@ -306,11 +306,10 @@ internal sealed class JobWorker(
         }
     }
 
-    // Engines marked down are skipped: their leftovers wait until a pass finds them up again.
+    // Every engine, down or not: a janitor that cannot reach its engine logs it and keeps what it recorded for the next pass.
     private async Task RemoveLeftoversAsync(IReadOnlySet<long> runningJobs, CancellationToken stoppingToken)
     {
-        var up = engines.Snapshot().Where(s => s.Up).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var janitor in _janitors.Where(j => up.Contains(j.Key)).Select(j => j.Value))
+        foreach (var janitor in _janitors.Values)
         {
             await janitor.RemoveLeftoversAsync(runningJobs, stoppingToken).ConfigureAwait(false);
         }

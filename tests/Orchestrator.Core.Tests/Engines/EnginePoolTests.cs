@@ -128,17 +128,35 @@ public sealed class EnginePoolTests
     [Fact]
     public async Task AcquireAsync_EveryEngineDownOrExcluded_UnavailableNamingEach()
     {
-        // Given one down and two excluded (it already failed this job)
+        // Given one down (and still not answering) and two excluded (it already failed this job)
         var pool = Pool();
         pool.MarkDown("one", "connection refused");
+        _one.Down = true;
 
         // When placed
         var failure = await Assert.ThrowsAsync<UnavailableException>(() => pool.AcquireAsync(new EnginePlacement(null, new HashSet<string> { "two" })));
 
         // Then the message names both engines and what to do
-        Assert.Contains("one (unix:///one.sock) is down: connection refused", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("one (unix:///one.sock) is down: the engine at unix:///test.sock does not answer", failure.Message, StringComparison.Ordinal);
         Assert.Contains("two already failed this job", failure.Message, StringComparison.Ordinal);
         Assert.Contains("docker -H ENDPOINT version", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_EveryEngineMarkedDownButOneAnswersNow_ProbedAtOnceAndPlaced()
+    {
+        // Given both engines marked down a moment ago, and one answering again (restarted) before the re-probe interval
+        var pool = Pool();
+        pool.MarkDown("one", "connection refused");
+        pool.MarkDown("two", "connection refused");
+        _two.Down = true;
+
+        // When a job is placed
+        using var lease = await pool.AcquireAsync(EnginePlacement.Any);
+
+        // Then the engines were asked at once rather than the job failing: it runs on the one that answers
+        Assert.Equal("one", lease.Name);
+        Assert.Equal([true, false], pool.Snapshot().Select(s => s.Up));
     }
 
     [Fact]
