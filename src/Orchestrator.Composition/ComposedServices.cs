@@ -99,6 +99,7 @@ public sealed class ComposedServices : IAsyncDisposable
         var time = timeProvider ?? TimeProvider.System;
         var (state, jobs, mountHints, postgres) = await CreateStoresAsync(config, time, loggerFactory, cancellationToken).ConfigureAwait(false);
         var engine = DockerEngineClient.Create(config.Engine.Endpoint, loggerFactory.CreateLogger<DockerEngineClient>(), time);
+        var (engines, poolClients) = CreateEnginePool(config, engine, time, loggerFactory);
         // One credential chain for both the registry clients and the engine's pulls: the same credential everywhere.
         var credentials = new RegistryCredentialChain();
         var registries = new RegistryClientFactory(loggerFactory, time, credentials: credentials);
@@ -109,14 +110,41 @@ public sealed class ComposedServices : IAsyncDisposable
         {
             EngineCredentials = new EngineCredentialSource(credentials),
         };
-        List<object> owned = [mountHints, jobs, state, engine, registries];
+        List<object> owned = [mountHints, jobs, state, engine, registries, .. poolClients];
         if (postgres is not null)
         {
             // Disposed last (the list is disposed in reverse): the stores above only borrow its connections.
             owned.Insert(0, postgres);
         }
 
-        return new ComposedServices(workspace, graph, reporter, loggerFactory, jobs, postgres, owned);
+        return new ComposedServices(workspace, graph, reporter, loggerFactory, jobs, postgres, owned) { Engines = engines };
+    }
+
+    /// <summary>
+    /// The engines builds and validations are placed on (the daemon's jobs; the CLI runs on <see cref="WorkflowGraph.Engine"/>,
+    /// the first of them): <c>engines:</c> of orchestrator.yaml, or the one engine as a pool of one.
+    /// </summary>
+    public Core.Engines.EnginePool Engines { get; private init; } = null!;
+
+    // With 'engines:' the graph's engine (the CLI's, DOCKER_HOST aside) is the first; every pool member gets its own exact client.
+    private static (Core.Engines.EnginePool Pool, List<object> Clients) CreateEnginePool(OrchestratorConfig config, DockerEngineClient single, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        var logger = loggerFactory.CreateLogger<Core.Engines.EnginePool>();
+        if (config.Engines.Count == 0)
+        {
+            return (new Core.Engines.EnginePool([(config.EnginePool[0], single)], time: time, logger: logger), []);
+        }
+
+        var clients = new List<object>();
+        var members = new List<(EngineDefinition, IDockerEngine)>();
+        foreach (var definition in config.Engines)
+        {
+            var client = DockerEngineClient.CreateExact(definition.Endpoint, definition.CertPath, loggerFactory.CreateLogger<DockerEngineClient>(), time);
+            clients.Add(client);
+            members.Add((definition, client));
+        }
+
+        return (new Core.Engines.EnginePool(members, time: time, logger: logger), clients);
     }
 
     /// <summary>

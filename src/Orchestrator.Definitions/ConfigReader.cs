@@ -12,7 +12,7 @@ internal static partial class ConfigReader
     public const string DefaultPipelines = "pipelines";
     public const string DefaultWork = ".orchestrator/work";
 
-    private static readonly string[] TopKeys = ["engine", "stages", "registries", "state", "paths", "daemon", "signing"];
+    private static readonly string[] TopKeys = ["engine", "stages", "registries", "state", "paths", "daemon", "signing", "engines"];
     private static readonly string[] EngineKeys = ["endpoint"];
     private static readonly string[] RegistryKeys = ["url", "username-env", "password-env", "insecure", "require-signature", .. RegistryTlsReader.Keys];
     private static readonly string[] PathKeys = ["base-images", "pipelines", "work"];
@@ -55,6 +55,7 @@ internal static partial class ConfigReader
         var signing = SigningReader.Read(file, reader);
 
         var (statePath, postgres) = StateReader.Read(file, reader);
+        var engines = EnginesReader.Read(file, reader);
 
         if (reader.Mapping("paths", PathKeys, what: "'paths'") is { } paths)
         {
@@ -72,7 +73,7 @@ internal static partial class ConfigReader
         return new OrchestratorConfig(
             file.FullPath,
             file.Directory,
-            new EngineSettings(endpoint),
+            new EngineSettings(engines.Count > 0 ? engines[0].Endpoint : endpoint),
             stages,
             Path.GetFullPath(statePath, file.Directory),
             folders.BaseImages.Path,
@@ -82,6 +83,7 @@ internal static partial class ConfigReader
             Daemon = daemon,
             Signing = signing,
             Postgres = postgres,
+            Engines = engines,
         };
     }
 

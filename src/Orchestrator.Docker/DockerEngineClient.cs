@@ -66,6 +66,18 @@ public sealed partial class DockerEngineClient : IDockerEngine, IDisposable
     }
 
     /// <summary>A client for a resolved endpoint over the library's real transport.</summary>
+    /// <summary>
+    /// Creates a client for exactly <paramref name="endpoint"/>, one engine of the <c>engines:</c> pool: <c>DOCKER_HOST</c> and
+    /// docker contexts are not consulted (they name one engine, the pool names several). With <paramref name="certPath"/>, a
+    /// <c>tcp://</c> endpoint is reached over TLS with <c>ca.pem</c>, <c>cert.pem</c> and <c>key.pem</c> from that folder.
+    /// </summary>
+    /// <exception cref="InputException">The endpoint is not unix:// or tcp://, or the certificates cannot be loaded.</exception>
+    public static DockerEngineClient CreateExact(string endpoint, string? certPath, ILogger<DockerEngineClient>? logger = null, TimeProvider? timeProvider = null)
+    {
+        var tls = certPath is null ? DockerEndpoint.TlsSettings.Plain : new DockerEndpoint.TlsSettings(true, certPath);
+        return CreateFor(DockerEndpoint.Parse(endpoint, "the 'engines' list of orchestrator.yaml", tls), logger, timeProvider);
+    }
+
     internal static DockerEngineClient CreateFor(DockerEndpoint endpoint, ILogger? logger = null, TimeProvider? timeProvider = null, TimeSpan? retryDelay = null) =>
         new(endpoint, EngineConnection.CreateClient(endpoint, logger), () => EngineConnection.CreateRawTransport(endpoint, logger), logger, timeProvider, retryDelay);
 

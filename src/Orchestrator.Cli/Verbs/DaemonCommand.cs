@@ -43,6 +43,7 @@ internal sealed class DaemonCommand : Command
                 // Each watch tick rereads the definitions, so edits are seen without a restart.
                 ReloadWorkspace = token => ComposedServices.LoadWorkspaceAsync(configPath, token),
                 LockStore = composed.DaemonLock,
+                Engines = composed.Engines,
             };
             try
             {

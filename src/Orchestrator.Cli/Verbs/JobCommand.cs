@@ -118,6 +118,7 @@ internal sealed class JobCommand : VerbCommand
             ("duration", JobsCommand.DurationText(job, now)),
             ("exit code", job.ExitCode?.ToString(CultureInfo.InvariantCulture)),
             ("error", job.Error),
+            ("engine", job.Result is { ValueKind: System.Text.Json.JsonValueKind.Object } placed && placed.TryGetProperty("engine", out var engine) ? engine.GetString() : null),
             ("result", job.State == JobState.Succeeded && job.Result is { } result ? JobFollower.HumanResult(job.Kind, result) : null),
         };
         foreach (var (name, value) in lines.Where(l => l.Value is not null))

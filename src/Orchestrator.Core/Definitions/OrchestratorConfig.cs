@@ -32,6 +32,19 @@ public sealed record OrchestratorConfig(
     /// <summary>The <c>state: postgres:</c> section: state and jobs in PostgreSQL; null for the SQLite file at <see cref="StatePath"/>.</summary>
     public PostgresSettings? Postgres { get; init; }
 
+    /// <summary>
+    /// The <c>engines:</c> list as written: the pool builds and validations are placed on. <value>The default is empty: the pool
+    /// is the one <see cref="Engine"/> (see <see cref="EnginePool"/>).</value>
+    /// </summary>
+    public IReadOnlyList<EngineDefinition> Engines { get; init; } = [];
+
+    /// <summary>
+    /// The engines in effect: <see cref="Engines"/> when written, else <see cref="Engine"/> as a pool of one named
+    /// <see cref="EngineDefinition.DefaultName"/> with <c>daemon.concurrency</c> slots (so a config without <c>engines:</c> runs as before).
+    /// </summary>
+    public IReadOnlyList<EngineDefinition> EnginePool =>
+        Engines.Count > 0 ? Engines : [new EngineDefinition(EngineDefinition.DefaultName, Engine.Endpoint, Math.Max(1, Daemon.Concurrency))];
+
     /// <summary>The first stage: builds are pushed here and validated here.</summary>
     public StageDefinition FirstStage => Stages[0];
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
@@ -13,7 +14,20 @@ namespace Orchestrator.Core.Jobs;
 public sealed record JobOutcome(JobState State, int ExitCode, string? Error, string? ResultJson);
 
 /// <summary>What the worker hands one job: the definitions it runs on (taken when it started) and the engine that labels its containers as its own.</summary>
-public sealed record JobContext(Workspace Workspace, IDockerEngine Engine);
+public sealed record JobContext(Workspace Workspace, IDockerEngine Engine)
+{
+    /// <summary>
+    /// The pool builds, validations and runs are placed on (issue 14, item 3); null runs every job on <see cref="Engine"/>.
+    /// <value>The default is null.</value>
+    /// </summary>
+    public IEnginePool? Engines { get; init; }
+
+    /// <summary>
+    /// Wraps the engine a job was placed on (its name, its client) as this job's own, e.g. an
+    /// <see cref="OwnedDockerEngine"/> labelling its containers; null uses the pool's client as it is. <value>The default is null.</value>
+    /// </summary>
+    public Func<string, IDockerEngine, IDockerEngine>? OwnEngine { get; init; }
+}
 
 /// <summary>
 /// Runs one claimed job through the workflows, with the job's log as its reporter and the submitter as
@@ -52,34 +66,21 @@ public sealed partial class JobRunner(IJobStore store, WorkflowGraph workflows, 
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(context);
         await using var reporter = new JobLogReporter(store, job.Id, logger);
-        var scoped = workflows.Create(new WorkflowScope(new FixedWorkspace(context.Workspace), reporter, new FixedActor(job.RequestedBy), context.Engine));
         var request = job.Request;
+        var placed = new StrongBox<string?>();
         try
         {
             reporter.Step($"{request.Kind.ToString().ToLowerInvariant()} {request.Pipeline} (job {job.Id}, attempt {job.Attempt}, by {job.RequestedBy})");
-            var json = request.Kind switch
-            {
-                JobKind.Build => ResultDocuments.Serialize(
-                    ResultDocuments.Build(await scoped.Builds.BuildAsync(request.Pipeline, buildMissingBase: true, request.NoCache, cancellationToken).ConfigureAwait(false)),
-                    ResultJsonContext.Default.BuildDocument),
-                JobKind.Validate => ResultDocuments.Serialize(
-                    ResultDocuments.Validation(await ValidateAsync(scoped.Validations, context.Workspace, request, cancellationToken).ConfigureAwait(false)),
-                    ResultJsonContext.Default.ValidationDocument),
-                JobKind.Promote => ResultDocuments.Serialize(
-                    await PromoteAsync(scoped.Promotions, request, cancellationToken).ConfigureAwait(false),
-                    ResultJsonContext.Default.PromotionDocument),
-                JobKind.Run => ResultDocuments.Serialize(
-                    ResultDocuments.Run(await scoped.Runs.RunAsync(request.Pipeline, request.NoCache, cancellationToken).ConfigureAwait(false)),
-                    ResultJsonContext.Default.RunDocument),
-                _ => throw new InputException($"unknown job kind {request.Kind}"),
-            };
+            var json = context.Engines is { } pool && UsesEngine(request.Kind)
+                ? await RunPlacedAsync(job, context, pool, reporter, placed, cancellationToken).ConfigureAwait(false)
+                : await ExecuteAsync(job, context, context.Engine, reporter, cancellationToken).ConfigureAwait(false);
             reporter.Step("done");
-            return new JobOutcome(JobState.Succeeded, ExitCodes.Success, null, json);
+            return new JobOutcome(JobState.Succeeded, ExitCodes.Success, null, WithEngine(json, placed.Value));
         }
         catch (ValidationFailedException failed)
         {
             reporter.Step($"failed: {failed.Message}");
-            return new JobOutcome(JobState.Failed, failed.ExitCode, failed.Message, ResultDocuments.Serialize(ResultDocuments.Validation(failed.Result), ResultJsonContext.Default.ValidationDocument));
+            return new JobOutcome(JobState.Failed, failed.ExitCode, failed.Message, WithEngine(ResultDocuments.Serialize(ResultDocuments.Validation(failed.Result), ResultJsonContext.Default.ValidationDocument), placed.Value));
         }
         catch (OrchestratorException failed)
         {
@@ -99,6 +100,106 @@ public sealed partial class JobRunner(IJobStore store, WorkflowGraph workflows, 
         }
     }
 
+    /// <summary>Builds, validations and runs use an engine; a promotion copies registry to registry and takes no slot.</summary>
+    internal static bool UsesEngine(JobKind kind) => kind is JobKind.Build or JobKind.Validate or JobKind.Run;
+
+    /// <summary>
+    /// <paramref name="resultJson"/> (an object) with <c>"engine": NAME</c> added last, so the record says where the job ran;
+    /// the rest of the text is kept byte for byte. Unchanged when the job was not placed.
+    /// </summary>
+    internal static string? WithEngine(string? resultJson, string? engine)
+    {
+        if (engine is null || resultJson is null)
+        {
+            return resultJson;
+        }
+
+        var text = resultJson.TrimEnd();
+        if (!text.StartsWith('{') || !text.EndsWith('}'))
+        {
+            return resultJson;
+        }
+
+        var body = text[..^1].TrimEnd();
+        var name = System.Text.Json.JsonEncodedText.Encode(engine).ToString();
+        return body == "{" ? $"{{\"engine\":\"{name}\"}}" : $"{body},\"engine\":\"{name}\"}}";
+    }
+
+    // The job on a slot of the pool. When the engine it ran on stops answering (a probe after the failure gets no answer), that
+    // engine is marked down and the job is placed once more, on another engine: every step is idempotent, so a rerun ends the same.
+    private async Task<string> RunPlacedAsync(Job job, JobContext context, IEnginePool pool, JobLogReporter reporter, StrongBox<string?> placed, CancellationToken cancellationToken)
+    {
+        var image = PlacementImage(context.Workspace, job.Request);
+        var excluded = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            var lease = await pool.AcquireAsync(new EnginePlacement(image, excluded), cancellationToken).ConfigureAwait(false);
+            await using (lease.ConfigureAwait(false))
+            {
+                placed.Value = lease.Name;
+                reporter.Step($"on engine {lease.Name} ({lease.Endpoint}){(lease.HoldsImage ? $", which holds {image}" : string.Empty)}");
+                var engine = context.OwnEngine?.Invoke(lease.Name, lease.Engine) ?? lease.Engine;
+                try
+                {
+                    return await ExecuteAsync(job, context, engine, reporter, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OrchestratorException failure) when (failure is not ValidationFailedException && excluded.Count == 0 && pool.Names.Count > 1 && !cancellationToken.IsCancellationRequested)
+                {
+                    if (await pool.ProbeAsync(lease.Name, EngineProbeTimeout, cancellationToken).ConfigureAwait(false))
+                    {
+                        throw;
+                    }
+
+                    excluded.Add(lease.Name);
+                    LogEngineLost(job.Id, lease.Name, failure.Message);
+                    reporter.Step($"engine {lease.Name} stopped answering ({failure.Message}): placing the job on another engine");
+                }
+            }
+        }
+    }
+
+    /// <summary>How long the engine a job failed on gets to answer before the job moves to another. <value>3 s.</value></summary>
+    internal static TimeSpan EngineProbeTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    // The image the job starts from, by digest, so the pool prefers an engine that holds it: a build's (or run's) locked
+    // base, a validation's image in the first stage. Null when it cannot be told yet (the job then reports why itself).
+    private static string? PlacementImage(Workspace workspace, JobRequest request)
+    {
+        if (!workspace.Pipelines.TryGetValue(request.Pipeline, out var pipeline))
+        {
+            return null;
+        }
+
+        return request.Kind switch
+        {
+            JobKind.Build or JobKind.Run => pipeline.Lock?.Base is { } locked ? locked.Reference.WithDigest(locked.Digest).ToString() : null,
+            JobKind.Validate when request.Digest is { } digest => ImageReference.Create(workspace.Config.FirstStage.Registry.Host, pipeline.Repository, digest: digest).ToString(),
+            _ => null,
+        };
+    }
+
+    private async Task<string> ExecuteAsync(Job job, JobContext context, IDockerEngine engine, JobLogReporter reporter, CancellationToken cancellationToken)
+    {
+        var request = job.Request;
+        var scoped = workflows.Create(new WorkflowScope(new FixedWorkspace(context.Workspace), reporter, new FixedActor(job.RequestedBy), engine));
+        return request.Kind switch
+        {
+            JobKind.Build => ResultDocuments.Serialize(
+                ResultDocuments.Build(await scoped.Builds.BuildAsync(request.Pipeline, buildMissingBase: true, request.NoCache, cancellationToken).ConfigureAwait(false)),
+                ResultJsonContext.Default.BuildDocument),
+            JobKind.Validate => ResultDocuments.Serialize(
+                ResultDocuments.Validation(await ValidateAsync(scoped.Validations, context.Workspace, request, cancellationToken).ConfigureAwait(false)),
+                ResultJsonContext.Default.ValidationDocument),
+            JobKind.Promote => ResultDocuments.Serialize(
+                await PromoteAsync(scoped.Promotions, request, cancellationToken).ConfigureAwait(false),
+                ResultJsonContext.Default.PromotionDocument),
+            JobKind.Run => ResultDocuments.Serialize(
+                ResultDocuments.Run(await scoped.Runs.RunAsync(request.Pipeline, request.NoCache, cancellationToken).ConfigureAwait(false)),
+                ResultJsonContext.Default.RunDocument),
+            _ => throw new InputException($"unknown job kind {request.Kind}"),
+        };
+    }
+
     private async Task<ValidationResult> ValidateAsync(ValidationWorkflow validations, Workspace workspace, JobRequest request, CancellationToken cancellationToken)
     {
         var digest = request.Digest
@@ -110,6 +211,9 @@ public sealed partial class JobRunner(IJobStore store, WorkflowGraph workflows, 
 
     private static Digest Require(Digest? digest) =>
         digest ?? throw new InputException("a promote job needs a digest: the validated digest to promote");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: engine {Engine} stopped answering ({Reason}); placing the job on another engine")]
+    private partial void LogEngineLost(long jobId, string engine, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed unexpectedly")]
     private partial void LogUnexpected(Exception exception, long jobId);

@@ -47,6 +47,8 @@ public static class DaemonHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(options.Services);
         builder.Services.AddSingleton(options.Jobs);
+        builder.Services.AddSingleton<IEnginePool>(options.Engines ?? new Core.Engines.EnginePool(
+            [(options.Workspace.Config.EnginePool[0], options.Services.Engine)], time: options.Services.Time, logger: options.LoggerFactory.CreateLogger<Core.Engines.EnginePool>()));
         builder.Services.AddSingleton(holder);
         builder.Services.AddSingleton<JobSignal>();
         builder.Services.AddSingleton<StaleTracker>();

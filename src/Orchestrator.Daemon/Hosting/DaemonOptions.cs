@@ -36,6 +36,12 @@ public sealed record DaemonOptions(Workspace Workspace, WorkflowGraph Services, 
     /// <summary>Status, history and releases; null for the one backed by ReleaseWorkflow.</summary>
     public IReleaseQueries? Releases { get; init; }
 
+    /// <summary>
+    /// The engines builds, validations and runs are placed on (<c>engines:</c>, issue 14 item 3); null for a pool of one over
+    /// <see cref="WorkflowGraph.Engine"/> with <c>daemon.concurrency</c> slots. Fixed at start: a changed <c>engines:</c> needs a restart.
+    /// </summary>
+    public IEnginePool? Engines { get; init; }
+
     /// <summary>How often the worker looks for queued jobs and cancel requests when nothing wakes it. <value>1 s.</value></summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 

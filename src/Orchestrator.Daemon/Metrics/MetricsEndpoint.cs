@@ -18,8 +18,39 @@ internal static class MetricsEndpoint
     // Bounded so a scrape stays cheap; IJobStore has no aggregate query (see the daemon's report).
     private const int ScanLimit = 100_000;
 
-    public static void Map(IEndpointRouteBuilder app) => app.MapGet("/metrics", async (HttpContext context, IJobStore jobs, WorkflowGraph services) =>
-        Results.Text(await RenderAsync(jobs, services.State, context.RequestAborted).ConfigureAwait(false), "text/plain; version=0.0.4; charset=utf-8"));
+    public static void Map(IEndpointRouteBuilder app) => app.MapGet("/metrics", async (HttpContext context, IJobStore jobs, WorkflowGraph services, IEnginePool engines) =>
+        Results.Text(await RenderAsync(jobs, services.State, context.RequestAborted).ConfigureAwait(false) + RenderEngines(engines.Snapshot()), "text/plain; version=0.0.4; charset=utf-8"));
+
+    /// <summary>
+    /// The pool as the placement sees it now (issue 14, item 3): <c>orchestrator_engine_up</c>, <c>orchestrator_engine_slots_busy</c> and
+    /// <c>orchestrator_engine_slots_total</c>, each labelled <c>engine</c> (the name in orchestrator.yaml).
+    /// </summary>
+    internal static string RenderEngines(IReadOnlyList<EngineStatus> engines)
+    {
+        var text = new StringBuilder();
+        Header(text, "orchestrator_engine_up", "gauge", "1 when the engine answers and takes jobs, 0 while it is marked down.");
+        foreach (var engine in engines)
+        {
+            Line(text, $"orchestrator_engine_up{{engine=\"{Label(engine.Name)}\"}}", engine.Up ? 1 : 0);
+        }
+
+        Header(text, "orchestrator_engine_slots_busy", "gauge", "Slots of the engine taken by running builds, validations and runs.");
+        foreach (var engine in engines)
+        {
+            Line(text, $"orchestrator_engine_slots_busy{{engine=\"{Label(engine.Name)}\"}}", engine.Busy);
+        }
+
+        Header(text, "orchestrator_engine_slots_total", "gauge", "Slots of the engine in all (engines[].slots).");
+        foreach (var engine in engines)
+        {
+            Line(text, $"orchestrator_engine_slots_total{{engine=\"{Label(engine.Name)}\"}}", engine.Slots);
+        }
+
+        return text.ToString();
+    }
+
+    // Label values escaped as the exposition format says (backslash, double quote, line feed); names are [a-z0-9-] anyway.
+    private static string Label(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
     internal static async Task<string> RenderAsync(IJobStore jobs, IStateStore state, CancellationToken cancellationToken)
     {

@@ -26,6 +26,7 @@ internal sealed class JobWorker(
     WorkspaceHolder workspace,
     JobSignal signal,
     StaleTracker stale,
+    IEnginePool engines,
     ILogger<JobWorker> logger) : BackgroundService
 {
     /// <summary>Who auto-promotion jobs are recorded as requested by.</summary>
@@ -38,7 +39,14 @@ internal sealed class JobWorker(
     private readonly Func<Job, JobContext, CancellationToken, Task<JobOutcome>> _execute =
         options.ExecuteJob ?? new JobRunner(store, options.Services, options.LoggerFactory.CreateLogger<JobRunner>()).RunAsync;
 
-    private readonly LeftoverJanitor _janitor = new(options.Services.Engine, ContainerOwnership.DaemonOwner(workspace.Config.StatePath), options.LoggerFactory.CreateLogger<LeftoverJanitor>());
+    // One janitor per engine of the pool: a job's containers live on the engine it was placed on. The first is also the
+    // engine of jobs that take no slot (promotions).
+    private readonly Dictionary<string, LeftoverJanitor> _janitors = engines.Names.ToDictionary(
+        name => name,
+        name => new LeftoverJanitor(engines[name], ContainerOwnership.DaemonOwner(workspace.Config.StatePath), options.LoggerFactory.CreateLogger<LeftoverJanitor>()),
+        StringComparer.Ordinal);
+
+    private LeftoverJanitor FirstJanitor => _janitors[engines.Names[0]];
 
     private TimeProvider Time => options.Services.Time;
 
@@ -62,7 +70,7 @@ internal sealed class JobWorker(
             }
 
             // Before any job is claimed no job of this daemon runs: every container it owns is a leftover.
-            await _janitor.RemoveLeftoversAsync(new HashSet<long>(), stoppingToken).ConfigureAwait(false);
+            await RemoveLeftoversAsync(new HashSet<long>(), stoppingToken).ConfigureAwait(false);
 
             while (!stoppingToken.IsCancellationRequested)
             {
@@ -158,7 +166,13 @@ internal sealed class JobWorker(
                 else
                 {
                     // Its containers carry this daemon's owner and the job id, so the janitor can tell them from leftovers.
-                    var context = new JobContext(workspace.Current, new OwnedDockerEngine(options.Services.Engine, _janitor.Owner, job.Id, _janitor.RecordBrokenBuild, Time));
+                    // Builds, validations and runs take a slot on an engine of the pool; the runner wraps it the same way.
+                    var first = FirstJanitor;
+                    var context = new JobContext(workspace.Current, new OwnedDockerEngine(engines[engines.Names[0]], first.Owner, job.Id, first.RecordBrokenBuild, Time))
+                    {
+                        Engines = engines,
+                        OwnEngine = (name, engine) => new OwnedDockerEngine(engine, _janitors[name].Owner, job.Id, _janitors[name].RecordBrokenBuild, Time),
+                    };
                     outcome = await _execute(job, context, running.Cancel.Token).ConfigureAwait(false);
                 }
             }
@@ -286,9 +300,18 @@ internal sealed class JobWorker(
         // After each job: what a job could not remove itself (an engine that failed mid-cleanup) goes now.
         // Claims happen on this loop only, so no job can start creating containers during the pass.
         // And while a build broke on an engine that went away, until a pass reaches it again.
-        if (reaped > 0 || _janitor.HasBrokenBuilds)
+        if (reaped > 0 || _janitors.Values.Any(j => j.HasBrokenBuilds))
         {
-            await _janitor.RemoveLeftoversAsync(_running.Keys.ToHashSet(), stoppingToken).ConfigureAwait(false);
+            await RemoveLeftoversAsync(_running.Keys.ToHashSet(), stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    // Every engine, down or not: a janitor that cannot reach its engine logs it and keeps what it recorded for the next pass.
+    private async Task RemoveLeftoversAsync(IReadOnlySet<long> runningJobs, CancellationToken stoppingToken)
+    {
+        foreach (var janitor in _janitors.Values)
+        {
+            await janitor.RemoveLeftoversAsync(runningJobs, stoppingToken).ConfigureAwait(false);
         }
     }
 

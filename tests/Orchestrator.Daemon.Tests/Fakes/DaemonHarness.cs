@@ -96,6 +96,9 @@ internal sealed class DaemonHarness : IAsyncDisposable
 
     public FakeEngine Engine { get; } = new();
 
+    /// <summary>The engine pool the daemon places jobs on; null for a pool of one over <see cref="Engine"/>.</summary>
+    public IEnginePool? Engines { get; set; }
+
     public FakeRegistries Registries { get; } = new();
 
     public FakeStateStore State { get; } = new();
@@ -145,6 +148,7 @@ internal sealed class DaemonHarness : IAsyncDisposable
             StartWatcher = StartWatcher,
             ReloadWorkspace = Reload,
             WatchInterval = WatchInterval,
+            Engines = Engines,
         };
         await Jobs.InitializeAsync();
         _app = DaemonHost.Build(options);
