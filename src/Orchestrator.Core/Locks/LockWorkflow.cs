@@ -50,7 +50,9 @@ public sealed partial class LockWorkflow(
     /// <summary>
     /// <see cref="ResolveScript"/> for a distroless base, run on its slim sibling: <c>$1</c> is the distroless base's
     /// records (<see cref="DpkgStatusDirectory.ResolutionStatus"/>), to which the sibling's records of
-    /// <see cref="DistrolessBase.NeverShipped"/> are added without their relationships; apt resolves against that status
+    /// <see cref="DistrolessBase.NeverShipped"/> are added without their relationships and at version <c>999:0</c> (so no
+    /// <c>Breaks</c> or versioned dependency ever makes apt upgrade one, which would pull util-linux and systemd's libraries
+    /// into the closure); apt resolves against that status
     /// (<c>Dir::State::status</c>), so the closure is what the distroless base lacks.
     /// </summary>
     internal static readonly string DistrolessResolveScript = $$"""
@@ -58,7 +60,7 @@ public sealed partial class LockWorkflow(
         export DEBIAN_FRONTEND=noninteractive
         printf '%s\n' "$1" > /tmp/distroless-status; shift
         for p in {{string.Join(' ', DistrolessBase.NeverShipped)}}; do
-            dpkg-query -s "$p" 2>/dev/null | grep -v -E '^(Depends|Pre-Depends|Recommends|Suggests|Breaks|Conflicts|Enhances):' && echo || true
+            dpkg-query -s "$p" 2>/dev/null | grep -v -E '^(Depends|Pre-Depends|Recommends|Suggests|Breaks|Conflicts|Enhances):' | sed 's/^Version: .*/Version: 999:0/' && echo || true
         done >> /tmp/distroless-status
         o='-o APT::Sandbox::User=root -o Dir::State::status=/tmp/distroless-status'
         apt-get $o update -qq >&2
