@@ -42,17 +42,19 @@ internal static class DistrolessRootfs
         }
 
         var records = SplitParagraphs(File.ReadAllText(statusPath));
+        var missing = DistrolessBase.RuntimePackages.Where(p => !records.ContainsKey(p)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new JobFailedException(
+                $"{string.Join(", ", missing)} {(missing.Count == 1 ? "is" : "are")} not installed in the debootstrap tree, so the distroless variant cannot keep {(missing.Count == 1 ? "it" : "them")}; " +
+                "they are passed to debootstrap --include: check debootstrap.log and that the mirror serves them");
+        }
+
         var keep = new SortedSet<string>(StringComparer.Ordinal);
         var kept = new List<string>();
         foreach (var package in DistrolessBase.RuntimePackages)
         {
-            if (!records.TryGetValue(package, out var record))
-            {
-                throw new JobFailedException(
-                    $"{package} is not installed in the debootstrap tree, so the distroless variant cannot keep it; it is passed to debootstrap --include, check debootstrap.log");
-            }
-
-            kept.Add(record);
+            kept.Add(records[package]);
             foreach (var path in FilesOf(rootfs, package))
             {
                 AddExisting(rootfs, path, keep);
