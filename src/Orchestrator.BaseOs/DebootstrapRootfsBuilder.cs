@@ -109,15 +109,32 @@ public sealed class DebootstrapRootfsBuilder : IRootfsBuilder
             // Read before customizing, which deletes the apt lists that hold them.
             var sourceDate = ReadReleaseDate(rootfs);
 
-            log?.Report("Configuring apt sources and image defaults" + (variant.Slim ? ", slimming" : string.Empty));
-            RootfsCustomizer.Apply(rootfs, AptSources.RenderDebianSources(variant.Suite, mirror, securityMirror, variant.Components, snapshot: variant.Snapshot is not null), variant.Slim);
+            log?.Report("Configuring apt sources and image defaults" + (variant.Slim || variant.Distroless ? ", slimming" : string.Empty));
+            RootfsCustomizer.Apply(rootfs, AptSources.RenderDebianSources(variant.Suite, mirror, securityMirror, variant.Components, snapshot: variant.Snapshot is not null), variant.Slim || variant.Distroless);
 
             // Read after customizing (what the image will hold) and before tarring (the tree is deleted after).
-            var packages = await DpkgStatusFile.ReadInstalledAsync(rootfs, cancellationToken).ConfigureAwait(false);
-            log?.Report($"{packages.Count} packages installed");
+            IReadOnlyList<Core.Locks.InstalledPackage> packages;
+            IReadOnlyList<string> tarArguments;
+            if (variant.Distroless)
+            {
+                // distroless: only the runtime packages' files, their status.d records and the accounts go in the tar.
+                var (paths, kept) = DistrolessRootfs.Reduce(rootfs);
+                await ChownNonRootHomeAsync(rootfs, logFile, log, environment, cancellationToken).ConfigureAwait(false);
+                var listPath = Path.Combine(folder, "distroless-paths");
+                await File.WriteAllTextAsync(listPath, string.Concat(paths.Select(p => p + "\0")), cancellationToken).ConfigureAwait(false);
+                packages = kept;
+                tarArguments = BuildDistrolessTarArguments(rootfs, listPath, tarPath);
+                log?.Report($"distroless: keeping {paths.Count} paths of {packages.Count} packages ({string.Join(", ", packages.Select(p => p.Name))})");
+            }
+            else
+            {
+                packages = await DpkgStatusFile.ReadInstalledAsync(rootfs, cancellationToken).ConfigureAwait(false);
+                tarArguments = BuildTarArguments(rootfs, tarPath);
+                log?.Report($"{packages.Count} packages installed");
+            }
 
             log?.Report($"Writing {tarPath}");
-            var archive = await ProcessRunner.RunAsync(tar, BuildTarArguments(rootfs, tarPath), logFile, log, environment, cancellationToken).ConfigureAwait(false);
+            var archive = await ProcessRunner.RunAsync(tar, tarArguments, logFile, log, environment, cancellationToken).ConfigureAwait(false);
             if (archive.ExitCode != 0)
             {
                 throw new JobFailedException(
@@ -132,7 +149,7 @@ public sealed class DebootstrapRootfsBuilder : IRootfsBuilder
             return new RootfsArchive(tarPath, variant.Suite, mirror, securityMirror, size)
             {
                 Snapshot = variant.Snapshot,
-                DebootstrapVariant = variant.DebootstrapVariant,
+                DebootstrapVariant = variant.DebootstrapVariant ?? (variant.Distroless ? "minbase" : null),
                 Packages = packages,
                 SourceDateEpoch = sourceDate,
             };
@@ -184,10 +201,16 @@ public sealed class DebootstrapRootfsBuilder : IRootfsBuilder
         {
             arguments.Add($"--variant={variant.DebootstrapVariant}");
         }
-
-        if (variant.Include.Count > 0)
+        else if (variant.Distroless)
         {
-            arguments.Add($"--include={string.Join(',', variant.Include)}");
+            // distroless: cut from the smallest tree debootstrap makes.
+            arguments.Add("--variant=minbase");
+        }
+
+        var include = variant.Distroless ? variant.Include.Union(DistrolessBase.DebootstrapIncludes, StringComparer.Ordinal).ToList() : variant.Include;
+        if (include.Count > 0)
+        {
+            arguments.Add($"--include={string.Join(',', include)}");
         }
 
         if (variant.Components.Count > 0)
@@ -219,6 +242,22 @@ public sealed class DebootstrapRootfsBuilder : IRootfsBuilder
     /// <summary>GNU tar, numeric owners and xattrs kept (ownership and capabilities matter in an image), names sorted so equal trees give equal listings.</summary>
     internal static IReadOnlyList<string> BuildTarArguments(string rootfs, string tarPath) =>
         ["--numeric-owner", "--xattrs", "--sort=name", "-C", rootfs, "-cf", tarPath, "."];
+
+    /// <summary>GNU tar over exactly the listed paths (NUL-separated, relative to the root), numeric owners and xattrs kept.</summary>
+    internal static IReadOnlyList<string> BuildDistrolessTarArguments(string rootfs, string listPath, string tarPath) =>
+        ["--numeric-owner", "--xattrs", "--no-recursion", "--null", "-C", rootfs, "-cf", tarPath, "-T", listPath];
+
+    // .NET has no chown: the nonroot user's home belongs to it, as in gcr.io/distroless.
+    private async Task ChownNonRootHomeAsync(string rootfs, string logFile, IProgress<string>? log, Dictionary<string, string> environment, CancellationToken cancellationToken)
+    {
+        var chown = _findExecutable("chown") ?? throw new UnavailableException("chown (coreutils) is not installed: install coreutils, then retry.");
+        var owner = $"{DistrolessBase.NonRootUser}:{DistrolessBase.NonRootUser}";
+        var result = await ProcessRunner.RunAsync(chown, [owner, Path.Combine(rootfs, "home", "nonroot")], logFile, log, environment, cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+        {
+            throw new JobFailedException($"chown {owner} of the distroless home folder failed (exit code {result.ExitCode}); full log: {logFile}");
+        }
+    }
 
     private static string DescribeFailure(BaseImageDefinition image, BaseVariantDefinition variant, string mirror, string rootfs, string folder, string logFile, ProcessResult result)
     {

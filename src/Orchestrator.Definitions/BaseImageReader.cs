@@ -12,7 +12,7 @@ internal static class BaseImageReader
         ["name", "repository", "default-variant", "suite", "mirror", "security-mirror", "snapshot", "components", "include", "variants"];
 
     private static readonly string[] VariantKeys =
-        ["suite", "mirror", "security-mirror", "snapshot", "components", "include", "debootstrap-variant", "slim", "from"];
+        ["suite", "mirror", "security-mirror", "snapshot", "components", "include", "debootstrap-variant", "slim", "from", "distroless"];
 
     private static readonly string[] DebootstrapVariants = ["minbase", "buildd", "fakechroot"];
 
@@ -118,6 +118,7 @@ internal static class BaseImageReader
         }
 
         var slim = reader?.Bool("slim");
+        var distroless = reader?.Bool("distroless");
         ImageReference? from = null;
         if (reader?.String("from", example: "registry.example/library/debian@sha256:…") is { } fromText)
         {
@@ -155,6 +156,7 @@ internal static class BaseImageReader
             from)
         {
             Snapshot = snapshot,
+            Distroless = distroless ?? false,
         };
     }
 

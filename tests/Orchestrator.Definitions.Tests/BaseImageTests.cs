@@ -306,4 +306,33 @@ public sealed class BaseImageTests
         error.AssertAt(path, text, "snapshot:");
         error.AssertSays("so 'snapshot' would be ignored", "remove 'snapshot'");
     }
+
+    [Fact]
+    public async Task LoadAsync_DistrolessVariant_ReadAndOthersNot()
+    {
+        // Given a base with full, slim and a distroless variant
+        using var ws = new TestWorkspace();
+        ws.Write(File, TestWorkspace.Base + "\n  distroless:\n    distroless: true\n");
+
+        // When loaded
+        var bookworm = (await ws.LoadAsync()).Bases["debian-bookworm"];
+
+        // Then only that variant is distroless
+        Assert.True(bookworm.Variants["distroless"].Distroless);
+        Assert.All(bookworm.Variants.Values.Where(v => v.Name != "distroless"), v => Assert.False(v.Distroless));
+    }
+
+    [Fact]
+    public async Task LoadAsync_DistrolessWithFrom_RefusedAsIgnored()
+    {
+        // Given an upstream variant that also says distroless
+        using var ws = new TestWorkspace();
+        var text = TestWorkspace.Base + $"\n  upstream:\n    from: registry.example/library/debian@sha256:{new string('c', 64)}\n    distroless: true\n";
+        var path = ws.Write(File, text);
+
+        // When loaded, Then 'distroless' is named as ignored with both ways out
+        var error = await ws.SingleErrorAsync();
+        error.AssertAt(path, text, "distroless: true");
+        error.AssertSays("so 'distroless' would be ignored", "remove 'distroless'");
+    }
 }

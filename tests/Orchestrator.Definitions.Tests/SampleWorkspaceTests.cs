@@ -46,12 +46,23 @@ public sealed class SampleWorkspaceTests
         var bookworm = workspace.Bases["debian-bookworm"];
         Assert.Equal("base/debian-bookworm", bookworm.Repository);
         Assert.Equal("full", bookworm.DefaultVariant);
-        Assert.Equal(["full", "slim"], bookworm.Variants.Keys.Order());
+        Assert.Equal(["distroless", "full", "slim"], bookworm.Variants.Keys.Order());
         var full = bookworm.Variants["full"];
         Assert.Equal(("bookworm", null, false, null), (full.Suite, full.DebootstrapVariant, full.Slim, full.From));
         Assert.Equal(["main"], full.Components);
         var slim = bookworm.Variants["slim"];
         Assert.Equal(("bookworm", "minbase", true), (slim.Suite, slim.DebootstrapVariant, slim.Slim));
+
+        // And a distroless one, whose pipelines resolve and unpack on slim
+        var distroless = bookworm.Variants["distroless"];
+        Assert.Equal(("bookworm", true, false), (distroless.Suite, distroless.Distroless, full.Distroless || slim.Distroless));
+        Assert.Equal("debian-bookworm/slim", Core.Definitions.DistrolessBase.SlimSiblingOf(bookworm, distroless).ToString());
+
+        // And hello-python-distroless is on it, every command test in exec form (no sh on the image)
+        var onDistroless = workspace.GetPipeline("hello-python-distroless");
+        Assert.Equal("debian-bookworm/distroless", onDistroless.Base.ToString());
+        Assert.All(onDistroless.Validate.Commands, c => Assert.NotEqual("sh", c.Run[0]));
+        Assert.Contains(onDistroless.Validate.Files, f => f.Path == "/bin/sh" && !f.Exists);
 
         // And hello-python is a Python service on slim: python3 pinned, its project and hashed requirements built on full
         var hello = workspace.GetPipeline("hello-python");

@@ -47,6 +47,14 @@ public sealed record BaseVariantDefinition(
     /// mirror no longer serves stay installable; <see cref="Mirror"/> and <see cref="SecurityMirror"/> are then null.
     /// </summary>
     public string? Snapshot { get; init; }
+
+    /// <summary>
+    /// True for a distroless variant (<c>distroless: true</c>): a minbase debootstrap (with ca-certificates, tzdata,
+    /// netbase, media-types and libssl3 included) reduced to the files of <see cref="DistrolessBase.RuntimePackages"/>,
+    /// with a <c>/var/lib/dpkg/status.d/PACKAGE</c> record per package, no shell, apt or dpkg, and user 65532.
+    /// Pipelines on it get their packages unpacked, not installed. <value>The default is false.</value>
+    /// </summary>
+    public bool Distroless { get; init; }
 }
 
 /// <summary>A pipeline's <c>base:</c>, <c>NAME/VARIANT</c>, resolved against the loaded bases.</summary>

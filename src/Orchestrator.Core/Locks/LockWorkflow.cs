@@ -47,6 +47,32 @@ public sealed partial class LockWorkflow(
         apt-cache show --no-all-versions $(apt-get $o install -s --no-install-recommends "$@" | awk '/^Inst /{v=$3; if (v ~ /^\[/) v=$4; sub(/^\(/, "", v); print $2 "=" v}') "$@"
         """;
 
+    /// <summary>
+    /// <see cref="ResolveScript"/> for a distroless base, run on its slim sibling: <c>$1</c> is the distroless base's
+    /// records (<see cref="DpkgStatusDirectory.ResolutionStatus"/>), to which the sibling's records of
+    /// <see cref="DistrolessBase.NeverShipped"/> are added without their relationships and at version <c>999:0</c> (so no
+    /// <c>Breaks</c> or versioned dependency ever makes apt upgrade one, which would pull util-linux and systemd's libraries
+    /// into the closure); apt resolves against that status
+    /// (<c>Dir::State::status</c>), so the closure is what the distroless base lacks.
+    /// </summary>
+    internal static readonly string DistrolessResolveScript = $$"""
+        set -e
+        export DEBIAN_FRONTEND=noninteractive
+        printf '%s\n' "$1" > /tmp/distroless-status; shift
+        for p in {{string.Join(' ', DistrolessBase.NeverShipped)}}; do
+            dpkg-query -s "$p" 2>/dev/null | grep -v -E '^(Depends|Pre-Depends|Recommends|Suggests|Breaks|Conflicts|Enhances):' | sed 's/^Version: .*/Version: 999:0/' && echo || true
+        done >> /tmp/distroless-status
+        o='-o APT::Sandbox::User=root -o Dir::State::status=/tmp/distroless-status'
+        apt-get $o update -qq >&2
+        echo '@@ release-dates'
+        cat /var/lib/apt/lists/*Release 2>/dev/null | grep '^Date:' || true
+        echo '@@ simulate'
+        [ $# -eq 0 ] && exit 0
+        apt-get $o install -s --no-install-recommends "$@"
+        echo '@@ show'
+        apt-cache show --no-all-versions $(apt-get $o install -s --no-install-recommends "$@" | awk '/^Inst /{v=$3; if (v ~ /^\[/) v=$4; sub(/^\(/, "", v); print $2 "=" v}') "$@"
+        """;
+
     internal const string PolicyScript = """
         set -e
         apt-get -o APT::Sandbox::User=root update -qq >&2
@@ -82,7 +108,29 @@ public sealed partial class LockWorkflow(
     {
         var pipeline = workspace.Current.GetPipeline(pipelineName);
         var baseReference = await CurrentBaseAsync(pipeline, cancellationToken).ConfigureAwait(false);
-        var (packages, basePackages, sourceDate) = await ResolveAptAsync(pipeline, pipeline.Base, baseReference, pipeline.AptPackages, pipeline.UnpinnedPackages, cancellationToken).ConfigureAwait(false);
+        var (baseImage, baseVariant) = workspace.Current.GetBaseVariant(pipeline.Base.ToString());
+        List<LockedPackage> packages;
+        IReadOnlyList<InstalledPackage> basePackages;
+        long sourceDate;
+        if (baseVariant.Distroless)
+        {
+            // distroless: no apt there; resolve on the slim sibling with the distroless base's status.d as what is installed.
+            var sibling = DistrolessBase.SlimSiblingOf(baseImage, baseVariant);
+            var siblingReference = await CurrentBaseAsync(pipeline, sibling, cancellationToken).ConfigureAwait(false);
+            var records = await bases.ReadStatusRecordsAsync(baseReference, cancellationToken).ConfigureAwait(false);
+            if (records.Count == 0)
+            {
+                throw new JobFailedException($"{baseReference} has no {DistrolessBase.StatusDirectory} records; rebuild it with 'orchestrator base build {pipeline.Base}', then lock again");
+            }
+
+            basePackages = DpkgStatusDirectory.ParseInstalled(records.Values);
+            (packages, _, sourceDate) = await ResolveAptAsync(
+                pipeline, sibling, siblingReference, pipeline.AptPackages, pipeline.UnpinnedPackages, cancellationToken, DpkgStatusDirectory.ResolutionStatus(records.Values), basePackages).ConfigureAwait(false);
+        }
+        else
+        {
+            (packages, basePackages, sourceDate) = await ResolveAptAsync(pipeline, pipeline.Base, baseReference, pipeline.AptPackages, pipeline.UnpinnedPackages, cancellationToken).ConfigureAwait(false);
+        }
 
         var result = new PipelineLock(
             PipelineLock.CurrentVersion,
@@ -132,14 +180,17 @@ public sealed partial class LockWorkflow(
     /// base's installed set and the mirror's source date.
     /// </summary>
     private async Task<(List<LockedPackage> Packages, IReadOnlyList<InstalledPackage> BasePackages, long SourceDate)> ResolveAptAsync(
-        PipelineDefinition pipeline, BaseVariantRef baseVariant, ImageReference image, IReadOnlyList<AptPackage> wanted, IReadOnlyList<string> unpinned, CancellationToken cancellationToken)
+        PipelineDefinition pipeline, BaseVariantRef baseVariant, ImageReference image, IReadOnlyList<AptPackage> wanted, IReadOnlyList<string> unpinned, CancellationToken cancellationToken,
+        string? distrolessStatus = null, IReadOnlyList<InstalledPackage>? distrolessPackages = null)
     {
         var arguments = wanted
             .Select(p => unpinned.Contains(p.Name, StringComparer.Ordinal) || p.Version.Length == 0 ? p.Name : p.ToString())
             .ToList();
 
-        reporter.Step($"resolving {arguments.Count} apt package(s) of {pipeline.Name} on {baseVariant} {image.Digest!.ToShortString()}");
-        var (exitCode, logs) = await RunAptAsync(image, ResolveScript, arguments, cancellationToken).ConfigureAwait(false);
+        reporter.Step($"resolving {arguments.Count} apt package(s) of {pipeline.Name} on {baseVariant} {image.Digest!.ToShortString()}" + (distrolessStatus is null ? string.Empty : " for its distroless base"));
+        var (exitCode, logs) = distrolessStatus is null
+            ? await RunAptAsync(image, ResolveScript, arguments, cancellationToken).ConfigureAwait(false)
+            : await RunAptAsync(image, DistrolessResolveScript, [distrolessStatus, .. arguments], cancellationToken).ConfigureAwait(false);
         var sections = Sections(logs.Stdout);
         if (exitCode != 0)
         {
@@ -148,7 +199,7 @@ public sealed partial class LockWorkflow(
 
         var installs = AptOutput.ParseSimulation(sections.GetValueOrDefault("simulate", string.Empty));
         var hashes = AptOutput.ParseShow(sections.GetValueOrDefault("show", string.Empty));
-        var basePackages = AptOutput.ParseDpkgQuery(sections.GetValueOrDefault("base-packages", string.Empty));
+        var basePackages = distrolessPackages ?? AptOutput.ParseDpkgQuery(sections.GetValueOrDefault("base-packages", string.Empty));
         var direct = wanted.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
 
         var closure = installs.Select(i => (i.Name, i.Version, i.Architecture)).ToList();

@@ -72,7 +72,11 @@ public sealed partial class SbomWorkflow(IDockerEngine engine, IEngineCredential
     /// Reports the step "attaching SBOM (N packages)".
     /// </summary>
     /// <exception cref="JobFailedException">The packages could not be read or the SBOM could not be attached; the message says what to do.</exception>
-    public async Task<SbomAttachment> AttachAsync(StageDefinition stage, ImageReference image, DateTimeOffset created, IReadOnlyList<PypiPackage>? pythonPackages = null, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// With <paramref name="fromStatusDirectory"/> (an image on a distroless base, which has no dpkg-query) the packages are
+    /// read from the image's <c>var/lib/dpkg/status.d</c> records in its layers, through the registry.
+    /// </remarks>
+    public async Task<SbomAttachment> AttachAsync(StageDefinition stage, ImageReference image, DateTimeOffset created, IReadOnlyList<PypiPackage>? pythonPackages = null, CancellationToken cancellationToken = default, bool fromStatusDirectory = false)
     {
         ArgumentNullException.ThrowIfNull(stage);
         ArgumentNullException.ThrowIfNull(image);
@@ -81,7 +85,10 @@ public sealed partial class SbomWorkflow(IDockerEngine engine, IEngineCredential
         {
             var pullCredentials = await engineCredentials.GetAsync(stage.Registry, cancellationToken).ConfigureAwait(false);
             await engine.PullImageAsync(image, pullCredentials, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var packages = await ReadPackagesAsync(image, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<DpkgPackage> packages = fromStatusDirectory
+                ? [.. Locks.DpkgStatusDirectory.ParseInstalled((await Locks.DpkgStatusDirectory.ReadRecordsAsync(registries.Create(stage.Registry), image.Repository, digest, cancellationToken).ConfigureAwait(false)).Values)
+                    .Select(p => new DpkgPackage(p.Name, p.Version, p.Architecture))]
+                : await ReadPackagesAsync(image, cancellationToken).ConfigureAwait(false);
             var document = SpdxDocument.Create(image, packages, created, pythonPackages);
             reporter.Step($"attaching SBOM ({document.Packages.Count} packages{(document.PythonPackages.Count > 0 ? $", {document.PythonPackages.Count} Python packages" : string.Empty)}) to {image}");
 

@@ -42,6 +42,17 @@ public sealed partial class BaseImageWorkflow(
         return descriptor is null ? null : TagReference(image, variant).WithDigest(descriptor.Digest);
     }
 
+    /// <summary>
+    /// The <c>var/lib/dpkg/status.d</c> records of an image in the first stage (a distroless base, or an image on one), by
+    /// file name, read from its layers through the registry (<see cref="Locks.DpkgStatusDirectory"/>).
+    /// </summary>
+    public Task<IReadOnlyDictionary<string, string>> ReadStatusRecordsAsync(ImageReference reference, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        return Locks.DpkgStatusDirectory.ReadRecordsAsync(
+            registries.Create(Config.FirstStage.Registry), reference.Repository, reference.Digest ?? throw new ArgumentException($"{reference} has no digest", nameof(reference)), cancellationToken);
+    }
+
     /// <summary>Returns the variant's current digest in the first stage, building it first when it is missing.</summary>
     public async Task<BaseBuildResult> EnsureAsync(string baseAndVariant, CancellationToken cancellationToken = default)
     {
@@ -117,8 +128,12 @@ public sealed partial class BaseImageWorkflow(
             {
                 Architecture = Platforms.HostArchitecture,
                 Created = created,
-                Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                Cmd = ["bash"], // as the official Debian images
+                Env = variant.Distroless
+                    ? ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"]
+                    : ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                Cmd = variant.Distroless ? null : ["bash"], // as the official Debian images; distroless has no shell to run
+                User = variant.Distroless ? DistrolessBase.NonRootUser : null, // as gcr.io/distroless's nonroot images
+                WorkingDir = variant.Distroless ? "/home/nonroot" : null,
                 Labels = labels,
                 DiffIds = [layer.DiffId],
                 History = [new Images.ImageHistory(created, $"orchestrator base build {image.Name}/{variant.Name}: debootstrap {DescribeDebootstrap(variant)} {rootfs.Suite} {rootfs.Mirror}", null, false)],
@@ -201,7 +216,8 @@ public sealed partial class BaseImageWorkflow(
     }
 
     private static string DescribeDebootstrap(BaseVariantDefinition variant) =>
-        (variant.DebootstrapVariant is null ? string.Empty : $"--variant={variant.DebootstrapVariant}") + (variant.Slim ? " (slim)" : string.Empty);
+        (variant.DebootstrapVariant is null ? string.Empty : $"--variant={variant.DebootstrapVariant}") + (variant.Slim ? " (slim)" : string.Empty)
+        + (variant.Distroless ? " (distroless)" : string.Empty);
 
     // Kept beside the state so two builds' package sets can be diffed after their trees are gone.
     private async Task WritePackageListAsync(BaseImageDefinition image, BaseVariantDefinition variant, Digest digest, RootfsArchive rootfs, CancellationToken cancellationToken)

@@ -22,7 +22,11 @@ public static class BuildContext
     /// gets a build stage first (<see cref="PythonBuildContext"/>) on <paramref name="buildBaseReference"/>.
     /// </summary>
     /// <exception cref="ArgumentException">A base is not referenced by digest, or a Python pipeline has no build base.</exception>
-    public static string CreateDockerfile(PipelineDefinition pipeline, ImageReference baseReference, ImageReference? buildBaseReference = null)
+    /// <remarks>
+    /// With <paramref name="unpackBaseReference"/> (a pipeline on a distroless base: the base's slim sibling by digest),
+    /// the locked packages are unpacked there and copied in (<see cref="DistrolessBuildContext"/>) instead of installed.
+    /// </remarks>
+    public static string CreateDockerfile(PipelineDefinition pipeline, ImageReference baseReference, ImageReference? buildBaseReference = null, ImageReference? unpackBaseReference = null)
     {
         if (baseReference.Digest is null)
         {
@@ -38,8 +42,21 @@ public static class BuildContext
                 pipeline.Lock?.SourceDateEpoch));
         }
 
+        var unpacked = unpackBaseReference is not null && pipeline.Lock is { Packages.Count: > 0 };
+        if (unpacked)
+        {
+            dockerfile.Append(DistrolessBuildContext.CreateUnpackStage(pipeline.Lock!.Packages, unpackBaseReference!, pipeline.Lock.SourceDateEpoch));
+        }
+
         dockerfile.Append("FROM ").Append(baseReference.Name).Append('@').Append(baseReference.Digest).Append('\n');
-        dockerfile.Append(AptInstallRun(pipeline.AptPackages, pipeline.Lock?.SourceDateEpoch));
+        if (unpacked)
+        {
+            dockerfile.Append(DistrolessBuildContext.CopyUnpacked());
+        }
+        else if (unpackBaseReference is null)
+        {
+            dockerfile.Append(AptInstallRun(pipeline.AptPackages, pipeline.Lock?.SourceDateEpoch));
+        }
         if (pipeline.Python is not null)
         {
             dockerfile.Append(PythonBuildContext.CreateRuntimeInstructions());

@@ -87,7 +87,8 @@ public sealed partial class PipelineBuildWorkflow(
 
         // sbom: an SPDX SBOM attached to the digest as a referrer; failing to attach fails the build, before any record.
         var sbom = await sboms.AttachAsync(
-            stage, reference, DateTimeOffset.FromUnixTimeSeconds(pipeline.Lock!.SourceDateEpoch), Sbom.PypiPackage.From(pipeline.Python), cancellationToken).ConfigureAwait(false);
+            stage, reference, DateTimeOffset.FromUnixTimeSeconds(pipeline.Lock!.SourceDateEpoch), Sbom.PypiPackage.From(pipeline.Python), cancellationToken,
+            fromStatusDirectory: DistrolessBase.IsDistroless(workspace.Current, pipeline.Base)).ConfigureAwait(false);
 
         var record = new BuildRecord(
             0, pipeline.Name, "pipeline", stage.Name, reference, pipeline.Tags, pipeline.Version, baseReference.Digest,
@@ -184,7 +185,17 @@ public sealed partial class PipelineBuildWorkflow(
             await engine.PullImageAsync(buildBaseReference, pullCredentials, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         }
 
-        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference, buildBaseReference);
+        // distroless: no apt on the base; the locked packages are unpacked on its slim sibling, pinned by digest too.
+        ImageReference? unpackBase = null;
+        if (DistrolessBase.IsDistroless(workspace.Current, pipeline.Base))
+        {
+            var (baseImage, baseVariant) = workspace.Current.GetBaseVariant(pipeline.Base.ToString());
+            unpackBase = await ResolveBaseAsync(DistrolessBase.SlimSiblingOf(baseImage, baseVariant), pipeline.Name, buildMissingBase: false, cancellationToken).ConfigureAwait(false);
+            reporter.Step($"pulling unpack base {unpackBase}");
+            await engine.PullImageAsync(unpackBase, pullCredentials, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
+        }
+
+        var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference, buildBaseReference, unpackBase);
         var labels = CreateLabels(pipeline, baseReference, Config.RootDirectory);
         var contextPath = Path.Combine(scratch, "context.tar");
         await using (var context = File.Create(contextPath))
@@ -195,11 +206,12 @@ public sealed partial class PipelineBuildWorkflow(
         reporter.Step($"building {pipeline.Repository} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} locked package(s)");
         var previous = await engine.InspectImageAsync(LocalBuildTag(pipeline), cancellationToken).ConfigureAwait(false);
         string imageId;
+        var output = new CapturedBuildOutput(new ReporterProgress(reporter));
         await using (var context = File.OpenRead(contextPath))
         {
             // A local name only: what the registry gets is the normalized image, never the engine's own.
             var request = new ImageBuildRequest([LocalBuildTag(pipeline)], Labels: labels, NoCache: noCache);
-            var steps = new BuildStepProgress(reporter, new ReporterProgress(reporter), time);
+            var steps = new BuildStepProgress(reporter, output, time);
             var built = false;
             try
             {
@@ -221,8 +233,22 @@ public sealed partial class PipelineBuildWorkflow(
             [Labels.BaseName] = labels[Labels.BaseName],
             [Labels.BaseDigest] = labels[Labels.BaseDigest],
         };
+        if (unpackBase is not null)
+        {
+            // distroless: what dpkg would have run and did not, in the output and with the image (a manifest annotation).
+            var skipped = DistrolessBuildContext.ParseSkippedScripts(output.Text);
+            reporter.Step($"unpacked {pipeline.Lock!.Packages.Count} package(s) without maintainer scripts; skipped {skipped.Count}: {(skipped.Count == 0 ? "none" : string.Join(", ", skipped))}");
+            annotations[SkippedScriptsAnnotation] = string.Join(' ', skipped);
+        }
+
         return await normalizer.NormalizeAsync(imageId, baseReference, sourceDate, scratch, annotations, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The manifest annotation of an image built on a distroless base listing the maintainer scripts its unpacked packages
+    /// carried and that never ran: <c>PACKAGE/SCRIPT</c> entries separated by spaces, sorted.
+    /// </summary>
+    public const string SkippedScriptsAnnotation = "io.orchestrator.skipped-maintainer-scripts";
 
     /// <summary>
     /// The engine-local image a rebuild replaced: the tag moved to the new build, so the old one is an untagged leftover

@@ -56,13 +56,21 @@ public static partial class PythonChecks
                     print("\n".join(bad), file=sys.stderr)
                     sys.exit(1)
                 """),
-            new(NamePrefix + "no C compiler",
-                ["sh", "-c", """
-                    found=$(for d in $(echo "$PATH" | tr ':' ' ') /usr/bin /usr/local/bin; do ls "$d" 2>/dev/null; done | grep -E '^(cc|c\+\+|c89|c99|gcc|g\+\+|clang|clang\+\+|tcc)(-[0-9.]+)?$|-(gcc|g\+\+|cc)(-[0-9.]+)?$' | sort -u)
-                    if [ -n "$found" ]; then echo "compilers on the image: $found" >&2; exit 1; fi
-                    echo none
-                    """],
-                0, "^none$", null, Timeout),
+            // Python, not sh: a distroless image has no shell, and the interpreter is on every Python image.
+            Python("no C compiler", """
+                import os, re, sys
+                pattern = re.compile(r"^(cc|c\+\+|c89|c99|gcc|g\+\+|clang|clang\+\+|tcc)(-[0-9.]+)?$|-(gcc|g\+\+|cc)(-[0-9.]+)?$")
+                found = set()
+                for folder in os.environ.get("PATH", "").split(":") + ["/usr/bin", "/usr/local/bin"]:
+                    try:
+                        found.update(name for name in os.listdir(folder) if pattern.search(name))
+                    except OSError:
+                        pass
+                if found:
+                    print("compilers on the image: " + " ".join(sorted(found)), file=sys.stderr)
+                    sys.exit(1)
+                print("none")
+                """),
             Python("no pip cache", """
                 import glob, os, sys
                 left = [p for p in glob.glob("/root/.cache/pip") + glob.glob("/home/*/.cache/pip") + glob.glob("/tmp/pip-*")

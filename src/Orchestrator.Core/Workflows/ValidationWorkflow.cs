@@ -82,7 +82,9 @@ public sealed partial class ValidationWorkflow(
         // Locks: dpkg's installed set must be exactly the lock's (base set plus closure).
         if (pipeline.Lock is { } pipelineLock)
         {
-            results.Add(Report(await installedPackages.RunAsync(reference, pipelineLock, cancellationToken).ConfigureAwait(false)));
+            results.Add(Report(DistrolessBase.IsDistroless(workspace.Current, pipeline.Base)
+                ? await CheckDistrolessPackagesAsync(registry, pipeline.Repository, digest, pipelineLock, cancellationToken).ConfigureAwait(false)
+                : await installedPackages.RunAsync(reference, pipelineLock, cancellationToken).ConfigureAwait(false)));
         }
 
         if (pipeline.Validate.Metadata is { } metadata)
@@ -232,6 +234,15 @@ public sealed partial class ValidationWorkflow(
         {
             await engine.RemoveContainerAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    // distroless: no dpkg-query to run; the status.d records are read from the image's layers instead, and compared the same way.
+    private static async Task<TestResult> CheckDistrolessPackagesAsync(IRegistryClient registry, string repository, Digest digest, Locks.PipelineLock pipelineLock, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var records = await Locks.DpkgStatusDirectory.ReadRecordsAsync(registry, repository, digest, cancellationToken).ConfigureAwait(false);
+        var result = Locks.InstalledPackagesTest.Compare(pipelineLock, Locks.DpkgStatusDirectory.ParseInstalled(records.Values));
+        return result with { Detail = result.Detail + $" (read from {records.Count} {DistrolessBase.StatusDirectory} record(s))", Duration = Stopwatch.GetElapsedTime(started) };
     }
 
     /// <summary>Compares an image's run configuration with the expected one; only the expected members are checked.</summary>
