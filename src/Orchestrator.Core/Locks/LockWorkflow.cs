@@ -21,7 +21,8 @@ public sealed partial class LockWorkflow(
     TimeProvider time,
     BaseImageWorkflow bases,
     PythonLockResolver pythonResolver,
-    ILogger<LockWorkflow> logger)
+    ILogger<LockWorkflow> logger,
+    IPackageCache? packageCache = null)
 {
     /// <summary>Labels every container this workflow creates, so leftovers can be found and removed.</summary>
     public const string ContainerLabel = "io.orchestrator.lock";
@@ -102,6 +103,17 @@ public sealed partial class LockWorkflow(
             if (python.RequirementsIn.Count > 0)
             {
                 result = result with { PythonPackages = await pythonResolver.ResolveAsync(pipeline, buildBase, cancellationToken).ConfigureAwait(false) };
+            }
+        }
+
+        // package cache: every locked .deb fetched once now and verified against the hash just locked, so the build
+        // that follows (on any pipeline sharing them) needs no mirror.
+        if (packageCache is not null)
+        {
+            await packageCache.GetDebsAsync(result.Packages, baseReference, reporter, cancellationToken).ConfigureAwait(false);
+            if (result.BuildBase is { } lockedBuildBase && result.BuildPackages.Count > 0)
+            {
+                await packageCache.GetDebsAsync(result.BuildPackages, lockedBuildBase.Reference.WithDigest(lockedBuildBase.Digest), reporter, cancellationToken).ConfigureAwait(false);
             }
         }
 
