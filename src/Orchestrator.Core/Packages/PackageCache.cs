@@ -103,16 +103,7 @@ public sealed class PackageCache(
             if (cached is null)
             {
                 fetching++;
-                var page = SimpleIndexPage.ProjectUri(index, wanted.Name);
-                var links = SimpleIndexPage.Parse(await downloader.GetStringAsync(page, cancellationToken).ConfigureAwait(false), page);
-                var link = links.FirstOrDefault(l => l.Sha256 is { } h && wanted.Sha256.Contains(h, StringComparer.OrdinalIgnoreCase))
-                    ?? throw new JobFailedException(
-                        $"the Python index {page} lists no file of {wanted.Name} {wanted.Version} with a locked hash ({string.Join(", ", wanted.Sha256.Select(h => "sha256:" + h))}): " +
-                        "check that the index still serves it, or lock again");
-                await using var content = await downloader.OpenAsync(link.Uri, cancellationToken).ConfigureAwait(false);
-                var entry = new PackageCacheEntry(link.Sha256!, wanted.Name, wanted.Version, "python", "python", link.FileName);
-                var path = await store.AddAsync(content, entry, link.Uri.ToString(), cancellationToken).ConfigureAwait(false);
-                cached = new CachedDistribution(wanted, link.FileName, link.Sha256!, path);
+                cached = await FetchDistributionAsync(store, wanted, index, cancellationToken).ConfigureAwait(false);
             }
 
             result.Add(cached);
@@ -120,6 +111,40 @@ public sealed class PackageCache(
 
         reporter?.Step($"package cache: {distributions.Count} Python distribution(s), {fetching} fetched from {index}");
         return result;
+    }
+
+    // The index's file with a locked hash: a link whose #sha256= fragment names one, else (PEP 503 makes the fragment
+    // optional) each hashless link of that name and version, downloaded and kept only if its bytes hash to a locked hash.
+    private async Task<CachedDistribution> FetchDistributionAsync(PackageStore store, WantedDistribution wanted, string index, CancellationToken cancellationToken)
+    {
+        var page = SimpleIndexPage.ProjectUri(index, wanted.Name);
+        var links = SimpleIndexPage.Parse(await downloader.GetStringAsync(page, cancellationToken).ConfigureAwait(false), page);
+        // File names compared PEP 503-normalized with '-' as '_': 'greet-1.0.0-py3-none-any.whl' starts with 'greet_1_0_0_'.
+        var prefix = SimpleIndexPage.Normalize($"{wanted.Name}-{wanted.Version}").Replace('-', '_') + "_";
+        var candidates = links.Where(l => l.Sha256 is { } h && wanted.Sha256.Contains(h, StringComparer.OrdinalIgnoreCase))
+            .Concat(links.Where(l => l.Sha256 is null && SimpleIndexPage.Normalize(l.FileName).Replace('-', '_').StartsWith(prefix, StringComparison.Ordinal)))
+            .ToList();
+        foreach (var link in candidates)
+        {
+            foreach (var sha256 in link.Sha256 is { } listed ? [listed] : wanted.Sha256)
+            {
+                try
+                {
+                    await using var content = await downloader.OpenAsync(link.Uri, cancellationToken).ConfigureAwait(false);
+                    var entry = new PackageCacheEntry(sha256, wanted.Name, wanted.Version, "python", "python", link.FileName);
+                    var path = await store.AddAsync(content, entry, link.Uri.ToString(), cancellationToken).ConfigureAwait(false);
+                    return new CachedDistribution(wanted, link.FileName, sha256.ToLowerInvariant(), path);
+                }
+                catch (PackageIntegrityException) when (link.Sha256 is null)
+                {
+                    // a hashless link whose bytes are not this locked hash: another hash, or another file of that version
+                }
+            }
+        }
+
+        throw new JobFailedException(
+            $"the Python index {page} serves no file of {wanted.Name} {wanted.Version} with a locked hash ({string.Join(", ", wanted.Sha256.Select(h => "sha256:" + h))}): " +
+            "check that the index still serves it, or lock again");
     }
 
     // Asks apt, in a container of the base on the host network, where the mirror serves each missing package.
