@@ -31,6 +31,7 @@ internal static class CliApplication
         root.Subcommands.Add(new VerifyReproducibleCommand(console));
         root.Subcommands.Add(new VerifyCommand(console));
         root.Subcommands.Add(new StateCommand(console));
+        root.Subcommands.Add(new CacheCommand(console));
 
         // --server and --token-env only where a daemon can answer: 'daemon --help' and local-only verbs do not list them.
         foreach (var verb in root.Subcommands.OfType<VerbCommand>().Where(v => v.TalksToDaemon))

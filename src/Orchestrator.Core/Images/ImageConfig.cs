@@ -55,8 +55,9 @@ public sealed record ImageConfig
     /// <param name="baseConfig">The base image's config as the registry serves it.</param>
     /// <param name="diffIds">Every layer's diff id, the base's first.</param>
     /// <param name="created">The source date.</param>
+    /// <param name="dropFirstNewLayer">Leave out the history entry of the first layer the build added (a staging layer that was dropped).</param>
     /// <exception cref="InvalidDataException">A config lacks its architecture, or the engine's history is shorter than the base's.</exception>
-    public static ImageConfig FromEngineBuild(JsonElement engineConfig, JsonElement baseConfig, IReadOnlyList<Digest> diffIds, DateTimeOffset created)
+    public static ImageConfig FromEngineBuild(JsonElement engineConfig, JsonElement baseConfig, IReadOnlyList<Digest> diffIds, DateTimeOffset created, bool dropFirstNewLayer = false)
     {
         var run = engineConfig.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
         var baseHistory = ReadHistory(baseConfig);
@@ -66,7 +67,13 @@ public sealed record ImageConfig
             throw new InvalidDataException($"the engine's image has {engineHistory.Count} history entries, fewer than its base's {baseHistory.Count}");
         }
 
-        var history = baseHistory.Concat(engineHistory.Skip(baseHistory.Count).Select(h => h with { Created = created })).ToList();
+        var added = engineHistory.Skip(baseHistory.Count).ToList();
+        if (dropFirstNewLayer && added.FindIndex(h => !h.EmptyLayer) is var first and >= 0)
+        {
+            added.RemoveAt(first);
+        }
+
+        var history = baseHistory.Concat(added.Select(h => h with { Created = created })).ToList();
         return new ImageConfig
         {
             Architecture = String(engineConfig, "architecture") ?? throw new InvalidDataException("the engine's image config has no architecture"),

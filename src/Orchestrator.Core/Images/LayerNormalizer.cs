@@ -57,7 +57,7 @@ public static class LayerNormalizer
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } entry)
         {
             var name = NormalizeName(entry.Name, entry.Type is TarEntryType.Directory);
-            if (name.Length == 0 || IsDropped(name, entry.Type))
+            if (name.Length == 0 || IsDropped(name, entry.Type) || options.DroppedWhiteouts?.Contains(name) == true)
             {
                 continue;
             }
@@ -219,4 +219,10 @@ public sealed class LayerNormalizationOptions
 
     /// <summary>Where the spool file for file contents is written; created when missing.</summary>
     public required string ScratchDirectory { get; init; }
+
+    /// <summary>
+    /// Whiteout entries (normalized names, <c>dir/.wh.NAME</c>) to leave out: those of files that only a dropped staging
+    /// layer held (the package cache's <c>.deb</c>s), which deleted nothing the image has. <value>The default is none.</value>
+    /// </summary>
+    public IReadOnlySet<string>? DroppedWhiteouts { get; init; }
 }

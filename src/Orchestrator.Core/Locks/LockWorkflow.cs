@@ -21,7 +21,8 @@ public sealed partial class LockWorkflow(
     TimeProvider time,
     BaseImageWorkflow bases,
     PythonLockResolver pythonResolver,
-    ILogger<LockWorkflow> logger)
+    ILogger<LockWorkflow> logger,
+    IPackageCache? packageCache = null)
 {
     /// <summary>Labels every container this workflow creates, so leftovers can be found and removed.</summary>
     public const string ContainerLabel = "io.orchestrator.lock";
@@ -112,11 +113,13 @@ public sealed partial class LockWorkflow(
         List<LockedPackage> packages;
         IReadOnlyList<InstalledPackage> basePackages;
         long sourceDate;
+        var aptReference = baseReference; // where apt runs for this base: itself, or a distroless base's slim sibling
         if (baseVariant.Distroless)
         {
             // distroless: no apt there; resolve on the slim sibling with the distroless base's status.d as what is installed.
             var sibling = DistrolessBase.SlimSiblingOf(baseImage, baseVariant);
             var siblingReference = await CurrentBaseAsync(pipeline, sibling, cancellationToken).ConfigureAwait(false);
+            aptReference = siblingReference;
             var records = await bases.ReadStatusRecordsAsync(baseReference, cancellationToken).ConfigureAwait(false);
             if (records.Count == 0)
             {
@@ -150,6 +153,17 @@ public sealed partial class LockWorkflow(
             if (python.RequirementsIn.Count > 0)
             {
                 result = result with { PythonPackages = await pythonResolver.ResolveAsync(pipeline, buildBase, cancellationToken).ConfigureAwait(false) };
+            }
+        }
+
+        // package cache: every locked .deb fetched once now and verified against the hash just locked, so the build
+        // that follows (on any pipeline sharing them) needs no mirror.
+        if (packageCache is not null)
+        {
+            await packageCache.GetDebsAsync(result.Packages, aptReference, reporter, cancellationToken).ConfigureAwait(false);
+            if (result.BuildBase is { } lockedBuildBase && result.BuildPackages.Count > 0)
+            {
+                await packageCache.GetDebsAsync(result.BuildPackages, lockedBuildBase.Reference.WithDigest(lockedBuildBase.Digest), reporter, cancellationToken).ConfigureAwait(false);
             }
         }
 

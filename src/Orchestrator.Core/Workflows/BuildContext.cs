@@ -39,7 +39,8 @@ public static class BuildContext
         {
             dockerfile.Append(PythonBuildContext.CreateBuildStage(
                 python, buildBaseReference ?? throw new ArgumentException("a Python pipeline needs its build base", nameof(buildBaseReference)),
-                pipeline.Lock?.SourceDateEpoch));
+                pipeline.Lock?.SourceDateEpoch,
+                pipeline.Lock is { BuildBase: not null } buildLock ? buildLock.BuildPackages : null));
         }
 
         var unpacked = unpackBaseReference is not null && pipeline.Lock is { Packages.Count: > 0 };
@@ -55,7 +56,11 @@ public static class BuildContext
         }
         else if (unpackBaseReference is null)
         {
-            dockerfile.Append(AptInstallRun(pipeline.AptPackages, pipeline.Lock?.SourceDateEpoch));
+            // package cache: with a lock, the locked .debs come in the context and install with no network; the staging
+            // layer holding them is dropped when the image is normalized (EngineImageNormalizer), so no .deb ships.
+            dockerfile.Append(pipeline.Lock is { } pipelineLock
+                ? DebInstall(RuntimeDebsFolder, pipelineLock.Packages, pipelineLock.SourceDateEpoch)
+                : AptInstallRun(pipeline.AptPackages, null));
         }
         if (pipeline.Python is not null)
         {
@@ -125,11 +130,70 @@ public static class BuildContext
             .ToString();
     }
 
-    /// <summary>Writes the context tar (Dockerfile plus <c>files/N</c> per copied file, and <c>python/…</c> for a Python pipeline) to <paramref name="output"/>.</summary>
-    public static async Task WriteAsync(PipelineDefinition pipeline, string dockerfile, Stream output, CancellationToken cancellationToken = default)
+    /// <summary>The context folder of the runtime stage's locked <c>.deb</c>s.</summary>
+    public const string RuntimeDebsFolder = "debs/runtime";
+
+    /// <summary>The context folder of a Python pipeline's build stage's locked <c>.deb</c>s.</summary>
+    public const string BuildDebsFolder = "debs/build";
+
+    /// <summary>Where a stage's <c>.deb</c>s are copied before they are installed: apt's own archive folder, which <c>apt-get clean</c> empties.</summary>
+    public const string DebStagingFolder = "/var/cache/apt/archives/";
+
+    /// <summary>
+    /// A <c>COPY</c> of <paramref name="contextFolder"/> (the locked <c>.deb</c>s, from the package cache) into
+    /// <see cref="DebStagingFolder"/> and one <c>RUN</c> that installs exactly those files with apt, downloading nothing
+    /// (no <c>apt-get update</c>, no mirror: the build has no network), then cleans apt's caches and lists as the
+    /// mirror path did. Every package is named on the command line, as <c>name=version</c> was, so apt marks each as
+    /// manually installed. Nothing when there are no packages.
+    /// </summary>
+    /// <param name="contextFolder">The context folder holding <see cref="Ports.CachedPackage.DebFileNameOf"/> of each package.</param>
+    /// <param name="packages">The locked closure.</param>
+    /// <param name="sourceDateEpoch">The lock's source date (seconds since the Unix epoch), exported as <c>SOURCE_DATE_EPOCH</c>.</param>
+    internal static string DebInstall(string contextFolder, IReadOnlyList<Locks.LockedPackage> packages, long? sourceDateEpoch)
+    {
+        if (packages.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        var run = new StringBuilder("COPY ").Append(contextFolder).Append("/ ").Append(DebStagingFolder).Append('\n')
+            .Append("RUN set -eux; export DEBIAN_FRONTEND=noninteractive");
+        if (sourceDateEpoch is { } epoch)
+        {
+            run.Append(" SOURCE_DATE_EPOCH=").Append(epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return run.Append("; cd ").Append(DebStagingFolder).Append("; apt-get install -y --no-install-recommends --no-download ")
+            .AppendJoin(' ', packages.Select(p => ShellQuote("./" + Ports.CachedPackage.DebFileNameOf(p))))
+            .Append("; apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log\n")
+            .ToString();
+    }
+
+    /// <summary>
+    /// Writes the context tar (Dockerfile plus <c>files/N</c> per copied file, and <c>python/…</c> for a Python pipeline)
+    /// to <paramref name="output"/>, with the locked packages of <paramref name="packages"/> under <c>debs/…</c>
+    /// (and a Python index's distributions under <c>python/index-wheels/</c>).
+    /// </summary>
+    public static async Task WriteAsync(PipelineDefinition pipeline, string dockerfile, Stream output, CancellationToken cancellationToken = default, BuildPackages? packages = null)
     {
         await using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
         await WriteEntryAsync(writer, "Dockerfile", Encoding.UTF8.GetBytes(dockerfile), mode: 0b110_100_100, cancellationToken).ConfigureAwait(false);
+        if (packages is not null)
+        {
+            foreach (var (folder, files) in new[] { (RuntimeDebsFolder, packages.Runtime), (BuildDebsFolder, packages.Build) })
+            {
+                foreach (var file in files.DistinctBy(f => f.DebFileName).OrderBy(f => f.DebFileName, StringComparer.Ordinal))
+                {
+                    await WriteFileEntryAsync(writer, $"{folder}/{file.DebFileName}", file.Path, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            foreach (var file in packages.Distributions.DistinctBy(f => f.FileName).OrderBy(f => f.FileName, StringComparer.Ordinal))
+            {
+                await WriteFileEntryAsync(writer, $"{PythonBuildContext.IndexWheelsFolder}/{file.FileName}", file.Path, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         for (var i = 0; i < pipeline.Files.Count; i++)
         {
             var file = pipeline.Files[i];
@@ -149,6 +213,23 @@ public static class BuildContext
         file.Mode ?? (OperatingSystem.IsWindows() ? 0b110_100_100 : (int)(File.GetUnixFileMode(file.Source) & (UnixFileMode)0b111_111_111));
 
     private static string FileEntryName(int index) => $"files/{index}";
+
+    // A cached package streams into the context (a .deb can be tens of MB), never whole in memory.
+    private static async Task WriteFileEntryAsync(TarWriter writer, string name, string path, CancellationToken cancellationToken)
+    {
+        await using var content = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+        var entry = new PaxTarEntry(TarEntryType.RegularFile, name)
+        {
+            DataStream = content,
+            Mode = (UnixFileMode)0b110_100_100,
+            ModificationTime = FixedTimestamp,
+            Uid = 0,
+            Gid = 0,
+            UserName = "root",
+            GroupName = "root",
+        };
+        await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+    }
 
     internal static async Task WriteEntryAsync(TarWriter writer, string name, byte[] content, int mode, CancellationToken cancellationToken)
     {
@@ -205,3 +286,10 @@ public static class BuildContext
 
     internal static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }
+
+/// <summary>The package files a build's context carries, from the package cache.</summary>
+/// <param name="Runtime">The runtime stage's locked <c>.deb</c>s.</param>
+/// <param name="Build">A Python pipeline's build stage's locked <c>.deb</c>s.</param>
+/// <param name="Distributions">A Python index pipeline's distributions (wheels or sdists), by their locked hashes.</param>
+public sealed record BuildPackages(
+    IReadOnlyList<Ports.CachedPackage> Runtime, IReadOnlyList<Ports.CachedPackage> Build, IReadOnlyList<Ports.CachedDistribution> Distributions);

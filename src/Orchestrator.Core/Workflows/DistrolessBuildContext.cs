@@ -68,19 +68,20 @@ public static class DistrolessBuildContext
     }
 
     /// <summary>
-    /// How the locked <c>.deb</c>s arrive in the unpack stage, in <c>/debs</c>: today <c>apt-get download name=version</c>
-    /// from the slim sibling's mirror on the build's host network, then every file's SHA-256 compared with the lock's
-    /// (a mismatch stops the build). The one place to change when packages come from elsewhere (a package cache).
+    /// How the locked <c>.deb</c>s arrive in the unpack stage, in <c>/debs</c>: copied from the build context, where the
+    /// package cache put them (<see cref="BuildContext.RuntimeDebsFolder"/>, each verified against the lock's SHA-256
+    /// when it was taken from the cache), and compared with the lock once more here, so a context that does not hold
+    /// exactly the locked files stops the build. No network: this stage, like every RUN of a build, has none.
     /// </summary>
     public static string ObtainDebsRun(IReadOnlyList<Locks.LockedPackage> packages)
     {
         ArgumentNullException.ThrowIfNull(packages);
-        return new StringBuilder("RUN set -eu; export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; mkdir -p /debs; cd /debs; ")
-            .Append("apt-get download -qq ").AppendJoin(' ', packages.Select(p => BuildContext.ShellQuote($"{p.Name}={p.Version}"))).Append("; ")
+        return new StringBuilder("COPY ").Append(BuildContext.RuntimeDebsFolder).Append("/ /debs/\n")
+            .Append("RUN set -eu; cd /debs; ")
             .Append("printf '%s\\n' ").AppendJoin(' ', packages.Select(p => p.Sha256).Order(StringComparer.Ordinal)).Append(" > /tmp/locked; ")
             .Append("sha256sum *.deb | cut -d' ' -f1 | sort > /tmp/got; ")
-            .Append("if ! cmp -s /tmp/locked /tmp/got; then echo 'the downloaded .debs do not match the lock (SHA-256):' >&2; diff /tmp/locked /tmp/got >&2 || true; exit 1; fi; ")
-            .Append("rm -rf /var/lib/apt/lists/* /tmp/locked /tmp/got\n")
+            .Append("if ! cmp -s /tmp/locked /tmp/got; then echo 'the .debs in the build context do not match the lock (SHA-256):' >&2; diff /tmp/locked /tmp/got >&2 || true; exit 1; fi; ")
+            .Append("rm -f /tmp/locked /tmp/got\n")
             .ToString();
     }
 

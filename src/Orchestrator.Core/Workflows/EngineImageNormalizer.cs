@@ -26,9 +26,15 @@ public sealed class EngineImageNormalizer(IWorkspaceAccessor workspace, IDockerE
     /// <param name="scratch">A folder for the export and the layer blobs; the caller deletes it.</param>
     /// <param name="annotations">Manifest annotations (OCI <c>annotations.md</c> keys).</param>
     /// <param name="cancellationToken">Cancels the export.</param>
-    /// <exception cref="JobFailedException">The engine's export is unreadable, or its image does not start with the base's layers.</exception>
+    /// <param name="dropStagingLayer">
+    /// The first layer the build added is the package cache's staging layer (the <c>.deb</c>s copied into
+    /// <see cref="BuildContext.DebStagingFolder"/>, removed by the next layer's install): leave it, its history entry and
+    /// the whiteouts of its files out, so no <c>.deb</c> ships and nothing says it was there.
+    /// </param>
+    /// <exception cref="JobFailedException">The engine's export is unreadable, or its image does not start with the base's layers, or the staging layer holds anything but <c>.deb</c>s.</exception>
     public async Task<OciImage> NormalizeAsync(
-        string imageId, ImageReference baseReference, long sourceDateEpoch, string scratch, IReadOnlyDictionary<string, string> annotations, CancellationToken cancellationToken = default)
+        string imageId, ImageReference baseReference, long sourceDateEpoch, string scratch, IReadOnlyDictionary<string, string> annotations, CancellationToken cancellationToken = default,
+        bool dropStagingLayer = false)
     {
         var registry = registries.Create(Config.FirstStage.Registry);
         var (baseLayers, baseConfig) = await ReadBaseAsync(registry, baseReference, cancellationToken).ConfigureAwait(false);
@@ -63,16 +69,59 @@ public sealed class EngineImageNormalizer(IWorkspaceAccessor workspace, IDockerE
             layers.Add(new LayerBlob(baseDiffIds[i], baseLayers[i], null, null));
         }
 
-        var options = new LayerNormalizationOptions { SourceDateEpoch = sourceDateEpoch, ScratchDirectory = scratch };
-        for (var i = baseLayers.Count; i < saved.LayerPaths.Count; i++)
+        var firstNew = baseLayers.Count;
+        IReadOnlySet<string>? droppedWhiteouts = null;
+        if (dropStagingLayer)
+        {
+            if (saved.LayerPaths.Count <= firstNew + 1)
+            {
+                throw new JobFailedException($"the engine's image {imageId} has no package staging layer followed by an install; build again with --no-cache");
+            }
+
+            droppedWhiteouts = await StagedWhiteoutsAsync(saved.LayerPaths[firstNew], imageId, cancellationToken).ConfigureAwait(false);
+            firstNew++;
+        }
+
+        var options = new LayerNormalizationOptions { SourceDateEpoch = sourceDateEpoch, ScratchDirectory = scratch, DroppedWhiteouts = droppedWhiteouts };
+        for (var i = firstNew; i < saved.LayerPaths.Count; i++)
         {
             await using var tar = File.OpenRead(saved.LayerPaths[i]);
             layers.Add(await LayerBlob.WriteAsync(tar, Path.Combine(scratch, "blobs"), options, cancellationToken).ConfigureAwait(false));
         }
 
         Directory.Delete(exportPath, recursive: true);
-        var config = ImageConfig.FromEngineBuild(saved.Config, baseConfig, layers.Select(l => l.DiffId).ToList(), DateTimeOffset.FromUnixTimeSeconds(sourceDateEpoch));
+        var config = ImageConfig.FromEngineBuild(
+            saved.Config, baseConfig, layers.Select(l => l.DiffId).ToList(), DateTimeOffset.FromUnixTimeSeconds(sourceDateEpoch), dropStagingLayer);
         return OciImage.Assemble(config, layers, annotations);
+    }
+
+    // The staging layer may hold only .debs in apt's archive folder (and that folder's parents); the whiteouts the install
+    // layer writes for them (apt-get clean deletes them) name files no image layer keeps, so they are dropped too.
+    private static async Task<IReadOnlySet<string>> StagedWhiteoutsAsync(string layerPath, string imageId, CancellationToken cancellationToken)
+    {
+        var staging = BuildContext.DebStagingFolder.TrimStart('/');
+        var whiteouts = new HashSet<string>(StringComparer.Ordinal);
+        await using var tar = File.OpenRead(layerPath);
+        var reader = new PosixTarReader(tar);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } entry)
+        {
+            var name = LayerNormalizer.NormalizeName(entry.Name, entry.Type is System.Formats.Tar.TarEntryType.Directory);
+            if (name.Length == 0 || (entry.Type is System.Formats.Tar.TarEntryType.Directory && staging.StartsWith(name, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            if (entry.Type is not System.Formats.Tar.TarEntryType.RegularFile || !name.StartsWith(staging, StringComparison.Ordinal)
+                || name.IndexOf('/', staging.Length) >= 0 || !name.EndsWith(".deb", StringComparison.Ordinal))
+            {
+                throw new JobFailedException(
+                    $"the package staging layer of {imageId} holds {name}, not only .debs in {BuildContext.DebStagingFolder}; remove the image ('docker rmi {imageId}') and build again");
+            }
+
+            whiteouts.Add(staging + ".wh." + name[staging.Length..]);
+        }
+
+        return whiteouts;
     }
 
     // The export streams straight into the extraction through a pipe, so the image (hundreds of MB on the full

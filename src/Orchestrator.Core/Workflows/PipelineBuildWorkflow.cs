@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Images;
+using Orchestrator.Core.Packages;
 using Orchestrator.Core.Ports;
 using Orchestrator.Core.References;
 
@@ -25,8 +26,15 @@ public sealed partial class PipelineBuildWorkflow(
     BuildCache cache,
     EngineImageNormalizer normalizer,
     Sbom.SbomWorkflow sboms,
-    ILogger<PipelineBuildWorkflow> logger)
+    ILogger<PipelineBuildWorkflow> logger,
+    IPackageCache packageCache)
 {
+    /// <summary>
+    /// The network every build's <c>RUN</c> steps get: none. Packages come from the package cache in the context
+    /// (<see cref="IPackageCache"/>), so a step that reaches for the network fails the build.
+    /// </summary>
+    public const string BuildNetworkMode = "none";
+
     /// <summary>Label keys from the OCI image spec's pre-defined annotations (annotations.md).</summary>
     public static class Labels
     {
@@ -195,12 +203,14 @@ public sealed partial class PipelineBuildWorkflow(
             await engine.PullImageAsync(unpackBase, pullCredentials, new ReporterProgress(reporter), cancellationToken).ConfigureAwait(false);
         }
 
+        // The package cache resolves the .debs on an image with apt: the base, or for distroless its slim sibling.
+        var packages = await FetchPackagesAsync(pipeline, unpackBase ?? baseReference, buildBaseReference, cancellationToken).ConfigureAwait(false);
         var dockerfile = BuildContext.CreateDockerfile(pipeline, baseReference, buildBaseReference, unpackBase);
         var labels = CreateLabels(pipeline, baseReference, Config.RootDirectory);
         var contextPath = Path.Combine(scratch, "context.tar");
         await using (var context = File.Create(contextPath))
         {
-            await BuildContext.WriteAsync(pipeline, dockerfile, context, cancellationToken).ConfigureAwait(false);
+            await BuildContext.WriteAsync(pipeline, dockerfile, context, cancellationToken, packages).ConfigureAwait(false);
         }
 
         reporter.Step($"building {pipeline.Repository} on {baseReference.Digest!.ToShortString()} with {pipeline.AptPackages.Count} locked package(s)");
@@ -210,13 +220,20 @@ public sealed partial class PipelineBuildWorkflow(
         await using (var context = File.OpenRead(contextPath))
         {
             // A local name only: what the registry gets is the normalized image, never the engine's own.
-            var request = new ImageBuildRequest([LocalBuildTag(pipeline)], Labels: labels, NoCache: noCache);
+            // No network for any RUN: what a step installs is in the context, verified against the lock.
+            var request = new ImageBuildRequest([LocalBuildTag(pipeline)], NetworkMode: BuildNetworkMode, Labels: labels, NoCache: noCache);
             var steps = new BuildStepProgress(reporter, output, time);
             var built = false;
             try
             {
                 imageId = await engine.BuildImageAsync(context, request, steps, cancellationToken).ConfigureAwait(false);
                 built = true;
+            }
+            catch (JobFailedException ex) when (ex is not PackageIntegrityException)
+            {
+                throw new JobFailedException(
+                    $"building {pipeline.Name} failed: {ex.Message}. Every RUN of a build runs with no network: packages come from the lock through the " +
+                    "package cache, so a step that downloads or resolves a host fails; put what it needs in the pipeline's files or its locked packages", ex);
             }
             finally
             {
@@ -241,7 +258,36 @@ public sealed partial class PipelineBuildWorkflow(
             annotations[SkippedScriptsAnnotation] = string.Join(' ', skipped);
         }
 
-        return await normalizer.NormalizeAsync(imageId, baseReference, sourceDate, scratch, annotations, cancellationToken).ConfigureAwait(false);
+        // The staging layer of the cached .debs exists only where they were installed in the final stage (not distroless).
+        return await normalizer.NormalizeAsync(
+            imageId, baseReference, sourceDate, scratch, annotations, cancellationToken, dropStagingLayer: unpackBase is null && pipeline.Lock!.Packages.Count > 0).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The verified package files the build's context carries, from the package cache (fetched once, by hash): the
+    /// runtime closure on the base, a Python pipeline's build closure on its build base, and an index's distributions.
+    /// </summary>
+    private async Task<BuildPackages> FetchPackagesAsync(PipelineDefinition pipeline, ImageReference baseReference, ImageReference? buildBaseReference, CancellationToken cancellationToken)
+    {
+        var pipelineLock = pipeline.Lock!;
+        var runtime = await packageCache.GetDebsAsync(pipelineLock.Packages, baseReference, reporter, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<CachedPackage> build = [];
+        IReadOnlyList<CachedDistribution> distributions = [];
+        if (pipeline.Python is { } python)
+        {
+            if (pipelineLock.BuildBase is not null && buildBaseReference is not null)
+            {
+                build = await packageCache.GetDebsAsync(pipelineLock.BuildPackages, buildBaseReference, reporter, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (python.Index is { } index && python.Requirements.Count > 0)
+            {
+                distributions = await packageCache.GetDistributionsAsync(
+                    [.. python.Requirements.Select(r => new WantedDistribution(r.Name, r.Version, r.Sha256))], index, reporter, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return new BuildPackages(runtime, build, distributions);
     }
 
     /// <summary>

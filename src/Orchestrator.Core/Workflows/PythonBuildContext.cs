@@ -33,6 +33,9 @@ public static class PythonBuildContext
 
     private const string ContextFolder = "python";
 
+    /// <summary>The context folder of a Python index pipeline's distributions, from the package cache.</summary>
+    public const string IndexWheelsFolder = "python/index-wheels";
+
     // Build outputs in a project folder: they are made again in the build stage and must not leak a developer's.
     private static readonly string[] SkippedFolders = ["build", "dist", "__pycache__", ".git", ".venv", ".tox", ".eggs"];
 
@@ -42,8 +45,10 @@ public static class PythonBuildContext
     /// <param name="python">The pipeline's python block.</param>
     /// <param name="buildBase">The build base, by digest.</param>
     /// <param name="sourceDateEpoch">The lock's source date for the apt step, or null without a lock.</param>
+    /// <param name="lockedBuildPackages">The lock's build closure, installed from the context's <c>debs/build/</c> with no
+    /// network (<see cref="BuildContext.DebInstall"/>); null for the mirror (<c>apt-get update</c>, a lock's throwaway build).</param>
     /// <exception cref="ArgumentException"><paramref name="buildBase"/> has no digest.</exception>
-    public static string CreateBuildStage(PythonSpec python, ImageReference buildBase, long? sourceDateEpoch = null)
+    public static string CreateBuildStage(PythonSpec python, ImageReference buildBase, long? sourceDateEpoch = null, IReadOnlyList<Locks.LockedPackage>? lockedBuildPackages = null)
     {
         ArgumentNullException.ThrowIfNull(python);
         if (buildBase.Digest is null)
@@ -51,10 +56,13 @@ public static class PythonBuildContext
             throw new ArgumentException("the build base must be referenced by digest", nameof(buildBase));
         }
 
-        var sources = PipSources(python);
+        // package cache: a build has no network, so an index's distributions come in the context (python/index-wheels/).
+        var sources = python.Index is null ? PipSources(python) : " --no-index --find-links /build/src/index-wheels" + (python.FindLinks is null ? string.Empty : " --find-links /build/src/wheelhouse");
         var stage = new StringBuilder();
         stage.Append("FROM ").Append(buildBase.Name).Append('@').Append(buildBase.Digest).Append(" AS ").Append(StageName).Append('\n');
-        stage.Append(BuildContext.AptInstallRun(python.BuildPackages, sourceDateEpoch));
+        stage.Append(lockedBuildPackages is null
+            ? BuildContext.AptInstallRun(python.BuildPackages, sourceDateEpoch)
+            : BuildContext.DebInstall(BuildContext.BuildDebsFolder, lockedBuildPackages, sourceDateEpoch));
         stage.Append("COPY ").Append(ContextFolder).Append(" /build/src\n");
         stage.Append("RUN set -eux; export SOURCE_DATE_EPOCH=").Append(SourceDateEpoch)
             .Append(" PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_ROOT_USER_ACTION=ignore; mkdir -p /build/wheels; ");

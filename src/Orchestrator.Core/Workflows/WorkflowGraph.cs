@@ -45,6 +45,18 @@ public sealed class WorkflowGraph(
     /// </summary>
     public IEngineCredentialSource EngineCredentials { get; init; } = new EnvironmentEngineCredentials();
 
+    /// <summary>
+    /// Makes the package cache a scope's builds and locks take their packages from, given the scope's workspace and engine.
+    /// <value>The default is the content-addressed cache in the state folder (<see cref="Packages.PackageCache"/>), downloading with
+    /// <see cref="PackageDownloader"/>; unit tests give a fake.</value>
+    /// </summary>
+    public Func<IWorkspaceAccessor, IDockerEngine, IPackageCache>? PackageCaches { get; init; }
+
+    /// <summary>What the default package cache downloads with. <value>The default is one shared <see cref="Packages.HttpPackageDownloader"/>.</value></summary>
+    public IPackageDownloader PackageDownloader { get; init; } = SharedDownloader.Value;
+
+    private static readonly Lazy<Packages.HttpPackageDownloader> SharedDownloader = new(() => new Packages.HttpPackageDownloader());
+
     /// <summary>Wires every workflow for <paramref name="scope"/>.</summary>
     public WorkflowSet Create(WorkflowScope scope)
     {
@@ -54,13 +66,15 @@ public sealed class WorkflowGraph(
         var actor = scope.Actor;
         var docker = scope.Engine ?? Engine;
 
+        var packages = PackageCaches?.Invoke(workspace, docker) ?? new Packages.PackageCache(workspace, docker, EngineCredentials, PackageDownloader, Time);
         var bases = new BaseImageWorkflow(workspace, Registries, copier, State, rootfs, reporter, Time, actor, loggers.CreateLogger<BaseImageWorkflow>());
         var cache = new BuildCache(workspace, Registries, State, reporter, Time, actor, loggers.CreateLogger<BuildCache>());
         var builds = new PipelineBuildWorkflow(
             workspace, docker, EngineCredentials, Registries, State, reporter, Time, actor, bases, cache,
             new EngineImageNormalizer(workspace, docker, Registries),
             new SbomWorkflow(docker, EngineCredentials, Registries, reporter, loggers.CreateLogger<SbomWorkflow>()),
-            loggers.CreateLogger<PipelineBuildWorkflow>());
+            loggers.CreateLogger<PipelineBuildWorkflow>(),
+            packages);
         var signatures = new Signing.SignatureWorkflow(Registries, Environment, loggers.CreateLogger<Signing.SignatureWorkflow>());
         var validations = new ValidationWorkflow(
             workspace, docker, EngineCredentials, Registries, State, reporter, Time, actor, new InstalledPackagesTest(docker), signatures, loggers.CreateLogger<ValidationWorkflow>());
@@ -75,7 +89,7 @@ public sealed class WorkflowGraph(
             new RunWorkflow(workspace, bases, builds, validations, promotions),
             new ReleaseWorkflow(workspace, Registries, State),
             new ReproducibilityWorkflow(workspace, Registries, reporter, builds, cache, loggers.CreateLogger<ReproducibilityWorkflow>()),
-            new LockWorkflow(workspace, docker, EngineCredentials, reporter, Time, bases, new PythonLockResolver(workspace, docker, EngineCredentials, reporter), loggers.CreateLogger<LockWorkflow>()),
+            new LockWorkflow(workspace, docker, EngineCredentials, reporter, Time, bases, new PythonLockResolver(workspace, docker, EngineCredentials, reporter), loggers.CreateLogger<LockWorkflow>(), packages),
             signatures);
     }
 }

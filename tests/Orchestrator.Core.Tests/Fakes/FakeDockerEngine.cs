@@ -1,3 +1,4 @@
+using Orchestrator.Core.Workflows;
 using System.Globalization;
 using System.Text;
 using Orchestrator.Core.Errors;
@@ -170,8 +171,19 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
         var (configDescriptor, layers) = Orchestrator.Core.Images.OciImage.ReadManifest(manifest.Content.Span);
         using var baseConfig = System.Text.Json.JsonDocument.Parse(registry.Blobs[(from.Repository, configDescriptor.Digest)]);
         var layerTars = layers.Select(l => TestTars.Gunzip(registry.Blobs[(from.Repository, l.Digest)])).ToList();
-        var files = context.Where(e => e.Name.StartsWith("files/", StringComparison.Ordinal)).Select(e => ("app/" + e.Name, e.Content ?? string.Empty)).Concat(ExtraLayerFiles).ToArray();
-        layerTars.Add(TestTars.Files(BuildClock, files));
+        var files = context.Where(e => e.Name.StartsWith("files/", StringComparison.Ordinal)).Select(e => ("app/" + e.Name, e.Content ?? string.Empty)).Concat(ExtraLayerFiles).ToList();
+
+        // The package cache's runtime .debs, as the real builder leaves them: a COPY layer into apt's archive folder, then
+        // the install layer, where apt-get clean deleted them (whiteouts) and dpkg recorded what it installed.
+        var debs = context.Where(e => e.Name.StartsWith(BuildContext.RuntimeDebsFolder + "/", StringComparison.Ordinal)).Select(e => e.Name[(BuildContext.RuntimeDebsFolder.Length + 1)..]).ToList();
+        if (debs.Count > 0)
+        {
+            layerTars.Add(TestTars.Files(BuildClock, [.. debs.Select(d => ("var/cache/apt/archives/" + d, "deb bytes"))]));
+            files.AddRange(debs.Select(d => ("var/cache/apt/archives/.wh." + d, string.Empty)));
+            files.Add(("var/lib/dpkg/status", string.Join("\n", debs)));
+        }
+
+        layerTars.Add(TestTars.Files(BuildClock, [.. files]));
 
         using var config = new MemoryStream();
         using (var json = new System.Text.Json.Utf8JsonWriter(config))
@@ -208,6 +220,14 @@ internal sealed class FakeDockerEngine(FakeRegistryFactory registries) : IDocker
             foreach (var entry in baseConfig.RootElement.GetProperty("history").EnumerateArray())
             {
                 entry.WriteTo(json);
+            }
+
+            if (debs.Count > 0)
+            {
+                json.WriteStartObject();
+                json.WriteString("created", "2040-01-01T00:00:00Z");
+                json.WriteString("created_by", "COPY debs/runtime/ /var/cache/apt/archives/");
+                json.WriteEndObject();
             }
 
             json.WriteStartObject();

@@ -61,6 +61,11 @@ internal sealed class WorkflowHarness : IDisposable
 
     public RecordingReporter Reporter { get; } = new();
 
+    /// <summary>The package cache builds take their .debs from: small files in the harness's folder.</summary>
+    public FakePackageCache Packages => _packages ??= new FakePackageCache(Path.Combine(Root, "package-cache"));
+
+    private FakePackageCache? _packages;
+
     public FakeTimeProvider Time { get; } = new(Now);
 
     public List<StageDefinition> Stages { get; set; }
@@ -109,6 +114,7 @@ internal sealed class WorkflowHarness : IDisposable
         {
             Environment = name => Environment.GetValueOrDefault(name),
             EngineCredentials = EngineCredentials ?? new EnvironmentEngineCredentials(name => Environment.GetValueOrDefault(name)),
+            PackageCaches = (_, _) => Packages,
         };
         return graph.Create(new WorkflowScope(new FixedWorkspace(Workspace), Reporter, new FixedActorProvider(Actor)));
     }

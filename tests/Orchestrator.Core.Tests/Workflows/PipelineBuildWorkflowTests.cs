@@ -113,10 +113,10 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
         // When built
         await Build(noCache: true);
 
-        // Then the engine's build gets only a local name (the registry gets the normalized image), on the host network, honouring no-cache
+        // Then the engine's build gets only a local name (the registry gets the normalized image), on the host network, with no network (packages come from the package cache), honouring no-cache
         var request = Assert.Single(_harness.Engine.Builds).Request;
         Assert.Equal(["orchestrator-build/hello:latest"], request.Tags);
-        Assert.Equal("host", request.NetworkMode);
+        Assert.Equal("none", request.NetworkMode);
         Assert.Equal("Dockerfile", request.Dockerfile);
         Assert.True(request.NoCache);
     }
@@ -172,7 +172,8 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
 
         // Then the engine got the generated Dockerfile and the file, and no context is left in the work directory
         var context = await ReadTarAsync(Assert.Single(_harness.Engine.Builds).Context);
-        Assert.Equal(["Dockerfile", "files/0"], context.Keys);
+        Assert.Equal(["Dockerfile", "debs/runtime/python3_3.11.2-1+b1_amd64.deb", "files/0"], context.Keys);
+        Assert.Equal("deb python3 3.11.2-1+b1", context["debs/runtime/python3_3.11.2-1+b1_amd64.deb"]);
         Assert.Equal(BuildContext.CreateDockerfile(_harness.Hello, baseReference), context["Dockerfile"]);
         Assert.Contains($"FROM 127.0.0.1:5001/base/debian-bookworm@{baseReference.Digest}", context["Dockerfile"], StringComparison.Ordinal);
         Assert.Equal("print('hi')\n", context["files/0"]);
@@ -345,9 +346,43 @@ public sealed class PipelineBuildWorkflowTests : IDisposable
         // Then the Dockerfile installs every locked package at its locked version, and nothing else
         var dockerfile = (await ReadTarAsync(Assert.Single(_harness.Engine.Builds).Context))["Dockerfile"];
         var install = Assert.Single(dockerfile.Split('\n'), l => l.StartsWith("RUN ", StringComparison.Ordinal));
-        Assert.Contains("'hello=2.10-3'", install, StringComparison.Ordinal);
-        Assert.Contains("'libc6=2.36-9+deb12u13'", install, StringComparison.Ordinal);
-        Assert.Equal(2, install.Split(' ').Count(w => w.StartsWith('\'') && w.Contains('=', StringComparison.Ordinal)));
+        Assert.Contains("'./hello_2.10-3_amd64.deb'", install, StringComparison.Ordinal);
+        Assert.Contains("'./libc6_2.36-9+deb12u13_amd64.deb'", install, StringComparison.Ordinal);
+        Assert.Equal(2, install.Split(' ').Count(w => w.Contains(".deb'", StringComparison.Ordinal)));
+
+        // And from the package cache, with no mirror: the .debs of the lock come in the context, fetched on the base
+        Assert.DoesNotContain("apt-get update", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("--no-download", install, StringComparison.Ordinal);
+        Assert.Contains("COPY debs/runtime/ /var/cache/apt/archives/\n", dockerfile, StringComparison.Ordinal);
+        Assert.Equal(["hello", "libc6"], _harness.Packages.Requested.Select(r => r.Package.Name));
+        Assert.All(_harness.Packages.Requested, r => Assert.Equal(baseReference.Digest, r.ResolveOn.Digest));
+    }
+
+    [Fact]
+    public async Task BuildAsync_PackagesFromTheCache_StagingLayerAndItsWhiteoutsNeverReachTheImage()
+    {
+        // Given a locked pipeline whose engine build copies the .debs in a layer of their own and deletes them in the next
+        var baseReference = _harness.SeedBase();
+        _harness.Hello = _harness.Hello with { AptPackages = [new AptPackage("hello", "2.10-3")] };
+        _harness.Hello = _harness.Hello with { Lock = LockFor(_harness.Hello, baseReference.Digest!) };
+
+        // When it is built and pushed
+        var result = await Build();
+
+        // Then the pushed image has one layer over the base, with what the install wrote and no .deb nor whiteout of one
+        var manifest = _harness.Staging.Find("apps/hello", result.Reference.Digest!.ToString())!;
+        var (configDescriptor, layers) = Orchestrator.Core.Images.OciImage.ReadManifest(manifest.Content.Span);
+        var baseManifest = _harness.Staging.Find(baseReference.Repository, baseReference.Digest!.ToString())!;
+        var (_, baseLayers) = Orchestrator.Core.Images.OciImage.ReadManifest(baseManifest.Content.Span);
+        Assert.Equal(baseLayers.Count + 1, layers.Count);
+        var names = TestTars.Read(TestTars.Gunzip(_harness.Staging.Blobs[("apps/hello", layers[^1].Digest)])).Select(e => e.Name).ToList();
+        Assert.Contains("var/lib/dpkg/status", names);
+        Assert.DoesNotContain(names, n => n.EndsWith(".deb", StringComparison.Ordinal));
+
+        // And the config's history does not mention the staging copy
+        var config = System.Text.Encoding.UTF8.GetString(_harness.Staging.Blobs[("apps/hello", configDescriptor.Digest)]);
+        Assert.DoesNotContain("debs/runtime", config, StringComparison.Ordinal);
+        Assert.Contains("fake build", config, StringComparison.Ordinal);
     }
 
     [Fact]

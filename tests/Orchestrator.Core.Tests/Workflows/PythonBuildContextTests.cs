@@ -74,16 +74,18 @@ public sealed class PythonBuildContextTests : IDisposable
     }
 
     [Fact]
-    public void CreateDockerfile_Index_BuildsFromTheIndexInsteadOfNoIndex()
+    public void CreateDockerfile_Index_BuildsFromTheIndexDistributionsInTheContextWithNoIndex()
     {
         // Given requirements from a simple index
         var pipeline = PythonPipeline(index: "http://127.0.0.1:8123/simple");
 
         // When the Dockerfile is generated
-        var wheels = Assert.Single(Lines(BuildContext.CreateDockerfile(pipeline, Slim, Full)), l => l.Contains("pip wheel --require-hashes", StringComparison.Ordinal));
+        var dockerfile = BuildContext.CreateDockerfile(pipeline, Slim, Full);
+        var wheels = Assert.Single(Lines(dockerfile), l => l.Contains("pip wheel --require-hashes", StringComparison.Ordinal));
 
-        // Then the requirements come from that index, quoted
-        Assert.Contains("pip wheel --require-hashes --no-build-isolation --index-url 'http://127.0.0.1:8123/simple' --wheel-dir", wheels, StringComparison.Ordinal);
+        // Then the build never reaches the index (it has no network): the package cache put its files in the context
+        Assert.Contains("pip wheel --require-hashes --no-build-isolation --no-index --find-links /build/src/index-wheels --wheel-dir", wheels, StringComparison.Ordinal);
+        Assert.DoesNotContain("127.0.0.1:8123", dockerfile, StringComparison.Ordinal);
     }
 
     [Fact]
