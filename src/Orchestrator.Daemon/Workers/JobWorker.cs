@@ -30,6 +30,7 @@ internal sealed class JobWorker(
     WorkspaceHolder workspace,
     JobSignal signal,
     StaleTracker stale,
+    ReplicaIdentity replica,
     ILogger<JobWorker> logger) : BackgroundService
 {
     /// <summary>Who auto-promotion jobs are recorded as requested by.</summary>
@@ -173,6 +174,19 @@ internal sealed class JobWorker(
             if (job is null)
             {
                 return;
+            }
+
+            if (_leases is not null)
+            {
+                // Which replica ran which attempt stays in the job's log after the lease is cleared.
+                try
+                {
+                    await store.AppendLogAsync(job.Id, "step", $"attempt {job.Attempt} runs on replica {replica.Id} ({replica.Registration.Urls})", stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    logger.LogWarning("Could not log which replica runs job {JobId}: {Error}", job.Id, exception.Message);
+                }
             }
 
             var running = new RunningJob(job, workspace.LaneOf(job), CancellationTokenSource.CreateLinkedTokenSource(stoppingToken));

@@ -21,10 +21,12 @@ internal sealed class DaemonProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    public DaemonProcess(string configPath)
+    /// <param name="configPath">The orchestrator.yaml it runs on.</param>
+    /// <param name="port">A fixed loopback port (a test's assigned range); a free one by default.</param>
+    public DaemonProcess(string configPath, int? port = null)
     {
         _configPath = configPath;
-        Port = FreePort();
+        Port = port ?? FreePort();
         Url = $"http://127.0.0.1:{Port}";
     }
 
