@@ -160,6 +160,12 @@ public sealed class ComposedServices : IAsyncDisposable
     /// </summary>
     public Func<CancellationToken, Task<IAsyncDisposable?>>? DaemonLock => _postgres is { } database ? database.TryLockDaemonAsync : null;
 
+    /// <summary>
+    /// For <c>state: postgres</c>: the replicas sharing the job queue (issue 14), this process registering under the job
+    /// store's lease owner; null for the SQLite file, whose one daemon reports itself from memory.
+    /// </summary>
+    public IReplicaRegistry? Replicas => _postgres is { } database ? new PostgresReplicaRegistry(database, Graph.Time) : null;
+
     // The stores of state: postgres (one database, its pool shared by the three stores) or the SQLite file (the default).
     // Mount hints live with the state, so a promotion in a new process mounts what an earlier one copied.
     private static async Task<(IStateStore State, IJobStore Jobs, IMountHintStore MountHints, PostgresStateDatabase? Postgres)> CreateStoresAsync(
@@ -180,7 +186,7 @@ public sealed class ComposedServices : IAsyncDisposable
 
             return (
                 new PostgresStateStore(database, time),
-                new PostgresJobStore(database, time, loggerFactory.CreateLogger<PostgresJobStore>()),
+                new PostgresJobStore(database, time, loggerFactory.CreateLogger<PostgresJobStore>(), leaseDuration: config.Daemon.LeaseDuration),
                 new PostgresMountHintStore(database, time, loggerFactory.CreateLogger<PostgresMountHintStore>()),
                 database);
         }

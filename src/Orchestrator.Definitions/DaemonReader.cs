@@ -18,7 +18,7 @@ internal static partial class DaemonReader
 
     private const string SecretFix = "put the secret in an environment variable and name it with secret-env, e.g. 'secret-env: ORCHESTRATOR_TOKEN_CI'";
 
-    private static readonly string[] DaemonKeys = ["urls", "concurrency", "watch-interval-seconds", "auto-promote", "tokens", "dashboard"];
+    private static readonly string[] DaemonKeys = ["urls", "concurrency", "watch-interval-seconds", "auto-promote", "tokens", "dashboard", "lease-seconds"];
     private static readonly string[] DashboardKeys = ["public-read"];
     private static readonly string[] TokenKeys = ["name", "secret-env", "roles"];
 
@@ -56,13 +56,19 @@ internal static partial class DaemonReader
         // Off unless said: a dashboard that shows what runs where to anyone on the network is a choice, not a default.
         var publicRead = reader.Mapping("dashboard", DashboardKeys, what: "'daemon.dashboard'")?.Bool("public-read") ?? false;
 
+        var leaseSeconds = AtLeastOne(file, reader.Int("lease-seconds", example: "30"), "lease-seconds",
+            "seconds a replica's claim on a job holds without a heartbeat on a shared PostgreSQL queue, e.g. 'lease-seconds: 30'");
+
         return new DaemonSettings(
             urls ?? DaemonSettings.DefaultUrls,
             concurrency ?? DefaultConcurrency,
             tokens,
             autoPromote,
             TimeSpan.FromSeconds(interval ?? DefaultWatchIntervalSeconds),
-            publicRead);
+            publicRead)
+        {
+            LeaseDuration = leaseSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : DaemonSettings.DefaultLeaseDuration,
+        };
     }
 
     /// <summary>The URLs joined by ';', as ASP.NET Core's <c>--urls</c> takes them, or null when absent or wrong.</summary>

@@ -274,7 +274,11 @@ public sealed class PostgresJobStore : IJobStore, IJobLeases
     }
 
     /// <inheritdoc />
-    /// <remarks>Guarded in SQL (<c>WHERE state = 'Running'</c>); the lease is cleared. A job not Running is left as it is and false is returned.</remarks>
+    /// <remarks>
+    /// Guarded in SQL (<c>WHERE state = 'Running'</c> and leased to this process); the lease is cleared. A job not Running,
+    /// or Running under another process's lease (it was queued again after this one's expired, and taken over), is left as
+    /// it is and false is returned: only the holder of the lease stores the outcome.
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="finalState"/> is Queued or Running.</exception>
     public async Task<bool> CompleteAsync(long id, JobState finalState, int exitCode, string? error, string? resultJson, CancellationToken cancellationToken = default)
     {
@@ -287,9 +291,10 @@ public sealed class PostgresJobStore : IJobStore, IJobLeases
         await using var command = new NpgsqlCommand(
             """
             UPDATE jobs SET state = @state, finished_at = @now, exit_code = @exit_code, error = @error, result_json = @result_json, lease_owner = NULL, lease_expires_at = NULL
-            WHERE id = @id AND state = @running;
+            WHERE id = @id AND state = @running AND (lease_owner IS NULL OR lease_owner = @owner);
             """,
             connection);
+        Text(command, "owner", LeaseOwner);
         Text(command, "state", finalState.ToString());
         Text(command, "now", Now());
         Integer(command, "exit_code", exitCode);
@@ -304,7 +309,7 @@ public sealed class PostgresJobStore : IJobStore, IJobLeases
         }
         else
         {
-            _logger.LogWarning("Job {JobId} was not running, so its outcome {JobState} was not stored", id, finalState);
+            _logger.LogWarning("Job {JobId} was not running under this process's lease, so its outcome {JobState} was not stored", id, finalState);
         }
 
         return completed;

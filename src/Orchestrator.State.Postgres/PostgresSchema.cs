@@ -170,5 +170,21 @@ internal static class PostgresSchema
         ALTER TABLE jobs ADD COLUMN lease_expires_at text NULL;
         CREATE INDEX ix_jobs_state_lease ON jobs (state, lease_expires_at);
         """,
+
+        // 8: daemon replicas (issue 14): each replica's row, its heartbeat and expiry, and whether it holds the watcher lock.
+        """
+        CREATE TABLE replicas (
+            id                text    PRIMARY KEY,
+            host              text    NOT NULL,
+            pid               integer NOT NULL,
+            urls              text    NOT NULL,
+            version           text    NOT NULL,
+            started_at        text    NOT NULL,
+            last_heartbeat_at text    NOT NULL,
+            expires_at        text    NOT NULL,
+            holds_watcher     boolean NOT NULL
+        );
+        CREATE INDEX ix_jobs_lease_owner ON jobs (lease_owner);
+        """,
     ];
 }

@@ -29,6 +29,9 @@ public sealed class PostgresStateDatabase : IAsyncDisposable
     /// <summary>Second key: the one daemon that may requeue interrupted jobs at start (session-level).</summary>
     internal const int DaemonLockKey = 2;
 
+    /// <summary>Second key: the one replica that runs the pipeline watcher (session-level, on a dedicated connection).</summary>
+    internal const int WatcherLockKey = 3;
+
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
     private readonly NpgsqlDataSource _dataSource;
@@ -145,17 +148,29 @@ public sealed class PostgresStateDatabase : IAsyncDisposable
     /// Null when another process holds it. The PostgreSQL form of the SQLite store's <c>state.db.daemon.lock</c> file.
     /// </summary>
     /// <exception cref="UnavailableException">The server cannot be reached.</exception>
-    public async Task<IAsyncDisposable?> TryLockDaemonAsync(CancellationToken cancellationToken = default)
+    public async Task<IAsyncDisposable?> TryLockDaemonAsync(CancellationToken cancellationToken = default) =>
+        await TrySessionLockAsync(DaemonLockKey, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Takes the session-level advisory lock of the pipeline watcher (one replica at a time runs it), on a connection
+    /// of its own that the handle keeps open; null when another process holds it. The lock ends with the handle, the
+    /// session or the process, so a replica that dies hands the watcher to whichever replica tries next.
+    /// </summary>
+    /// <exception cref="UnavailableException">The server cannot be reached.</exception>
+    public Task<Core.Ports.IHeldLock?> TryLockWatcherAsync(CancellationToken cancellationToken = default) =>
+        TrySessionLockAsync(WatcherLockKey, cancellationToken);
+
+    private async Task<Core.Ports.IHeldLock?> TrySessionLockAsync(int key, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@class, @key);", connection);
             command.Parameters.AddWithValue("class", LockClass);
-            command.Parameters.AddWithValue("key", DaemonLockKey);
+            command.Parameters.AddWithValue("key", key);
             if ((bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
             {
-                return new SessionLock(connection);
+                return new SessionLock(connection, key);
             }
         }
         catch
@@ -251,18 +266,43 @@ public sealed class PostgresStateDatabase : IAsyncDisposable
         }
     }
 
-    private sealed class SessionLock(NpgsqlConnection connection) : IAsyncDisposable
+    private sealed class SessionLock(NpgsqlConnection connection, int key) : Core.Ports.IHeldLock
     {
+        private int _disposed;
+
+        public async Task<bool> IsHeldAsync(CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                // This session's own lock rows: gone when the session was ended (server restart, terminated backend).
+                await using var command = new NpgsqlCommand(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = @class::oid AND objid = @key::oid AND objsubid = 2 AND granted;",
+                    connection);
+                command.Parameters.AddWithValue("class", (long)LockClass);
+                command.Parameters.AddWithValue("key", (long)key);
+                return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! == 1;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+            {
+                return false;
+            }
+        }
+
         public async ValueTask DisposeAsync()
         {
+            if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            {
+                return;
+            }
+
             try
             {
                 await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock(@class, @key);", connection);
                 command.Parameters.AddWithValue("class", LockClass);
-                command.Parameters.AddWithValue("key", DaemonLockKey);
+                command.Parameters.AddWithValue("key", key);
                 await command.ExecuteNonQueryAsync().ConfigureAwait(false);
             }
-            catch (NpgsqlException)
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
             {
                 // A broken session has already dropped its advisory locks.
             }

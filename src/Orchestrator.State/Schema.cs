@@ -151,5 +151,22 @@ internal static class Schema
         ALTER TABLE jobs ADD COLUMN lease_expires_at TEXT NULL;
         CREATE INDEX ix_jobs_state_lease ON jobs (state, lease_expires_at);
         """,
+
+        // 8: daemon replicas (issue 14): one row per replica on a shared queue. Written by the PostgreSQL store only; the
+        // single daemon on a SQLite file reports itself from memory and leaves the table empty. Same step as PostgresSchema's.
+        """
+        CREATE TABLE replicas (
+            id                TEXT    PRIMARY KEY,
+            host              TEXT    NOT NULL,
+            pid               INTEGER NOT NULL,
+            urls              TEXT    NOT NULL,
+            version           TEXT    NOT NULL,
+            started_at        TEXT    NOT NULL,
+            last_heartbeat_at TEXT    NOT NULL,
+            expires_at        TEXT    NOT NULL,
+            holds_watcher     INTEGER NOT NULL
+        );
+        CREATE INDEX ix_jobs_lease_owner ON jobs (lease_owner);
+        """,
     ];
 }

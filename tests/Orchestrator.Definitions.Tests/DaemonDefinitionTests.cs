@@ -166,6 +166,35 @@ public sealed class DaemonDefinitionTests
         error.AssertSays(inMessage, inFix);
     }
 
+    [Fact]
+    public async Task LoadAsync_LeaseSeconds_SetsTheLeaseAndDefaultsTo30()
+    {
+        // Given a config with 'lease-seconds: 6' and one without
+        using var ws = new TestWorkspace();
+        ws.Write("orchestrator.yaml", ConfigWith("daemon:\n  lease-seconds: 6"));
+        var set = (await ws.LoadAsync()).Config.Daemon;
+        ws.Write("orchestrator.yaml", ConfigWith("daemon:\n  concurrency: 3"));
+        var unset = (await ws.LoadAsync()).Config.Daemon;
+
+        // Then the lease is 6 s, and 30 s by default
+        Assert.Equal(TimeSpan.FromSeconds(6), set.LeaseDuration);
+        Assert.Equal(TimeSpan.FromSeconds(30), unset.LeaseDuration);
+    }
+
+    [Fact]
+    public async Task LoadAsync_LeaseSecondsZero_ErrorAtTheValueWithAnExample()
+    {
+        // Given 'lease-seconds: 0'
+        using var ws = new TestWorkspace();
+
+        // When loaded
+        var (text, error) = await SingleConfigErrorAsync(ws, "daemon:\n  lease-seconds: 0");
+
+        // Then the value is named, with what it means and an example
+        error.AssertAt(ws.ConfigPath, text, "lease-seconds: 0", skip: "lease-seconds: ".Length);
+        error.AssertSays("'lease-seconds' in 'daemon' is 0", "lease-seconds: 30");
+    }
+
     private static int CountIn(string text, string needle)
     {
         var count = 0;

@@ -38,11 +38,11 @@ public sealed class PostgresStateTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Daemon_StatePostgres_TakesTheJobFromPostgresRecordsItThereAndHoldsTheDaemonLock()
+    public async Task Daemon_StatePostgres_TakesTheJobFromPostgresRecordsItThereAndLetsASecondReplicaJoin()
     {
         // Given a pipeline and a daemon whose state is in the test's PostgreSQL database
         var name = _workspace.AddHelloPipeline($"pg-{Guid.NewGuid().ToString("N")[..6]}");
-        await using var daemon = new DaemonProcess(_workspace.ConfigPath);
+        await using var daemon = new DaemonProcess(_workspace.ConfigPath, 5182);
         daemon.Environment[PasswordEnv] = _password;
         await daemon.StartAsync();
 
@@ -62,17 +62,24 @@ public sealed class PostgresStateTests : IAsyncLifetime
         var logLines = await PsqlAsync(_database, $"SELECT count(*) FROM job_log WHERE job_id = {id};");
         Assert.True(int.Parse(logLines.Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture) > 0, daemon.Output);
         var version = await PsqlAsync(_database, "SELECT version FROM schema_version;");
-        Assert.Equal("7", version.Stdout.Trim());
+        Assert.Equal("8", version.Stdout.Trim());
 
         // And no state file was made: the state is in PostgreSQL only
         Assert.False(File.Exists(Path.Combine(_workspace.Root, ".orchestrator", "state.db")));
         Assert.False(File.Exists(Path.Combine(_workspace.Root, "state", "state.db")));
 
-        // And a second daemon on the same database is refused by the advisory lock, saying why
-        await using var second = new DaemonProcess(_workspace.ConfigPath);
+        // And a second daemon on the same database starts beside it as a replica (issue 14), both registered as alive
+        await using var second = new DaemonProcess(_workspace.ConfigPath, 5183);
         second.Environment[PasswordEnv] = _password;
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(second.StartAsync);
-        Assert.Contains("Another daemon is running on this PostgreSQL state database", refused.Message, StringComparison.Ordinal);
+        await second.StartAsync();
+        var expected = $"{daemon.Url},{second.Url}";
+        var registered = string.Empty;
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); registered != expected && DateTime.UtcNow < deadline; await Task.Delay(200))
+        {
+            registered = (await PsqlAsync(_database, "SELECT string_agg(urls, ',' ORDER BY urls) FROM replicas WHERE expires_at > to_char(now() AT TIME ZONE 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS');")).Stdout.Trim();
+        }
+
+        Assert.Equal(expected, registered);
 
         // And the SQLite-only maintenance verb refuses, naming PostgreSQL's tools; the password never shows anywhere
         var check = await CliRunner.RunAsync(_workspace.ConfigPath, "state", "check");

@@ -123,6 +123,22 @@ internal sealed class DaemonClient : IDisposable
     public Task<JsonDocument> GetStatusAsync(string? pipeline, CancellationToken cancellationToken = default) =>
         GetJsonAsync(pipeline is null ? "api/pipelines?registries=true" : $"api/pipelines?registries=true&pipeline={Uri.EscapeDataString(pipeline)}", cancellationToken);
 
+    /// <summary>The replicas on the daemon's job queue: <c>GET /api/replicas</c>, read as the typed document.</summary>
+    /// <exception cref="JobFailedException">The answer is not a replicas document.</exception>
+    public async Task<Core.Jobs.Documents.ReplicasDocument> GetReplicasAsync(CancellationToken cancellationToken = default)
+    {
+        using var json = await GetJsonAsync("api/replicas", cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return json.RootElement.Deserialize(Core.Jobs.Documents.ResultJsonContext.Default.ReplicasDocument)
+                ?? throw new JsonException("null");
+        }
+        catch (JsonException exception)
+        {
+            throw new JobFailedException($"the daemon at {Server} answered api/replicas with JSON that is not a replicas document; is it an older Orchestrator?", exception);
+        }
+    }
+
     /// <summary>Builds, validations and promotions, newest first: <c>GET /api/pipelines/{name}/history?limit=N</c>.</summary>
     public Task<JsonDocument> GetHistoryAsync(string pipeline, int limit, CancellationToken cancellationToken = default) =>
         GetJsonAsync(FormattableString.Invariant($"api/pipelines/{Uri.EscapeDataString(pipeline)}/history?limit={limit}"), cancellationToken);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Cli.Infrastructure;
 using Orchestrator.Composition;
 using Orchestrator.Core.Errors;
+using Orchestrator.Core.Jobs;
 using Orchestrator.Core.Workflows;
 using Orchestrator.Daemon.Hosting;
 
@@ -42,8 +43,11 @@ internal sealed class DaemonCommand : Command
             {
                 // Each watch tick rereads the definitions, so edits are seen without a restart.
                 ReloadWorkspace = token => ComposedServices.LoadWorkspaceAsync(configPath, token),
-                LockStore = composed.DaemonLock,
                 Engines = composed.Engines,
+
+                // PostgreSQL: replicas share the queue (leases, a replica registry, one watcher); SQLite: one daemon, file-locked.
+                Replicas = composed.Replicas,
+                ContainerOwner = composed.Replicas is null ? null : ContainerOwnership.ReplicaOwner(composed.StateDescription, parseResult.GetValue(Urls) ?? workspace.Config.Daemon.Urls),
             };
             try
             {

@@ -18,16 +18,27 @@ internal sealed class StatusCommand : VerbCommand
 {
     private readonly Argument<string?> _pipeline = new("pipeline") { Description = "One pipeline (default: every pipeline)", Arity = ArgumentArity.ZeroOrOne };
 
+    private readonly Option<bool> _replicas = new("--replicas")
+    {
+        Description = "Show the daemon replicas on the job queue instead: alive or down, last heartbeat, the jobs each leases, who runs the watcher",
+    };
+
     public StatusCommand(CliConsole console)
         : base("status", "Show each pipeline in each stage: digest, tags, validated (when), promoted (when, by whom)", console)
     {
         Arguments.Add(_pipeline);
+        Options.Add(_replicas);
     }
 
     protected override RemoteMode Remote => RemoteMode.Optional;
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, ComposedServices services, CancellationToken cancellationToken)
     {
+        if (parseResult.GetValue(_replicas))
+        {
+            return WriteReplicas(parseResult, await LocalReplicasAsync(services, cancellationToken).ConfigureAwait(false));
+        }
+
         var workflow = services.Workflows.Releases;
         var statuses = await workflow.GetStatusAsync(parseResult.GetValue(_pipeline), askRegistries: true, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<(string Base, string Variant, long? Bytes)> sizes;
@@ -47,10 +58,69 @@ internal sealed class StatusCommand : VerbCommand
 
     protected override async Task<int> ExecuteRemoteAsync(ParseResult parseResult, DaemonClient daemon, CancellationToken cancellationToken)
     {
+        if (parseResult.GetValue(_replicas))
+        {
+            return WriteReplicas(parseResult, await daemon.GetReplicasAsync(cancellationToken).ConfigureAwait(false));
+        }
+
         var pipeline = parseResult.GetValue(_pipeline);
         using var document = await daemon.GetStatusAsync(pipeline, cancellationToken).ConfigureAwait(false);
         return Write(parseResult, document.RootElement, pipeline,
             "not recorded here: the registry serves it, but the daemon's state store has no build or promotion record of it (it was pushed or promoted without this daemon)");
+    }
+
+    /// <summary>
+    /// The replicas as the state store holds them: the <c>replicas</c> table on PostgreSQL; none on a SQLite file, whose one
+    /// daemon keeps its replica view in memory (ask it through <c>ORCHESTRATOR_URL</c>).
+    /// </summary>
+    private static async Task<ReplicasDocument> LocalReplicasAsync(ComposedServices services, CancellationToken cancellationToken)
+    {
+        if (services.Replicas is not { } registry)
+        {
+            return new ReplicasDocument("sqlite", null, []);
+        }
+
+        var records = await registry.ListAsync(cancellationToken).ConfigureAwait(false);
+        return ReplicasDocument.From("postgres", records, services.Graph.Time.GetUtcNow());
+    }
+
+    private int WriteReplicas(ParseResult parseResult, ReplicasDocument document)
+    {
+        if (parseResult.GetValue(_pipeline) is not null)
+        {
+            throw new InputException("'status --replicas' takes no pipeline: run 'orchestrator status --replicas' alone, or 'orchestrator status PIPELINE' for a pipeline");
+        }
+
+        if (parseResult.GetValue(CliOptions.Json))
+        {
+            JsonOutput.Write(Console.Out, document, ResultJsonContext.Default.ReplicasDocument);
+            return ExitCodes.Success;
+        }
+
+        if (document.Replicas.Count == 0)
+        {
+            Console.Out.WriteLine(document.Store == "sqlite"
+                ? "The state is a SQLite file: one daemon runs on it, and it keeps its replica view in memory; set ORCHESTRATOR_URL to ask it."
+                : "No daemon replica has registered on this state database.");
+            return ExitCodes.Success;
+        }
+
+        var table = new TextTable("REPLICA", "STATE", "URLS", "STARTED", "HEARTBEAT", "WATCHER", "LEASED JOBS");
+        foreach (var replica in document.Replicas)
+        {
+            table.Add(
+                replica.Id,
+                replica.State,
+                replica.Urls,
+                TextTable.Time(replica.StartedAt),
+                TextTable.Time(replica.LastHeartbeatAt),
+                replica.Watcher ? "yes" : null,
+                string.Join(", ", replica.Leases.Select(l => $"{l.Job} {l.Kind} {l.Pipeline}{(l.Stage is null ? string.Empty : "/" + l.Stage)}")));
+        }
+
+        table.Write(Console.Out);
+        Console.Out.WriteLine(document.Watcher is { } watcher ? $"The pipeline watcher runs on {watcher}." : "No live replica holds the watcher lock now.");
+        return ExitCodes.Success;
     }
 
     /// <summary>The pipelines of a status document (an object with <c>pipelines</c>, or the array itself).</summary>

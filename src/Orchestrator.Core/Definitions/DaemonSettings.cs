@@ -24,6 +24,16 @@ public sealed record DaemonSettings(
     public const string DefaultUrls = "http://127.0.0.1:5080";
 
     public static DaemonSettings Default { get; } = new(DefaultUrls, 2, [], [], TimeSpan.FromSeconds(30));
+
+    /// <summary>The default <see cref="LeaseDuration"/>: 30 seconds.</summary>
+    public static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// <c>daemon.lease-seconds</c>: on a shared PostgreSQL queue, how long a replica's claim on a job (and its replica
+    /// row) holds without a heartbeat; heartbeats come every third of it, and a job whose lease ran out is queued again
+    /// by another replica. <value>The default value is 30 seconds.</value>
+    /// </summary>
+    public TimeSpan LeaseDuration { get; init; } = DefaultLeaseDuration;
 }
 
 /// <summary>A bearer token: its name (shown in records and logs), the environment variable holding its secret, its roles.</summary>

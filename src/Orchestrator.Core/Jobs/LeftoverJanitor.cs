@@ -26,6 +26,18 @@ public static class ContainerOwnership
         var identity = $"{Environment.MachineName}\n{Path.GetFullPath(statePath)}";
         return "daemon:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
     }
+
+    /// <summary>
+    /// The owner value of a daemon replica on a shared store (<paramref name="store"/>, e.g. <c>PostgreSQL host:port/db</c>)
+    /// listening on <paramref name="urls"/>: <c>daemon:</c> and 16 hex digits of SHA-256 over the machine name, the store
+    /// and the URLs. Two replicas on one machine cannot listen on the same URLs, so they never share an owner; a replica
+    /// restarted on the same URLs gets its predecessor's owner back and removes what that one left.
+    /// </summary>
+    public static string ReplicaOwner(string store, string urls)
+    {
+        var identity = $"{Environment.MachineName}\n{store}\n{urls}";
+        return "daemon:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
+    }
 }
 
 /// <summary>

@@ -62,6 +62,10 @@ public static class DaemonHost
         builder.Services.AddHostedService(provider => provider.GetRequiredService<JobWorker>());
         builder.Services.AddSingleton<PipelineWatcher>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<PipelineWatcher>());
+        builder.Services.AddSingleton(ReplicaIdentity.For(options));
+        builder.Services.AddSingleton(options.Replicas ?? new LocalReplicaRegistry(options.Jobs, options.Services.Time));
+        builder.Services.AddSingleton<ReplicaHeartbeat>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<ReplicaHeartbeat>());
 
         var app = builder.Build();
         app.UseMiddleware<RequestLoggingMiddleware>();
@@ -74,7 +78,8 @@ public static class DaemonHost
         PipelineEndpoints.Map(app);
         HealthEndpoints.Map(app);
         MetricsEndpoint.Map(app);
-        app.MapFallback(() => ApiJson.Error(404, "no such endpoint; see / (the dashboard), /api/jobs, /api/pipelines, /api/releases/{pipeline}/{stage}, /healthz, /metrics"));
+        ReplicaEndpoints.Map(app);
+        app.MapFallback(() => ApiJson.Error(404, "no such endpoint; see / (the dashboard), /api/jobs, /api/pipelines, /api/releases/{pipeline}/{stage}, /api/replicas, /healthz, /metrics"));
 
         // Resolved now so an unset secret is reported at start, not at the first request.
         app.Services.GetRequiredService<TokenAuthenticator>();
@@ -106,8 +111,14 @@ public static class DaemonHost
         }
 
         // At start the worker requeues every running job as interrupted: only right if no other daemon runs them.
+        // On a queue with leases (PostgreSQL) replicas run side by side instead, and only expired leases are requeued.
         IAsyncDisposable daemonLock;
-        if (options.LockStore is { } lockStore)
+        if (options.Jobs is IJobLeases leases)
+        {
+            logger.LogInformation("Joining the shared job queue as replica {ReplicaId} (lease {LeaseSeconds} s): other replicas may run beside this one", leases.LeaseOwner, leases.LeaseDuration.TotalSeconds);
+            daemonLock = new NoLock();
+        }
+        else if (options.LockStore is { } lockStore)
         {
             if (await lockStore(cancellationToken).ConfigureAwait(false) is not { } held)
             {
@@ -156,6 +167,11 @@ public static class DaemonHost
 
         logger.LogInformation("Daemon stopped");
         return ExitCodes.Success;
+    }
+
+    private sealed class NoLock : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     private static bool IsLoopback(string host) =>

@@ -54,6 +54,19 @@ public sealed record DaemonOptions(Workspace Workspace, WorkflowGraph Services, 
     /// <summary>False to run without the pipeline watcher (tests that drive it by hand still get it as a service).</summary>
     public bool StartWatcher { get; init; } = true;
 
+    /// <summary>
+    /// The replicas on the job queue (issue 14): for <c>state: postgres</c>, the database's <c>replicas</c> table and watcher
+    /// lock; null for a daemon alone on its store (SQLite), which reports itself from memory and always runs the watcher.
+    /// </summary>
+    public IReplicaRegistry? Replicas { get; init; }
+
+    /// <summary>
+    /// The <c>io.orchestrator.owner</c> value of this daemon's containers; null for <see cref="ContainerOwnership.DaemonOwner"/>
+    /// of the state path. Replicas sharing a PostgreSQL queue each need their own (see <see cref="ContainerOwnership.ReplicaOwner"/>),
+    /// or one replica's janitor would remove another's running containers.
+    /// </summary>
+    public string? ContainerOwner { get; init; }
+
     /// <summary>The settings in effect.</summary>
     public DaemonSettings Settings => Workspace.Config.Daemon;
 

@@ -19,6 +19,10 @@ namespace Orchestrator.Daemon.Workers;
 /// Every container a job creates carries this daemon's owner and the job's id; at start and after each job
 /// the worker removes the containers of its own that no running job owns (<see cref="LeftoverJanitor"/>),
 /// which is what a daemon killed mid-validation leaves behind.
+/// On a queue shared by several replicas (a store with <see cref="IJobLeases"/>, issue 14) each claim is a lease:
+/// the worker renews it every third of the lease while the job runs and cancels the job here if a renewal finds the
+/// lease gone (another replica took the job over); at start and every third of a lease it queues again the jobs whose
+/// lease expired (their replica died), instead of every Running job, which may be another live replica's.
 /// </summary>
 internal sealed class JobWorker(
     DaemonOptions options,
@@ -27,6 +31,7 @@ internal sealed class JobWorker(
     JobSignal signal,
     StaleTracker stale,
     IEnginePool engines,
+    ReplicaIdentity replica,
     ILogger<JobWorker> logger) : BackgroundService
 {
     /// <summary>Who auto-promotion jobs are recorded as requested by.</summary>
@@ -40,13 +45,18 @@ internal sealed class JobWorker(
         options.ExecuteJob ?? new JobRunner(store, options.Services, options.LoggerFactory.CreateLogger<JobRunner>()).RunAsync;
 
     // One janitor per engine of the pool: a job's containers live on the engine it was placed on. The first is also the
-    // engine of jobs that take no slot (promotions).
+    // engine of jobs that take no slot (promotions). A replica's owner label is its own, so one replica's sweep never
+    // removes another's running containers.
     private readonly Dictionary<string, LeftoverJanitor> _janitors = engines.Names.ToDictionary(
         name => name,
-        name => new LeftoverJanitor(engines[name], ContainerOwnership.DaemonOwner(workspace.Config.StatePath), options.LoggerFactory.CreateLogger<LeftoverJanitor>()),
+        name => new LeftoverJanitor(
+            engines[name], options.ContainerOwner ?? ContainerOwnership.DaemonOwner(workspace.Config.StatePath), options.LoggerFactory.CreateLogger<LeftoverJanitor>()),
         StringComparer.Ordinal);
 
     private LeftoverJanitor FirstJanitor => _janitors[engines.Names[0]];
+
+    private readonly IJobLeases? _leases = store as IJobLeases;
+    private DateTimeOffset _nextSweep = DateTimeOffset.MinValue;
 
     private TimeProvider Time => options.Services.Time;
 
@@ -63,10 +73,13 @@ internal sealed class JobWorker(
     {
         try
         {
-            var requeued = await store.RequeueInterruptedAsync(stoppingToken).ConfigureAwait(false);
-            if (requeued > 0)
+            if (_leases is null)
             {
-                logger.LogWarning("Requeued {Count} job(s) a previous daemon left running; they run again now", requeued);
+                var requeued = await store.RequeueInterruptedAsync(stoppingToken).ConfigureAwait(false);
+                if (requeued > 0)
+                {
+                    logger.LogWarning("Requeued {Count} job(s) a previous daemon left running; they run again now", requeued);
+                }
             }
 
             // Before any job is claimed no job of this daemon runs: every container it owns is a leftover.
@@ -78,6 +91,7 @@ internal sealed class JobWorker(
                 try
                 {
                     await ReapAsync(stoppingToken).ConfigureAwait(false);
+                    await SweepExpiredLeasesAsync(stoppingToken).ConfigureAwait(false);
                     await ClaimAsync(stoppingToken).ConfigureAwait(false);
                     await PollCancelsAsync(stoppingToken).ConfigureAwait(false);
                 }
@@ -105,6 +119,60 @@ internal sealed class JobWorker(
         }
     }
 
+    /// <summary>On a shared queue: every third of a lease, queue again the jobs of replicas that stopped renewing.</summary>
+    private async Task SweepExpiredLeasesAsync(CancellationToken stoppingToken)
+    {
+        if (_leases is null || Time.GetUtcNow() < _nextSweep)
+        {
+            return;
+        }
+
+        _nextSweep = Time.GetUtcNow() + _leases.LeaseDuration / 3;
+        var requeued = await _leases.RequeueExpiredLeasesAsync(stoppingToken).ConfigureAwait(false);
+        if (requeued > 0)
+        {
+            logger.LogWarning("Requeued {Count} job(s) whose replica stopped renewing the lease; they run again now", requeued);
+        }
+    }
+
+    /// <summary>
+    /// Renews <paramref name="running"/>'s lease every third of the lease until the job ends. A renewal that finds the
+    /// lease gone cancels the job here; one that fails (database unreachable) is retried at the next beat, and if the
+    /// lease runs out meanwhile the next renewal finds it gone.
+    /// </summary>
+    private async Task RenewLeaseAsync(IJobLeases leases, RunningJob running, CancellationToken token)
+    {
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                await Task.Delay(leases.LeaseDuration / 3, Time, token).ConfigureAwait(false);
+                bool held;
+                try
+                {
+                    held = await leases.RenewLeaseAsync(running.Job.Id, token).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    logger.LogWarning("Could not renew the lease of job {JobId}: {Error}; trying again at the next beat", running.Job.Id, exception.Message);
+                    continue;
+                }
+
+                if (!held)
+                {
+                    logger.LogWarning("Job {JobId} lost its lease (another replica queued it again); stopping it here", running.Job.Id);
+                    running.LeaseLost = true;
+                    await running.Cancel.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // The job ended or was cancelled.
+        }
+    }
+
     private async Task ClaimAsync(CancellationToken stoppingToken)
     {
         var concurrency = Math.Max(1, workspace.Config.Daemon.Concurrency);
@@ -115,6 +183,19 @@ internal sealed class JobWorker(
             if (job is null)
             {
                 return;
+            }
+
+            if (_leases is not null)
+            {
+                // Which replica ran which attempt stays in the job's log after the lease is cleared.
+                try
+                {
+                    await store.AppendLogAsync(job.Id, "step", $"attempt {job.Attempt} runs on replica {replica.Id} ({replica.Registration.Urls})", stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    logger.LogWarning("Could not log which replica runs job {JobId}: {Error}", job.Id, exception.Message);
+                }
             }
 
             var running = new RunningJob(job, workspace.LaneOf(job), CancellationTokenSource.CreateLinkedTokenSource(stoppingToken));
@@ -152,6 +233,8 @@ internal sealed class JobWorker(
     private async Task RunAsync(RunningJob running, CancellationToken stoppingToken)
     {
         var job = running.Job;
+        using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(running.Cancel.Token);
+        var heartbeat = _leases is { } leases ? RenewLeaseAsync(leases, running, heartbeatStop.Token) : Task.CompletedTask;
         try
         {
             JobOutcome outcome;
@@ -186,6 +269,16 @@ internal sealed class JobWorker(
                 outcome = new JobOutcome(JobState.Failed, ExitCodes.JobFailed, $"unexpected {exception.GetType().Name}: {exception.Message}", null);
             }
 
+            // Renewals stop before the outcome is stored, so none can run against a job that already ended.
+            await heartbeatStop.CancelAsync().ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
+            if (running.LeaseLost)
+            {
+                // Another replica owns the job now: its outcome is that replica's to store.
+                logger.LogWarning("Job {JobId} stopped here after losing its lease; its outcome is left to the replica running it now", job.Id);
+                return;
+            }
+
             if (outcome.State != JobState.Succeeded && stoppingToken.IsCancellationRequested && !running.UserCancelled)
             {
                 // Interrupted by the daemon stopping, not by a user: left Running, requeued at the next start.
@@ -207,6 +300,8 @@ internal sealed class JobWorker(
         }
         finally
         {
+            await heartbeatStop.CancelAsync().ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
             JobsFinished.End();
             signal.Notify();
         }
@@ -357,5 +452,8 @@ internal sealed class JobWorker(
         public Task? Task { get; set; }
 
         public volatile bool UserCancelled;
+
+        /// <summary>Set when a lease renewal found the lease gone: the job is another replica's now.</summary>
+        public volatile bool LeaseLost;
     }
 }

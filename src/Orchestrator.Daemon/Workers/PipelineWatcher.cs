@@ -19,6 +19,9 @@ namespace Orchestrator.Daemon.Workers;
 /// <c>auto: build</c>, queues a build unless one is already queued or running. Every tick also checks each
 /// lock with <see cref="LockWorkflow.CheckAsync"/>, the rule <c>lock --check</c> uses, and records the answer
 /// as the pipeline's staleness, so the daemon and <c>lock --check</c> never disagree.
+/// With several replicas on one queue (issue 14) it ticks only on the replica holding the watcher lock
+/// (<see cref="IReplicaRegistry.TryLockWatcherAsync"/>); the others try to take it every third of a lease, so when the
+/// holder dies another carries on, taking its own baseline first.
 /// </summary>
 internal sealed class PipelineWatcher(
     DaemonOptions options,
@@ -26,8 +29,12 @@ internal sealed class PipelineWatcher(
     WorkspaceHolder workspace,
     StaleTracker stale,
     JobSignal signal,
+    IReplicaRegistry replicas,
+    ReplicaIdentity identity,
     ILogger<PipelineWatcher> logger) : BackgroundService
 {
+    private volatile bool _holdsLock;
+
     private readonly Dictionary<string, Fingerprint> _known = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _tick = new(1, 1);
     private bool _baselineTaken;
@@ -50,25 +57,77 @@ internal sealed class PipelineWatcher(
         }
 
         var interval = options.WatchInterval ?? workspace.Config.Daemon.WatchInterval;
+        var retry = interval < identity.HeartbeatInterval ? interval : identity.HeartbeatInterval;
+        IHeldLock? held = null;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                try
+                held = await HoldLockAsync(held, stoppingToken).ConfigureAwait(false);
+                if (held is not null)
                 {
-                    await CheckOnceAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    logger.LogError(exception, "Watch tick failed; trying again in {Interval}", interval);
+                    try
+                    {
+                        await CheckOnceAsync(stoppingToken).ConfigureAwait(false);
+                    }
+                    catch (Exception exception) when (exception is not OperationCanceledException)
+                    {
+                        logger.LogError(exception, "Watch tick failed; trying again in {Interval}", interval);
+                    }
                 }
 
-                await Task.Delay(interval, options.Services.Time, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(held is null ? retry : interval, options.Services.Time, stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping.
+        }
+        finally
+        {
+            _holdsLock = false;
+            if (held is not null)
+            {
+                await held.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Whether this replica holds the watcher lock now (always, alone on a SQLite store, once the watcher started).</summary>
+    public bool HoldsLock => _holdsLock;
+
+    // Keeps the lock if it is still held, else tries to take it; a lost lock drops the baseline, so a later takeover starts afresh.
+    private async Task<IHeldLock?> HoldLockAsync(IHeldLock? held, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (held is not null)
+            {
+                if (await held.IsHeldAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return held;
+                }
+
+                logger.LogWarning("Replica {ReplicaId} lost the watcher lock (its database session ended); another replica may watch now", identity.Id);
+                _holdsLock = false;
+                await held.DisposeAsync().ConfigureAwait(false);
+                _known.Clear();
+                _baselineTaken = false;
+            }
+
+            var taken = await replicas.TryLockWatcherAsync(cancellationToken).ConfigureAwait(false);
+            if (taken is not null)
+            {
+                _holdsLock = true;
+                logger.LogInformation("Replica {ReplicaId} holds the watcher lock: it watches the pipelines now", identity.Id);
+            }
+
+            return taken;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            logger.LogWarning("Could not take the watcher lock: {Error}; trying again later", exception.Message);
+            return null;
         }
     }
 

@@ -29,9 +29,9 @@ public sealed class PostgresBackend : StoreBackend
 
     /// <summary>Creates the test's empty database.</summary>
     /// <exception cref="InvalidOperationException">PostgreSQL is not running or refuses the login (the message says how to start it).</exception>
-    public static async Task<PostgresBackend> CreateAsync()
+    public static async Task<PostgresBackend> CreateAsync(string prefix = "orch_test_")
     {
-        var name = "orch_test_" + Guid.NewGuid().ToString("N")[..16];
+        var name = prefix + Guid.NewGuid().ToString("N")[..16];
         await PostgresServer.AdminExecuteAsync($"CREATE DATABASE {name} TEMPLATE template0;");
         var builder = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Database = name };
         return new PostgresBackend(name, builder.ConnectionString);

@@ -37,6 +37,7 @@ namespace Orchestrator.Core.Jobs.Documents;
 [JsonSerializable(typeof(HealthDocument))]
 [JsonSerializable(typeof(JobLogPageDocument))]
 [JsonSerializable(typeof(VerifyDocument))]
+[JsonSerializable(typeof(ReplicasDocument))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(JsonNode))]
 public sealed partial class ResultJsonContext : JsonSerializerContext;
