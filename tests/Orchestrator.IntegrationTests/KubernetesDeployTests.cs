@@ -81,16 +81,26 @@ public sealed class KubernetesDeployTests : IDisposable
     public async Task Check_ShippedConfig_PublishedBinaryAcceptsIt()
     {
         // Given the orchestrator.yaml the ConfigMap ships, its workspace paths pointed at a copy of this repository's
-        // definitions (what git-sync would put under /workspace/current)
+        // definitions (what git-sync would put under /workspace/current),
         var resources = await RenderAsync("deploy/kubernetes/base");
         var config = Scalar(resources.Single(r => Scalar(r, "kind") == "ConfigMap"), "data", "orchestrator.yaml")!;
         var workspace = Path.Combine(_scratch, "current");
         CopyFolder(Path.Combine(TestWorkspace.RepoRoot(), "base-images"), Path.Combine(workspace, "base-images"));
         CopyFolder(Path.Combine(TestWorkspace.RepoRoot(), "pipelines"), Path.Combine(workspace, "pipelines"));
-        CopyFolder(Path.Combine(TestWorkspace.RepoRoot(), "python-packages"), Path.Combine(_scratch, "python-packages"));
+        // and each engine's Secret (the client certificates, as DOCKER_CERT_PATH has them) from the test CA
+        var engines = Path.Combine(_scratch, "engines");
+        foreach (var engine in new[] { "engine-a", "engine-b" })
+        {
+            Directory.CreateDirectory(Path.Combine(engines, engine));
+            File.Copy(TestWorkspace.PkiFile("ca.crt"), Path.Combine(engines, engine, "ca.pem"));
+            File.Copy(TestWorkspace.PkiFile("client.crt"), Path.Combine(engines, engine, "cert.pem"));
+            File.Copy(TestWorkspace.PkiFile("client.key"), Path.Combine(engines, engine, "key.pem"));
+        }
+
         var configPath = Path.Combine(_scratch, "orchestrator.yaml");
         await File.WriteAllTextAsync(configPath, config
             .Replace("/workspace/current", workspace, StringComparison.Ordinal)
+            .Replace("/etc/orchestrator/engines", engines, StringComparison.Ordinal)
             .Replace("/var/lib/orchestrator", Path.Combine(_scratch, "var"), StringComparison.Ordinal));
 
         // When the published binary checks it

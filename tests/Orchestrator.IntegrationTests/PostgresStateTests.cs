@@ -16,7 +16,7 @@ public sealed class PostgresStateTests : IAsyncLifetime
 
     private readonly TestWorkspace _workspace = new();
     private readonly string _database = "orch_it_" + Guid.NewGuid().ToString("N")[..12];
-    private readonly string _password = ReadPassword();
+    private readonly string _password = TestPostgres.ReadPassword();
 
     public async Task InitializeAsync()
     {
@@ -103,31 +103,5 @@ public sealed class PostgresStateTests : IAsyncLifetime
         Assert.Contains(PasswordEnv, run.Stderr + run.Stdout, StringComparison.Ordinal);
     }
 
-    private async Task<ProcessWitness.Result> PsqlAsync(string database, string sql)
-    {
-        var start = new ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "-h", "127.0.0.1", "-p", "5433", "-U", "orchestrator", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // Through the environment, never the command line other users could read.
-        start.Environment["PGPASSWORD"] = _password;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start psql");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return new ProcessWitness.Result(process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string ReadPassword()
-    {
-        var state = Environment.GetEnvironmentVariable("ORCHESTRATOR_STATE_DIR") is { Length: > 0 } stateDir
-            ? stateDir
-            : Path.Combine(TestWorkspace.RepoRoot(), ".orchestrator");
-        var file = Path.Combine(state, "postgres", "password");
-        return File.Exists(file)
-            ? File.ReadAllText(file).Trim()
-            : throw new InvalidOperationException($"{file} is missing: run scripts/setup-postgres (as root) to start PostgreSQL for the tests");
-    }
+    private Task<ProcessWitness.Result> PsqlAsync(string database, string sql) => TestPostgres.PsqlAsync(_password, database, sql);
 }

@@ -30,7 +30,7 @@ public sealed class ReplicaKillTests(RealPartsFixture fixture, ITestOutputHelper
         int.TryParse(Environment.GetEnvironmentVariable("ORCHESTRATOR_REPLICA_KILL_MINUTES"), out var minutes) && minutes > 0 ? minutes : 12);
 
     private readonly string _database = "replicas_it_" + Guid.NewGuid().ToString("N")[..12];
-    private readonly string _password = ReadPassword();
+    private readonly string _password = TestPostgres.ReadPassword();
 
     private static string AdminSecret => DaemonProcess.AdminSecret;
 
@@ -64,6 +64,7 @@ public sealed class ReplicaKillTests(RealPartsFixture fixture, ITestOutputHelper
         var validated = new HashSet<string>(StringComparer.Ordinal);
         var jobs = new List<SuiteJob>();
         var killedKinds = new List<string>();
+        var kills = 0; // SIGKILLs that hit at least one running job; one kill can hit two (a replica runs two at once)
         var clock = Stopwatch.StartNew();
         try
         {
@@ -74,7 +75,7 @@ public sealed class ReplicaKillTests(RealPartsFixture fixture, ITestOutputHelper
 
             // When rounds of one job per pipeline run (builds first, then validations, promotions and cache-hit builds at
             // random), one replica, alternately, SIGKILLed once it leases a job of the round, and started again at once
-            for (var round = 1; (jobs.Count < JobsWanted || killedKinds.Count < KillsWanted) && clock.Elapsed < RoundsBudget; round++)
+            for (var round = 1; (jobs.Count < JobsWanted || kills < KillsWanted) && clock.Elapsed < RoundsBudget; round++)
             {
                 var roundJobs = new List<SuiteJob>();
                 foreach (var pipeline in pipelines)
@@ -96,14 +97,18 @@ public sealed class ReplicaKillTests(RealPartsFixture fixture, ITestOutputHelper
                     await replicas[victim].DisposeAsync();
 
                     // The jobs the dead replica still leases are the ones it was killed in the middle of.
+                    var hit = false;
                     foreach (var lease in await LeasesOfAsync(survivor, replicas[victim].Url))
                     {
                         if (roundJobs.FirstOrDefault(j => j.Id == lease) is { } killed)
                         {
                             killed.KilledMidJob = true;
                             killedKinds.Add(killed.Kind);
+                            hit = true;
                         }
                     }
+
+                    kills += hit ? 1 : 0;
 
                     replicas[victim] = await StartReplicaAsync(config, Ports[victim]);
                 }
@@ -127,13 +132,13 @@ public sealed class ReplicaKillTests(RealPartsFixture fixture, ITestOutputHelper
                 jobs.AddRange(roundJobs);
             }
 
-            output.WriteLine($"{clock.Elapsed.TotalSeconds:0} s: {jobs.Count} jobs, {killedKinds.Count} killed mid-job ({string.Join(", ", killedKinds)})");
+            output.WriteLine($"{clock.Elapsed.TotalSeconds:0} s: {jobs.Count} jobs, {kills} kills mid-job, {killedKinds.Count} jobs killed ({string.Join(", ", killedKinds)})");
 
             // Then every job ended once, succeeded with the right result, and the ones killed mid-job ran again
             var problems = string.Join(Environment.NewLine, jobs.Where(j => j.Problem is not null).Select(j => j.Detail));
             Assert.True(problems.Length == 0, $"seed {seed}: jobs that did not end right:{Environment.NewLine}{problems}");
             Assert.True(jobs.Count >= JobsWanted, $"seed {seed}: only {jobs.Count} jobs ran within {RoundsBudget}");
-            Assert.True(killedKinds.Count >= KillsWanted, $"seed {seed}: only {killedKinds.Count} kills hit a running job within {RoundsBudget}");
+            Assert.True(kills >= KillsWanted, $"seed {seed}: only {kills} kills hit a running job within {RoundsBudget}");
             Assert.All(jobs.Where(j => j.KilledMidJob), j => Assert.True(j.Attempt >= 2, $"job {j.Id} was killed mid-job but ran once: {j.Detail}"));
 
             // And production serves each promoted pipeline's one built digest, and nothing for the others (read with skopeo)
@@ -161,11 +166,32 @@ public sealed class ReplicaKillTests(RealPartsFixture fixture, ITestOutputHelper
                 Assert.Contains($"http://127.0.0.1:{port}", ranOn.Values);
             }
 
+            // And the builds and validations spread over both engines (each job's result names the engine it ran on)
+            var engines = await EnginesUsedAsync(jobs);
+            Assert.Contains(FirstEngine, engines);
+            Assert.Contains(SecondEngine, engines);
+
             // And GET /api/replicas (and status --replicas) shows both live replicas, the dead ones down, one watcher
-            var document = await ReplicasAsync(replicas[0]);
-            var alive = document.GetProperty("replicas").EnumerateArray().Where(r => r.GetProperty("state").GetString() == "alive").ToList();
-            Assert.Equal(Ports.Select(p => $"http://127.0.0.1:{p}").Order(), alive.Select(r => r.GetProperty("urls").GetString()!).Order());
-            Assert.True(document.GetProperty("replicas").EnumerateArray().Count(r => r.GetProperty("state").GetString() == "down") >= killedKinds.Count);
+            // (a replica killed in the last round shows alive until its heartbeat expires: a few lease lengths at most)
+            var expected = Ports.Select(p => $"http://127.0.0.1:{p}").Order().ToList();
+            var settle = System.Diagnostics.Stopwatch.StartNew();
+            JsonElement document;
+            List<JsonElement> alive;
+            do
+            {
+                document = await ReplicasAsync(replicas[0]);
+                alive = document.GetProperty("replicas").EnumerateArray().Where(r => r.GetProperty("state").GetString() == "alive").ToList();
+                if (alive.Select(r => r.GetProperty("urls").GetString()!).Order().SequenceEqual(expected))
+                {
+                    break;
+                }
+
+                await Task.Delay(500);
+            }
+            while (settle.Elapsed < TimeSpan.FromSeconds(30));
+
+            Assert.Equal(expected, alive.Select(r => r.GetProperty("urls").GetString()!).Order());
+            Assert.True(document.GetProperty("replicas").EnumerateArray().Count(r => r.GetProperty("state").GetString() == "down") >= kills);
             var watcher = document.GetProperty("watcher").GetString();
             Assert.Single(alive, r => r.GetProperty("id").GetString() == watcher);
             var cli = await StatusReplicasAsync(replicas[1].Url);
@@ -200,6 +226,10 @@ public sealed class ReplicaKillTests(RealPartsFixture fixture, ITestOutputHelper
         Assert.Empty(await LabelledContainersAsync(digests.Values));
     }
 
+    private const string FirstEngine = "engine-1";
+    private const string SecondEngine = "engine-2";
+    private const string SecondEngineSocket = "/run/orchestrator-engine2/docker.sock";
+
     private async Task<DaemonProcess> StartReplicaAsync(string config, int port)
     {
         var replica = new DaemonProcess(config, port);
@@ -215,7 +245,15 @@ public sealed class ReplicaKillTests(RealPartsFixture fixture, ITestOutputHelper
         var text = File.ReadAllText(fixture.Workspace.ConfigPath);
         var withPostgres = text
             .Replace("state:\n  path: state/state.db", $"state:\n  postgres: {{ host: 127.0.0.1, port: 5433, database: {_database}, username: orchestrator, password-env: {PasswordEnv} }}", StringComparison.Ordinal)
-            .Replace("\ndaemon:\n", "\ndaemon:\n  lease-seconds: 3\n", StringComparison.Ordinal);
+            .Replace("\ndaemon:\n", "\ndaemon:\n  lease-seconds: 3\n", StringComparison.Ordinal)
+            // Two engines (issue 14 item 4): the shared one and the second dockerd scripts/setup-second-engine starts, one
+            // slot each, so a replica's second concurrent build or validation goes to the engine the first left free.
+            .Replace(
+                "engine:\n  endpoint: unix:///var/run/docker.sock\n",
+                $"engines:\n  - {{ name: {FirstEngine}, endpoint: \"unix:///var/run/docker.sock\", slots: 1 }}\n  - {{ name: {SecondEngine}, endpoint: \"unix://{SecondEngineSocket}\", slots: 1 }}\n",
+                StringComparison.Ordinal);
+        Assert.True(File.Exists(SecondEngineSocket), $"{SecondEngineSocket} is missing: start the second engine with scripts/setup-second-engine");
+        Assert.Contains(SecondEngineSocket, withPostgres, StringComparison.Ordinal);
         Assert.Contains(_database, withPostgres, StringComparison.Ordinal);
         Assert.Contains("lease-seconds: 3", withPostgres, StringComparison.Ordinal);
         var path = Path.Combine(fixture.Workspace.Root, "orchestrator-replicas.yaml");
@@ -329,11 +367,23 @@ public sealed class ReplicaKillTests(RealPartsFixture fixture, ITestOutputHelper
         var left = new List<string>();
         foreach (var digest in digests)
         {
-            var listed = await RunAsync("docker", "ps", "-a", "-q", "--filter", $"label=io.orchestrator.validation={digest}");
-            left.AddRange(listed.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            foreach (var host in new[] { "unix:///var/run/docker.sock", $"unix://{SecondEngineSocket}" })
+            {
+                var listed = await RunAsync("docker", "-H", host, "ps", "-a", "-q", "--filter", $"label=io.orchestrator.validation={digest}");
+                left.AddRange(listed.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(id => $"{host} {id}"));
+            }
         }
 
         return left;
+    }
+
+    /// <summary>The engines the jobs' results name (<c>"engine"</c>, added by the job runner on a pool); promotions take none.</summary>
+    private async Task<IReadOnlySet<string>> EnginesUsedAsync(IReadOnlyList<SuiteJob> jobs)
+    {
+        var ids = string.Join(",", jobs.Select(j => j.Id));
+        var rows = await PsqlAsync(_database, $"SELECT DISTINCT result_json::json->>'engine' FROM jobs WHERE id IN ({ids}) AND result_json IS NOT NULL;");
+        Assert.True(rows.ExitCode == 0, rows.Stderr);
+        return rows.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(e => e.Length > 0).ToHashSet(StringComparer.Ordinal);
     }
 
     private static async Task<string> WaitForAsync(Func<Task<string?>> probe, TimeSpan timeout, string what)
@@ -352,33 +402,7 @@ public sealed class ReplicaKillTests(RealPartsFixture fixture, ITestOutputHelper
         throw new TimeoutException($"waited {timeout} for {what}");
     }
 
-    private async Task<ProcessWitness.Result> PsqlAsync(string database, string sql)
-    {
-        var start = new ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "-h", "127.0.0.1", "-p", "5433", "-U", "orchestrator", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // Through the environment, never the command line other users could read.
-        start.Environment["PGPASSWORD"] = _password;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start psql");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return new ProcessWitness.Result(process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string ReadPassword()
-    {
-        var state = Environment.GetEnvironmentVariable("ORCHESTRATOR_STATE_DIR") is { Length: > 0 } stateDir
-            ? stateDir
-            : Path.Combine(TestWorkspace.RepoRoot(), ".orchestrator");
-        var file = Path.Combine(state, "postgres", "password");
-        return File.Exists(file)
-            ? File.ReadAllText(file).Trim()
-            : throw new InvalidOperationException($"{file} is missing: run scripts/setup-postgres (as root) to start PostgreSQL for the tests");
-    }
+    private Task<ProcessWitness.Result> PsqlAsync(string database, string sql) => TestPostgres.PsqlAsync(_password, database, sql);
 
     /// <summary>One submitted job and how it ended.</summary>
     private sealed class SuiteJob(int round, string kind, string pipeline, string? digest)
