@@ -58,8 +58,18 @@ export async function renderJob(view, id, signal) {
       await stream(`/api/jobs/${id}/events?after=${after}`, (name, data) => {
         if (name === 'log') {
           after = data.sequence;
+          // Structured progress (kind 'event', the CLI's live display reads the same): blob bytes go to the
+          // progress table; steps and tests become one readable line each; byte ticks add no line.
+          const event = data.kind === 'event' ? parseEvent(data.message) : null;
+          if (event && event.kind.startsWith('blob-')) {
+            progressBox.hidden = false;
+            showBlob(progress, layers, event);
+            if (event.kind === 'blob-bytes' || event.kind === 'blob-started') return;
+          }
+          if (data.kind === 'event' && !event) return;
           log.appendChild(el('li', { class: `line ${data.kind}`, data: { sequence: data.sequence } },
-            el('time', { datetime: data.at }, new Date(data.at).toLocaleTimeString()), ' ', el('span', { class: 'kind' }, data.kind), ' ', data.message));
+            el('time', { datetime: data.at }, new Date(data.at).toLocaleTimeString()), ' ', el('span', { class: 'kind' }, event ? event.kind : data.kind), ' ',
+            event ? describeEvent(event) : data.message));
           if (data.kind === 'progress') { progressBox.hidden = false; showProgress(progress, layers, data.message); }
         } else if (name === 'state' || name === 'end') {
           setState(state, data.state);
@@ -120,6 +130,27 @@ function showProgress(body, layers, message) {
   } else {
     row.label.textContent = text;
   }
+}
+
+function parseEvent(message) {
+  try {
+    const event = JSON.parse(message);
+    return event && typeof event.kind === 'string' && typeof event.name === 'string' ? event : null;
+  } catch {
+    return null;
+  }
+}
+
+function describeEvent(event) {
+  const elapsed = typeof event.elapsedSeconds === 'number' ? ` (${event.elapsedSeconds.toFixed(1)} s)` : '';
+  const step = event.number ? `step ${event.number}/${event.count} ` : '';
+  const detail = event.detail ? `: ${event.detail}` : '';
+  return `${step}${event.activity ? event.activity + ' ' : ''}${event.name}${elapsed}${detail}`;
+}
+
+function showBlob(body, layers, event) {
+  const total = event.bytesTotal || 0;
+  showProgress(body, layers, `${event.name}: ${event.activity || 'copy'} ${event.kind === 'blob-failed' ? 'failed ' : ''}${event.bytesDone || 0}/${total}`);
 }
 
 function sleep(ms, signal) {
