@@ -58,15 +58,13 @@ export async function renderJob(view, id, signal) {
       await stream(`/api/jobs/${id}/events?after=${after}`, (name, data) => {
         if (name === 'log') {
           after = data.sequence;
-          // Structured progress (kind 'event', the CLI's live display reads the same): blob bytes go to the
-          // progress table; steps and tests become one readable line each; byte ticks add no line.
+          // Structured progress (kind 'event', the CLI's live display reads the same): blob bytes also fill the
+          // progress table; every line, events included, is shown readable and in sequence.
           const event = data.kind === 'event' ? parseEvent(data.message) : null;
           if (event && event.kind.startsWith('blob-')) {
             progressBox.hidden = false;
             showBlob(progress, layers, event);
-            if (event.kind === 'blob-bytes' || event.kind === 'blob-started') return;
           }
-          if (data.kind === 'event' && !event) return;
           log.appendChild(el('li', { class: `line ${data.kind}`, data: { sequence: data.sequence } },
             el('time', { datetime: data.at }, new Date(data.at).toLocaleTimeString()), ' ', el('span', { class: 'kind' }, event ? event.kind : data.kind), ' ',
             event ? describeEvent(event) : data.message));
