@@ -1,4 +1,3 @@
-using System.Text;
 using Orchestrator.Core.Definitions;
 using Orchestrator.Core.Errors;
 using Orchestrator.Core.Ports;
@@ -28,7 +27,7 @@ public sealed class PythonLockResolver(IWorkspaceAccessor workspace, IDockerEngi
 
         var dockerfile = PythonBuildContext.CreateLockDockerfile(python, buildBase);
         var tag = $"orchestrator-python-lock:{pipeline.Name}-{Guid.NewGuid():N}";
-        var output = new CapturingProgress(new ReporterProgress(reporter));
+        var output = new CapturedBuildOutput(new ReporterProgress(reporter));
         using (var context = new MemoryStream())
         {
             await PythonBuildContext.WriteLockContextAsync(context, python, dockerfile, cancellationToken).ConfigureAwait(false);
@@ -111,36 +110,6 @@ public sealed class PythonLockResolver(IWorkspaceAccessor workspace, IDockerEngi
         catch (OrchestratorException)
         {
             // The build failed before tagging; nothing to remove.
-        }
-    }
-
-    /// <summary>Forwards the engine's progress and keeps the build's printed output.</summary>
-    private sealed class CapturingProgress(IProgress<EngineProgress> inner) : IProgress<EngineProgress>
-    {
-        private readonly StringBuilder _text = new();
-
-        public string Text
-        {
-            get
-            {
-                lock (_text)
-                {
-                    return _text.ToString();
-                }
-            }
-        }
-
-        public void Report(EngineProgress value)
-        {
-            if (value.Stream is { } stream)
-            {
-                lock (_text)
-                {
-                    _text.Append(stream);
-                }
-            }
-
-            inner.Report(value);
         }
     }
 }
