@@ -18,6 +18,8 @@ namespace Orchestrator.State.Postgres;
 /// from one queue at once. Each call takes a pooled connection and returns it.
 /// </summary>
 /// <remarks>
+/// <para>Over 400 lines because it implements both IJobStore and IJobLeases on one connection pool and SQL dialect;
+/// its row readers repeat SqliteJobStore's and should move to a shared reader over DbDataReader.</para>
 /// <para>Claims: a queued job is taken with <c>SELECT … FOR UPDATE SKIP LOCKED</c>, so two claimers never wait on or
 /// take the same row. Lanes (one Running job per pipeline and stage) are held by the database, not by one process's
 /// memory: a claimer takes a transaction-level advisory lock on the lane's hash before it looks for a Running job in

@@ -13,6 +13,9 @@ namespace Orchestrator.Core.Locks;
 /// The lock's source date is the newest <c>Date:</c> of the Release files apt used: it is what the
 /// mirror looked like when the closure was resolved, and it is stable for as long as the mirror is.
 /// </summary>
+/// <remarks>Over 400 lines because resolution is one transaction of steps that share the pipeline and base: apt on the
+/// base (or a distroless base's slim sibling), the Python build closure, and filling the package cache; the apt scripts
+/// and the outdated report live here beside it. Splitting the distroless resolution out is the next cut.</remarks>
 public sealed partial class LockWorkflow(
     IWorkspaceAccessor workspace,
     IDockerEngine engine,

@@ -13,6 +13,9 @@ namespace Orchestrator.Core.Workflows;
 /// Builds a pipeline's image on its base (pinned by digest), installs exactly the pinned packages,
 /// labels it with OCI annotation keys, and pushes it to the first stage under every tag.
 /// </summary>
+/// <remarks>Over 400 lines because one build's steps share its scratch folder, engine and reporter: bases, package
+/// cache, context, engine build with step progress, normalization and push. The distroless annotation and the package
+/// fetch are the parts to move out next.</remarks>
 public sealed partial class PipelineBuildWorkflow(
     IWorkspaceAccessor workspace,
     IDockerEngine engine,

@@ -24,6 +24,8 @@ namespace Orchestrator.Daemon.Workers;
 /// lease gone (another replica took the job over); at start and every third of a lease it queues again the jobs whose
 /// lease expired (their replica died), instead of every Running job, which may be another live replica's.
 /// </summary>
+/// <remarks>Over 400 lines because claiming, lease heartbeats and sweeps, engine placement and per-engine janitors all
+/// act on the one running job; the lease loop is the part to move into its own worker next.</remarks>
 internal sealed class JobWorker(
     DaemonOptions options,
     IJobStore store,
